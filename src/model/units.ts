@@ -1,0 +1,58 @@
+// Units of the model: pages, frame numbers and half-open ranges.
+//
+// Frame numbers (PFN, GFN, gmem index) are plain JS numbers: the largest the
+// model can meet is a u64 GPA shifted right by 12, below 2^52, which a double
+// holds exactly. Raw uAPI arguments stay bigint until a validation ladder has
+// accepted them, so a u64 extreme can never lose precision on its way in.
+
+export const PAGE_SHIFT = 12;
+export const PAGE_SIZE = 4096;
+export const PAGE_SIZE_N = 4096n;
+export const U64_MAX = (1n << 64n) - 1n;
+export const S64_MAX = (1n << 63n) - 1n;
+
+/** Pages per mapping level: 4K = 1, 2M = 512, 1G = 512*512. */
+export type Level = 0 | 1 | 2;
+export const LEVEL_4K: Level = 0;
+export const LEVEL_2M: Level = 1;
+export const LEVEL_1G: Level = 2;
+export const LEVEL_NAMES = ['4K', '2M', '1G'] as const;
+
+export function pagesAt(level: Level): number {
+  return level === 0 ? 1 : level === 1 ? 512 : 512 * 512;
+}
+
+/** Folio orders that the host allocator hands out. */
+export type Order = 0 | 9 | 18;
+
+export type Pfn = number;
+export type Gfn = number;
+
+/** A half-open range [start, end) of frame numbers; `end` is exclusive. */
+export interface Range {
+  start: number;
+  end: number;
+}
+
+export function overlaps(a: Range, b: Range): boolean {
+  return a.start < b.end && b.start < a.end;
+}
+
+export function intersect(a: Range, b: Range): Range | null {
+  const start = Math.max(a.start, b.start);
+  const end = Math.min(a.end, b.end);
+  return start < end ? { start, end } : null;
+}
+
+export function isPageAligned(v: bigint): boolean {
+  return (v & (PAGE_SIZE_N - 1n)) === 0n;
+}
+
+/** Round `n` down to a multiple of `align` (a power of two). */
+export function alignDown(n: number, align: number): number {
+  return n - (n % align);
+}
+
+export function toPages(bytes: bigint): number {
+  return Number(bytes >> BigInt(PAGE_SHIFT));
+}

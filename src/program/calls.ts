@@ -1,0 +1,152 @@
+// The call vocabulary of program-format.md: for every call, its positional
+// handles, its keys with their types, and the kind of handle it creates.
+// Parser, printer, runner and generators all read this one table.
+
+import type { HandleKind } from './types.js';
+
+export type ArgType =
+  /** An integer in [0, 2^bits - 1]. */
+  | { t: 'uint'; bits: 8 | 32 | 64 }
+  /** 0 or 1. */
+  | { t: 'bool' }
+  /** Flag names joined by `|`, `0`, or any u64 mask. */
+  | { t: 'flags'; names: Record<string, bigint> }
+  /** One name; integers only when `open` (an unknown VM type is a runtime EINVAL). */
+  | { t: 'enum'; names: Record<string, bigint>; open: boolean }
+  /** A u64 host virtual address, or `mapping+offset`. */
+  | { t: 'addr' }
+  /** A guest_memfd handle or an integer fd such as -1. */
+  | { t: 'gmemOrFd' };
+
+export interface KeySpec {
+  type: ArgType;
+  optional?: boolean;
+}
+
+export interface CallSpec {
+  op: string;
+  /** Positional handle arguments; an array lists the kinds accepted. */
+  handles: Array<HandleKind | HandleKind[]>;
+  keys: Record<string, KeySpec>;
+  /** For calls that create a handle: its kind and the printer's name prefix. */
+  creates?: { kind: HandleKind; prefix: string };
+  /** TDX-only ioctls (KVM_TDX_*). */
+  tdx?: boolean;
+}
+
+const u64: KeySpec = { type: { t: 'uint', bits: 64 } };
+const u32: KeySpec = { type: { t: 'uint', bits: 32 } };
+const bool: KeySpec = { type: { t: 'bool' } };
+const optU64: KeySpec = { type: { t: 'uint', bits: 64 }, optional: true };
+
+export const VM_TYPES = { DEFAULT: 0n, SW_PROTECTED: 1n, TDX: 5n } as const;
+/** KVM_MEMORY_ATTRIBUTE_PRIVATE is bit 3. */
+export const ATTR_FLAGS = { PRIVATE: 1n << 3n } as const;
+/**
+ * GUEST_MEMFD_FLAG_MMAP and _INIT_SHARED are the kernel's bits 0 and 1. The
+ * HugeTLB flags are a proposal ([1G-rfc]) with no settled uAPI; the model gives
+ * them bits 3 and 4 (bit 2 is taken by the proposed NO_DIRECT_MAP).
+ */
+export const GMEM_FLAGS = {
+  MMAP: 1n << 0n,
+  INIT_SHARED: 1n << 1n,
+  HUGETLB_2M: 1n << 3n,
+  HUGETLB_1G: 1n << 4n,
+} as const;
+export const MEMSLOT_FLAGS = { LOG_DIRTY_PAGES: 1n << 0n, READONLY: 1n << 1n, GUEST_MEMFD: 1n << 2n } as const;
+/** FALLOC_FL_* values from include/uapi/linux/falloc.h. */
+export const FALLOC_FLAGS = { KEEP_SIZE: 0x01n, PUNCH_HOLE: 0x02n, ZERO_RANGE: 0x10n } as const;
+export const INIT_MEM_FLAGS = { MEASURE: 1n << 0n } as const;
+export const ACCEPT_LEVELS = { '4K': 0n, '2M': 1n } as const;
+
+const tdxCmd = { hw_error: optU64 };
+
+export const CALLS: Record<string, CallSpec> = {
+  KVM_CREATE_VM: {
+    op: 'KVM_CREATE_VM', handles: [],
+    keys: { type: { type: { t: 'enum', names: VM_TYPES, open: true } } },
+    creates: { kind: 'vm', prefix: 'vm' },
+  },
+  KVM_CREATE_VCPU: {
+    op: 'KVM_CREATE_VCPU', handles: ['vm'], keys: { id: u32 },
+    creates: { kind: 'vcpu', prefix: 'cpu' },
+  },
+  KVM_CREATE_GUEST_MEMFD: {
+    op: 'KVM_CREATE_GUEST_MEMFD', handles: ['vm'],
+    keys: { size: u64, flags: { type: { t: 'flags', names: GMEM_FLAGS } } },
+    creates: { kind: 'gmem', prefix: 'g' },
+  },
+  KVM_SET_USER_MEMORY_REGION2: {
+    op: 'KVM_SET_USER_MEMORY_REGION2', handles: ['vm'],
+    keys: {
+      slot: u32,
+      flags: { type: { t: 'flags', names: MEMSLOT_FLAGS } },
+      gpa: u64, size: u64,
+      uaddr: { type: { t: 'addr' } },
+      gmem: { type: { t: 'gmemOrFd' } },
+      offset: u64,
+    },
+  },
+  KVM_SET_MEMORY_ATTRIBUTES: {
+    op: 'KVM_SET_MEMORY_ATTRIBUTES', handles: ['vm'],
+    keys: { gpa: u64, size: u64, attributes: { type: { t: 'flags', names: ATTR_FLAGS } }, flags: u64 },
+  },
+  KVM_SET_MEMORY_ATTRIBUTES2: {
+    op: 'KVM_SET_MEMORY_ATTRIBUTES2', handles: ['gmem'],
+    keys: { offset: u64, size: u64, attributes: { type: { t: 'flags', names: ATTR_FLAGS } }, flags: u64 },
+  },
+  FALLOCATE: {
+    op: 'FALLOCATE', handles: ['gmem'],
+    keys: { mode: { type: { t: 'flags', names: FALLOC_FLAGS } }, offset: u64, len: u64 },
+  },
+  MMAP: {
+    op: 'MMAP', handles: ['gmem'], keys: { offset: u64, size: u64, shared: bool },
+    creates: { kind: 'mapping', prefix: 'm' },
+  },
+  MMAP_ANON: {
+    op: 'MMAP_ANON', handles: [], keys: { size: u64 },
+    creates: { kind: 'mapping', prefix: 'src' },
+  },
+  MUNMAP: { op: 'MUNMAP', handles: ['mapping'], keys: {} },
+  HOST_READ: { op: 'HOST_READ', handles: ['mapping'], keys: { offset: u64 } },
+  HOST_WRITE: {
+    op: 'HOST_WRITE', handles: ['mapping'],
+    keys: { offset: u64, byte: { type: { t: 'uint', bits: 8 } } },
+  },
+  HOST_PIN: { op: 'HOST_PIN', handles: ['mapping'], keys: { offset: u64 } },
+  HOST_UNPIN: { op: 'HOST_UNPIN', handles: ['mapping'], keys: { offset: u64 } },
+  CLOSE: { op: 'CLOSE', handles: [['vm', 'vcpu', 'gmem']], keys: {} },
+  KVM_TDX_INIT_VM: {
+    op: 'KVM_TDX_INIT_VM', handles: ['vm'], tdx: true,
+    keys: { flags: optU64, ...tdxCmd },
+  },
+  KVM_TDX_INIT_VCPU: {
+    op: 'KVM_TDX_INIT_VCPU', handles: ['vcpu'], tdx: true,
+    keys: { flags: optU64, ...tdxCmd },
+  },
+  KVM_TDX_INIT_MEM_REGION: {
+    op: 'KVM_TDX_INIT_MEM_REGION', handles: ['vcpu'], tdx: true,
+    keys: {
+      source: { type: { t: 'addr' } }, gpa: u64, nr_pages: u64,
+      flags: { type: { t: 'flags', names: INIT_MEM_FLAGS } },
+      ...tdxCmd,
+    },
+  },
+  KVM_TDX_FINALIZE_VM: {
+    op: 'KVM_TDX_FINALIZE_VM', handles: ['vm'], tdx: true,
+    keys: { flags: optU64, ...tdxCmd },
+  },
+  KVM_PRE_FAULT_MEMORY: {
+    op: 'KVM_PRE_FAULT_MEMORY', handles: ['vcpu'], keys: { gpa: u64, size: u64, flags: u64 },
+  },
+  GUEST_ACCESS: {
+    op: 'GUEST_ACCESS', handles: ['vcpu'],
+    keys: { gpa: u64, private: bool, write: bool, byte: { type: { t: 'uint', bits: 8 }, optional: true } },
+  },
+  GUEST_ACCEPT: {
+    op: 'GUEST_ACCEPT', handles: ['vcpu'],
+    keys: { gpa: u64, level: { type: { t: 'enum', names: ACCEPT_LEVELS, open: false } } },
+  },
+};
+
+export const CALL_NAMES = Object.keys(CALLS);

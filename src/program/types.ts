@@ -1,0 +1,54 @@
+// A program is plain data: the one representation the fuzzer generates and
+// shrinks, the corpus stores, `replay` runs and people write by hand
+// (program-format.md).
+
+import type { Errno, Outcome } from '../model/errno.js';
+import type { TdxStatus } from '../model/tdx/status.js';
+
+/** Handle kinds. A call only ever receives a handle of the kind it declares. */
+export type HandleKind = 'vm' | 'vcpu' | 'gmem' | 'mapping';
+
+/**
+ * An argument value. Integers and flag sets are both `int` (a flag set is its
+ * mask; the vocabulary knows the bit names); enums are `int` too. `addr` is a
+ * mapping handle plus a byte offset (`src0+0x1000`).
+ */
+export type Value =
+  | { kind: 'int'; value: bigint }
+  | { kind: 'handle'; name: string }
+  | { kind: 'addr'; name: string; offset: bigint };
+
+export type Result =
+  | { kind: 'int'; value: bigint }
+  | { kind: 'errno'; name: Errno }
+  | { kind: 'outcome'; name: Outcome }
+  | { kind: 'tdx'; name: TdxStatus };
+
+export interface Call {
+  /** Operation name, a key of CALLS. */
+  op: string;
+  /** The name this call binds, for calls that create a handle. */
+  bind?: string;
+  /** Positional handle arguments, in the order the vocabulary declares. */
+  handles: string[];
+  /** key=value arguments. */
+  args: Record<string, Value>;
+  /** `[busy=N]`: the N-th SEAMCALL this call issues returns TDX_OPERAND_BUSY once. */
+  busy?: number;
+  /** `-> result` expectation. */
+  expect?: Result;
+  /** A trailing `# comment` on the call line, kept verbatim. */
+  comment?: string;
+  /** 1-based source line, when parsed from text. */
+  line?: number;
+}
+
+export interface Program {
+  /** Header comments in order, `# key: value` -> [key, value]. */
+  headers: Array<[string, string]>;
+  calls: Call[];
+}
+
+export function header(p: Program, key: string): string | undefined {
+  return p.headers.find(([k]) => k === key)?.[1];
+}
