@@ -3,14 +3,14 @@
 
 export const ERRNOS = [
   'EPERM', 'ENOENT', 'EINTR', 'EIO', 'E2BIG', 'EBADF', 'EAGAIN', 'ENOMEM', 'EFAULT',
-  'EBUSY', 'EEXIST', 'ENODEV', 'EINVAL', 'ENOTTY', 'ENOSPC', 'EOPNOTSUPP', 'EHWPOISON',
+  'EBUSY', 'EEXIST', 'ENODEV', 'EINVAL', 'EFBIG', 'ENOTTY', 'ENOSPC', 'EOPNOTSUPP', 'EHWPOISON', 'ESRCH', 'EOVERFLOW',
 ] as const;
 export type Errno = (typeof ERRNOS)[number];
 
 /** Linux errno numbers, for the C exporters and for --json output. */
 export const ERRNO_VALUES: Record<Errno, number> = {
   EPERM: 1, ENOENT: 2, EINTR: 4, EIO: 5, E2BIG: 7, EBADF: 9, EAGAIN: 11, ENOMEM: 12,
-  EFAULT: 14, EBUSY: 16, EEXIST: 17, ENODEV: 19, EINVAL: 22, ENOTTY: 25, ENOSPC: 28,
+  EFAULT: 14, EBUSY: 16, EEXIST: 17, ENODEV: 19, EINVAL: 22, EFBIG: 27, ENOTTY: 25, ENOSPC: 28, ESRCH: 3, EOVERFLOW: 75,
   EOPNOTSUPP: 95, EHWPOISON: 133,
 };
 

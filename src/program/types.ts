@@ -2,8 +2,9 @@
 // shrinks, the corpus stores, `replay` runs and people write by hand
 // (program-format.md).
 
-import type { Errno, Outcome } from '../model/errno.js';
-import type { TdxStatus } from '../model/tdx/status.js';
+import type { Result } from '../model/result.js';
+
+export type { Result } from '../model/result.js';
 
 /** Handle kinds. A call only ever receives a handle of the kind it declares. */
 export type HandleKind = 'vm' | 'vcpu' | 'gmem' | 'mapping';
@@ -17,12 +18,6 @@ export type Value =
   | { kind: 'int'; value: bigint }
   | { kind: 'handle'; name: string }
   | { kind: 'addr'; name: string; offset: bigint };
-
-export type Result =
-  | { kind: 'int'; value: bigint }
-  | { kind: 'errno'; name: Errno }
-  | { kind: 'outcome'; name: Outcome }
-  | { kind: 'tdx'; name: TdxStatus };
 
 export interface Call {
   /** Operation name, a key of CALLS. */

@@ -1,0 +1,8 @@
+// Usage errors: a one-line reason and exit code 2, never a stack trace.
+
+export class UsageError extends Error {}
+
+export const EXIT_OK = 0;
+export const EXIT_FOUND = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_INTERRUPTED = 130;

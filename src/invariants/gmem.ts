@@ -1,0 +1,94 @@
+// Invariants of guest_memfd and its host side (gmem.md §11-13, invariants.md):
+// bindings, zeroing before first exposure, and no host access to private
+// memory.
+
+import { segmentsIn } from '../model/intervals.js';
+import { gmemIndexPrivate } from '../model/uapi/host.js';
+import * as q from '../model/tdx/seamcall.js';
+import type { World } from '../model/world.js';
+import type { CheckCtx, Invariant, Violation } from './types.js';
+import { hex } from './util.js';
+
+export const gmemBindings: Invariant = {
+  id: 'gmem-bindings',
+  summary: 'Bindings are disjoint, inside the file, on the same VM; guest_memfd memslots are never moved or re-flagged; closing clears bindings.',
+  check(c: CheckCtx) {
+    const out: Violation[] = [];
+    const say = (m: string) => out.push({ invariant: this.id, message: `${c.call.op}: ${m}` });
+    const w = c.world;
+    for (const id of w.step.touched.gmems) {
+      const g = w.gmems.get(id);
+      if (!g) continue;
+      const vm = w.vms.get(g.vmId)!;
+      if (g.released && g.bindings.segs.length > 0) say(`released g${g.id} still has ${g.bindings.segs.length} binding(s)`);
+      for (const s of g.bindings.segs) {
+        if (s.end > g.inode.sizePages) say(`g${g.id} binding [${hex(s.start)}, ${hex(s.end)}) runs past the file (${hex(g.inode.sizePages)} pages)`);
+        const slot = vm.memslots.find((m) => m.uid === s.value);
+        if (!slot) {
+          say(`g${g.id} index ${hex(s.start)} is bound to memslot uid ${s.value}, which no longer exists (use-after-free)`);
+          continue;
+        }
+        if (slot.gmemId !== g.id || s.start < slot.pgoff || s.end > slot.pgoff + slot.npages) say(`g${g.id} binding [${hex(s.start)}, ${hex(s.end)}) does not match memslot ${slot.id}`);
+      }
+    }
+    for (const vmId of w.step.touched.vms) {
+      const vm = w.vms.get(vmId);
+      const b = c.before.vms.get(vmId);
+      if (!vm || !b) continue;
+      for (const old of b.slots) {
+        if (old.gmemId === null && !(old.flags & 4n)) continue;
+        const now = vm.memslots.find((s) => s.id === old.id);
+        if (now && now.uid !== old.uid) say(`guest_memfd memslot ${old.id} of vm${vm.id} was replaced (flags ${hex(old.flags)} -> ${hex(now.flags)}); it may only be deleted`);
+      }
+      for (const slot of vm.memslots) {
+        if (slot.gmemId === null) continue;
+        const g = w.gmems.get(slot.gmemId)!;
+        if (g.vmId !== vm.id) say(`memslot ${slot.id} of vm${vm.id} is bound to g${g.id} of vm${g.vmId}`);
+        const segs = segmentsIn(g.bindings, slot.pgoff, slot.pgoff + slot.npages);
+        if (segs.length !== 1 || segs[0].value !== slot.uid || segs[0].end - segs[0].start !== slot.npages) say(`memslot ${slot.id} of vm${vm.id} is not fully bound in g${g.id}`);
+      }
+    }
+    return out;
+  },
+};
+
+export const zeroBeforeExposure: Invariant = {
+  id: 'zero-before-exposure',
+  summary: 'A guest_memfd page seen for the first time by guest, host or populate reads 0.',
+  check(c: CheckCtx) {
+    return c.step.firstExposures
+      .filter((e) => e.byte !== 0)
+      .map((e) => ({ invariant: this.id, message: `${c.call.op}: PFN ${hex(e.pfn)} first exposed to the ${e.by} holding stale byte ${hex(e.byte)}; expected 0` }));
+  },
+};
+
+/** The guest_memfd page a frame backs, if any. */
+function gmemPageOf(w: World, pfn: number): { gmemId: number; index: number } | undefined {
+  for (const g of w.gmems.values()) {
+    for (const s of g.inode.pages.segs) {
+      const index = pfn - s.value.delta;
+      if (index >= s.start && index < s.end) return { gmemId: g.id, index };
+    }
+  }
+  return undefined;
+}
+
+export const noHostPrivateAccess: Invariant = {
+  id: 'no-host-private-access',
+  summary: 'No host access ever reaches a page private to a guest or owned by a TD; such an access is SIGBUS.',
+  check(c: CheckCtx) {
+    const out: Violation[] = [];
+    for (const a of c.step.hostAccesses) {
+      const owner = q.pamtOwner(c.world.tdx, a.pfn);
+      if (owner !== undefined) {
+        out.push({ invariant: this.id, message: `${c.call.op}: host ${a.what} of PFN ${hex(a.pfn)} succeeded while the PAMT assigns it to TD ${owner}; expected SIGBUS` });
+        continue;
+      }
+      const page = gmemPageOf(c.world, a.pfn);
+      if (page && gmemIndexPrivate(c.world, page.gmemId, page.index)) {
+        out.push({ invariant: this.id, message: `${c.call.op}: host ${a.what} of PFN ${hex(a.pfn)} (g${page.gmemId} index ${hex(page.index)}) succeeded on a private page; expected SIGBUS` });
+      }
+    }
+    return out;
+  },
+};

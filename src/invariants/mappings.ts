@@ -1,0 +1,128 @@
+// Invariants over guest mappings (tdx.md §7.7, §7.11-14; gmem.md §13.20-21):
+// mirror and S-EPT agree, a PFN has one owner, no leaf outlives its page, and
+// every mapping matches its GFN's privacy.
+
+import { isPrivateGfn } from '../model/kvm/attrs.js';
+import { findSlot, gmemIndex } from '../model/kvm/memslot.js';
+import { lookupPage } from '../model/gmem/inode.js';
+import * as q from '../model/tdx/seamcall.js';
+import { pagesAt } from '../model/units.js';
+import type { CheckCtx, Invariant, Violation } from './types.js';
+import { hex, touchedLeaves, touchedLiveVms } from './util.js';
+
+export const mirrorSeptAgree: Invariant = {
+  id: 'mirror-sept-agree',
+  summary: 'The mirror leaf of a GFN is present with PFN P iff the S-EPT entry is MAPPED or PENDING with P; tables come before leaves.',
+  check(c: CheckCtx) {
+    const out: Violation[] = [];
+    for (const vm of touchedLiveVms(c.world)) {
+      const td = vm.tdx?.td;
+      if (td == null || vm.tdx!.hkid === null) continue;
+      for (const { base, spte } of touchedLeaves(c.world, vm, 'mirror')) {
+        if (spte.premapped) continue;
+        const e = q.septLeafAt(c.world.tdx, td, base * 4096);
+        if (!e || (e.state !== 'MAPPED' && e.state !== 'PENDING') || e.pfn !== spte.pfn || e.level !== spte.level) {
+          out.push({ invariant: this.id, message: `${c.call.op}: mirror leaf GFN ${hex(base)} -> PFN ${hex(spte.pfn)} but the S-EPT entry is ${e ? `${e.state} PFN ${hex(e.pfn)} level ${e.level}` : 'FREE'}` });
+        }
+      }
+      for (const [, start, end] of c.world.step.touched.gfns.filter(([id]) => id === vm.id)) {
+        for (const e of q.septLeavesIn(c.world.tdx, td, start * 4096, end * 4096)) {
+          const gfn = e.gpa / 4096;
+          const m = vm.mmu.mirror.leaves[e.level].get(gfn);
+          if (!m || m.pfn !== e.pfn) {
+            out.push({ invariant: this.id, message: `${c.call.op}: S-EPT entry GFN ${hex(gfn)} is ${e.state} PFN ${hex(e.pfn)} but the mirror ${m ? `maps PFN ${hex(m.pfn)}` : 'has no leaf'}` });
+          }
+        }
+      }
+    }
+    return out;
+  },
+};
+
+export const pfnSingleOwner: Invariant = {
+  id: 'pfn-single-owner',
+  summary: 'A PFN is mapped at no more than one GPA across all TDs, and its PAMT owner is the TD that maps it.',
+  check(c: CheckCtx) {
+    const out: Violation[] = [];
+    if (c.step.touched.pfns.size === 0) return out;
+    const spans: Array<{ pfn: number; n: number; who: string; td: number | null }> = [];
+    for (const vm of c.world.vms.values()) {
+      if (vm.destroyed || vm.bugged || vm.type !== 'TDX') continue;
+      for (const level of [0, 1, 2] as const) {
+        for (const [base, spte] of vm.mmu.mirror.leaves[level]) {
+          spans.push({ pfn: spte.pfn, n: pagesAt(level), who: `vm${vm.id} GFN ${hex(base)}`, td: vm.tdx!.td });
+        }
+      }
+    }
+    spans.sort((a, b) => a.pfn - b.pfn);
+    for (let i = 1; i < spans.length; i++) {
+      const a = spans[i - 1];
+      const b = spans[i];
+      if (b.pfn < a.pfn + a.n) out.push({ invariant: this.id, message: `${c.call.op}: PFN ${hex(b.pfn)} is mapped at ${a.who} and at ${b.who}` });
+    }
+    for (const s of spans) {
+      if (s.td === null) continue;
+      const owner = q.pamtOwner(c.world.tdx, s.pfn);
+      if (owner !== undefined && owner !== s.td) out.push({ invariant: this.id, message: `${c.call.op}: PFN ${hex(s.pfn)} mapped by ${s.who} but its PAMT owner is TD ${owner}` });
+    }
+    return out;
+  },
+};
+
+export const noDanglingSept: Invariant = {
+  id: 'no-dangling-sept',
+  summary: 'No S-EPT or mirror leaf references a PFN guest_memfd has freed, or one that is not the page backing its GFN now.',
+  check(c: CheckCtx) {
+    const out: Violation[] = [];
+    for (const f of c.step.freedSeq) {
+      const live = f.mappedBy.filter((s) => !s.includes('[bugged VM]'));
+      for (const who of live) out.push({ invariant: this.id, message: `${c.call.op}: guest_memfd freed PFN ${hex(f.pfn)}..${hex(f.pfn + f.count - 1)} while ${who} still mapped it` });
+    }
+    for (const vm of touchedLiveVms(c.world)) {
+      for (const rootName of ['mirror', 'direct'] as const) {
+        for (const { base, spte } of touchedLeaves(c.world, vm, rootName)) {
+          const slot = findSlot(vm.memslots, base);
+          const fromGmem = spte.private || (slot?.gmemOnly ?? false);
+          if (!fromGmem) continue;
+          const g = slot && slot.gmemId !== null ? c.world.gmems.get(slot.gmemId) : undefined;
+          const page = g ? lookupPage(g.inode, gmemIndex(slot!, base)) : undefined;
+          if (!page || page.pfn !== spte.pfn) {
+            out.push({ invariant: this.id, message: `${c.call.op}: vm${vm.id} ${rootName} leaf GFN ${hex(base)} -> PFN ${hex(spte.pfn)} but guest_memfd backs that GFN with ${page ? `PFN ${hex(page.pfn)}` : 'no page'}` });
+          }
+        }
+      }
+    }
+    return out;
+  },
+};
+
+export const attrConsistency: Invariant = {
+  id: 'attr-consistency',
+  summary: 'Private mappings exist only for private GFNs and shared only for shared; invalidations remove what they invalidate before returning.',
+  check(c: CheckCtx) {
+    const out: Violation[] = [];
+    for (const vm of touchedLiveVms(c.world)) {
+      for (const rootName of ['mirror', 'direct'] as const) {
+        for (const { base, spte } of touchedLeaves(c.world, vm, rootName)) {
+          for (const gfn of [base, base + pagesAt(spte.level) - 1]) {
+            const slot = findSlot(vm.memslots, gfn);
+            if (!slot) {
+              out.push({ invariant: this.id, message: `${c.call.op}: vm${vm.id} ${rootName} leaf GFN ${hex(gfn)} -> PFN ${hex(spte.pfn)} outlives its memslot` });
+              break;
+            }
+            const priv = isPrivateGfn(c.world, vm, gfn);
+            if (priv !== spte.private) {
+              out.push({ invariant: this.id, message: `${c.call.op}: vm${vm.id} ${spte.private ? 'private' : 'shared'} leaf GFN ${hex(gfn)} -> PFN ${hex(spte.pfn)} but the GFN is ${priv ? 'private' : 'shared'}` });
+              break;
+            }
+            if (spte.private && (slot.gmemId === null || c.world.gmems.get(slot.gmemId)?.released)) {
+              out.push({ invariant: this.id, message: `${c.call.op}: vm${vm.id} private leaf GFN ${hex(gfn)} survives the release of its guest_memfd` });
+              break;
+            }
+          }
+        }
+      }
+    }
+    return out;
+  },
+};

@@ -1,0 +1,81 @@
+// Invariants read off the step's SEAMCALL log (tdx.md §7): no double
+// ADD/AUG, the removal order, what the folio-taking wrappers refused.
+
+import { pagesAt, type Level } from '../model/units.js';
+import * as q from '../model/tdx/seamcall.js';
+import type { CheckCtx, Invariant, Violation } from './types.js';
+import { hex } from './util.js';
+
+const v = (invariant: string, message: string): Violation => ({ invariant, message });
+
+export const noDoubleAdd: Invariant = {
+  id: 'no-double-add',
+  summary: 'A GPA is never PAGE.ADDed or PAGE.AUGed while its S-EPT leaf is present, nor a PFN the PAMT says is assigned.',
+  check(c: CheckCtx) {
+    const out: Violation[] = [];
+    for (const r of c.step.seamcall.log) {
+      if (r.name !== 'TDH.MEM.PAGE.ADD' && r.name !== 'TDH.MEM.PAGE.AUG') continue;
+      if (r.entryBefore && r.entryBefore !== 'FREE') {
+        out.push(v(this.id, `${c.call.op}: ${r.name} of GPA ${hex(r.args.gpa)} (GFN ${hex(r.args.gpa / 4096)}) while its S-EPT leaf is ${r.entryBefore}, PFN ${hex(r.args.pfn)}; expected no SEAMCALL (RET_PF_SPURIOUS)`));
+      }
+      if (r.pamtBefore && r.pamtBefore !== 'NDA') {
+        out.push(v(this.id, `${c.call.op}: ${r.name} of PFN ${hex(r.args.pfn)} whose PAMT entry is ${r.pamtBefore}; expected a free target`));
+      }
+    }
+    return out;
+  },
+};
+
+export const removalOrder: Invariant = {
+  id: 'removal-order',
+  summary: 'A private leaf leaves the S-EPT only by BLOCK, TRACK (when RUNNABLE), REMOVE, WBINVD; only then may its PFN be freed.',
+  check(c: CheckCtx) {
+    const out: Violation[] = [];
+    const log = c.step.seamcall.log;
+    log.forEach((r, i) => {
+      if (r.name !== 'TDH.MEM.PAGE.REMOVE') return;
+      const gpa = r.args.gpa;
+      const blockAt = findLast(log, i, (x) => x.name === 'TDH.MEM.RANGE.BLOCK' && x.args.gpa === gpa && x.status === 'TDX_SUCCESS');
+      const runnable = r.opStateBefore === 'RUNNABLE';
+      if (runnable && blockAt < 0) {
+        out.push(v(this.id, `${c.call.op}: TDH.MEM.PAGE.REMOVE of GPA ${hex(gpa)} in a RUNNABLE TD without a prior BLOCK`));
+        return;
+      }
+      if (runnable && findLast(log, i, (x) => x.name === 'TDH.MEM.TRACK' && x.status === 'TDX_SUCCESS') < blockAt) {
+        out.push(v(this.id, `${c.call.op}: TDH.MEM.PAGE.REMOVE of GPA ${hex(gpa)} in a RUNNABLE TD with no TDH.MEM.TRACK between BLOCK and REMOVE`));
+      }
+    });
+    // Frames guest_memfd freed in this step must not still be mapped, or be
+    // removed only afterwards.
+    for (const f of c.step.freedSeq) {
+      const later = log.slice(f.seq).find((x) => (x.name === 'TDH.PHYMEM.PAGE.WBINVD' || x.name === 'TDH.MEM.PAGE.REMOVE') && x.outPfn !== undefined && x.outPfn >= f.pfn && x.outPfn < f.pfn + f.count);
+      if (later) out.push(v(this.id, `${c.call.op}: PFN ${hex(later.outPfn!)} was freed by guest_memfd before its ${later.name}`));
+    }
+    return out;
+  },
+};
+
+function findLast<T>(a: T[], before: number, pred: (x: T) => boolean): number {
+  for (let i = before - 1; i >= 0; i--) if (pred(a[i])) return i;
+  return -1;
+}
+
+export const hugepageFolioAgnostic: Invariant = {
+  id: 'hugepage-folio-agnostic',
+  summary: 'A map or unmap the TDX module would accept never fails because of how guest_memfd splits its folios.',
+  check(c: CheckCtx) {
+    const out: Violation[] = [];
+    for (const r of c.step.seamcall.log) {
+      if (!r.refusedByWrapper) continue;
+      const level = (r.args.level ?? 0) as Level;
+      const n = pagesAt(level);
+      const pfn = r.args.pfn;
+      const aligned = pfn % n === 0 && (r.args.gpa === undefined || r.args.gpa % (n * 4096) === 0);
+      const free = r.name === 'TDH.MEM.PAGE.AUG' ? q.pamtRangeFree(c.world.tdx, pfn, n) : true;
+      if (aligned && free) {
+        out.push(v(this.id, `${c.call.op}: ${r.name} of PFN ${hex(pfn)} (${n} pages${r.args.gpa !== undefined ? `, GPA ${hex(r.args.gpa)}` : ''}) refused with TDX_OPERAND_INVALID because it ${r.refusedByWrapper}; the module would accept an aligned, contiguous, free range`));
+      }
+    }
+    return out;
+  },
+};

@@ -1,0 +1,104 @@
+// Page-cache operations of guest_memfd: allocate (fallocate and faults), get a
+// page for exposure (zeroing it once, kvm_gmem_get_folio() +
+// folio_mark_uptodate()), and truncate (kvm_gmem_punch_hole()'s second half).
+
+import { allocBlock, allocFrames, freeFrames } from '../host/pfnspace.js';
+import { writeFrame, readFrame } from '../phys.js';
+import { alignDown, type Order, type Pfn } from '../units.js';
+import type { World } from '../world.js';
+import { hasBug } from '../world.js';
+import type { Gmem } from './file.js';
+import { lookupPage, runsIn, setRun, dropRun } from './inode.js';
+import { leavesOverFrames } from '../mmu/rmap.js';
+
+/** Which guest leaves still reference frames [start, end) as they are freed (no-dangling-sept). */
+function leavesOver(w: World, start: Pfn, end: Pfn): string[] {
+  return leavesOverFrames(w, start, end);
+}
+
+/** The index ranges of [start, end) that have no page cached. */
+export function holes(g: Gmem, start: number, end: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let cursor = start;
+  for (const r of runsIn(g.inode, start, end)) {
+    if (r.start > cursor) out.push([cursor, r.start]);
+    cursor = r.end;
+  }
+  if (cursor < end) out.push([cursor, end]);
+  return out;
+}
+
+/**
+ * Allocate every missing page of [start, end). HugeTLB guest_memfd allocates
+ * whole folios: a fully missing folio gets one aligned huge block; a folio
+ * that is partly present (it was split and partly truncated) is refilled with
+ * 4 KiB pages. Models kvm_gmem_allocate() / kvm_gmem_get_folio().
+ */
+export function allocatePages(w: World, g: Gmem, start: number, end: number): void {
+  const order = g.inode.allocOrder;
+  const n = 2 ** order;
+  if (order === 0) {
+    for (const [hs, he] of holes(g, start, end)) {
+      let idx = hs;
+      for (const e of allocFrames(w.pfns, he - hs, 0)) {
+        setRun(g.inode, idx, idx + e.count, { delta: e.pfn - idx, order: 0, uptodate: false });
+        idx += e.count;
+      }
+    }
+    return;
+  }
+  const fs = alignDown(start, n);
+  const fe = Math.min(alignDown(end - 1, n) + n, g.inode.sizePages);
+  for (let f = fs; f < fe; f += n) {
+    const gaps = holes(g, f, f + n);
+    if (gaps.length === 1 && gaps[0][0] === f && gaps[0][1] === f + n) {
+      const pfn = allocBlock(w.pfns, order as Order);
+      setRun(g.inode, f, f + n, { delta: pfn - f, order, uptodate: false });
+      continue;
+    }
+    for (const [hs, he] of gaps) {
+      if (he <= start || hs >= end) continue;
+      let idx = hs;
+      for (const e of allocFrames(w.pfns, he - hs, 0)) {
+        setRun(g.inode, idx, idx + e.count, { delta: e.pfn - idx, order: 0, uptodate: false });
+        idx += e.count;
+      }
+    }
+  }
+}
+
+/**
+ * Get the page at `index` for exposure to the guest, the host or populate:
+ * allocate it if needed and zero it the first time anyone sees it.
+ */
+export function getPageForExposure(w: World, g: Gmem, index: number, by: 'guest' | 'host' | 'populate'): Pfn {
+  if (!lookupPage(g.inode, index)) allocatePages(w, g, index, index + 1);
+  const page = lookupPage(g.inode, index)!;
+  if (!page.uptodate) {
+    if (!hasBug(w, 'skip-zero-on-fault')) writeFrame(w.phys, page.pfn, 0);
+    setRun(g.inode, index, index + 1, { delta: page.pfn - index, order: page.order, uptodate: true });
+    w.step.firstExposures.push({ pfn: page.pfn, byte: readFrame(w.phys, page.pfn), by });
+  }
+  w.step.touched.pfns.add(page.pfn);
+  return page.pfn;
+}
+
+/** Remove [start, end) from the page cache and free its frames; pinned frames wait for their last unpin. */
+export function truncatePages(w: World, g: Gmem, start: number, end: number): void {
+  for (const r of runsIn(g.inode, start, end)) {
+    const first = r.start + r.value.delta;
+    const count = r.end - r.start;
+    // Walk the (few) pinned frames, never the frames of the run itself.
+    const pinned = [...w.pins.keys()].filter((p) => p >= first && p < first + count).sort((a, b) => a - b);
+    let runStart = first;
+    for (const pfn of pinned) {
+      freeFrames(w.pfns, runStart, pfn - runStart);
+      w.orphans.add(pfn);
+      runStart = pfn + 1;
+    }
+    freeFrames(w.pfns, runStart, first + count - runStart);
+    w.step.freedSeq.push({ pfn: first, count, seq: w.step.seamcall.log.length, mappedBy: leavesOver(w, first, first + count) });
+  }
+  dropRun(g.inode, start, end);
+  w.step.touched.gmems.add(g.id);
+}

@@ -1,0 +1,50 @@
+// VM lifetime: the VM fd, every vCPU fd and every unreleased guest_memfd file
+// hold a reference; the last one to go runs kvm_destroy_vm(). guest_memfd's
+// own release (kvm_gmem_release()) clears its bindings and zaps what it backed.
+
+import { fileRefs, type Gmem } from '../gmem/file.js';
+import { segmentsIn } from '../intervals.js';
+import { zapAll, zapGfnRange, ZAP_ALL } from '../mmu/zap.js';
+import type { World } from '../world.js';
+import { tdxDestroyVm } from './tdx_teardown.js';
+import type { Vm } from './vm.js';
+
+export function vmRefs(w: World, vm: Vm): number {
+  let n = vm.fdOpen ? 1 : 0;
+  for (const id of vm.vcpus) if (w.vcpus.get(id)?.fdOpen) n++;
+  for (const g of w.gmems.values()) if (g.vmId === vm.id && !g.released) n++;
+  return n;
+}
+
+/** Models kvm_destroy_vm(): zap everything, tear the TD down, drop the memslots. */
+export function maybeDestroyVm(w: World, vm: Vm): void {
+  if (vm.destroyed || vmRefs(w, vm) > 0) return;
+  zapAll(w, vm);
+  if (vm.tdx) tdxDestroyVm(w, vm);
+  vm.memslots = [];
+  vm.destroyed = true;
+  w.step.touched.vms.add(vm.id);
+  w.step.events.push(`destroy vm${vm.id}`);
+}
+
+/**
+ * Models kvm_gmem_release(): zap every SPTE backed by this file in each bound
+ * memslot, clear the slots' links and the binding table, drop the VM
+ * reference. Pages stay with the inode.
+ */
+export function maybeReleaseGmem(w: World, g: Gmem): void {
+  if (g.released || fileRefs(g) > 0) return;
+  const vm = w.vms.get(g.vmId)!;
+  for (const seg of segmentsIn(g.bindings, 0, Number.MAX_SAFE_INTEGER)) {
+    const slot = vm.memslots.find((s) => s.uid === seg.value);
+    if (!slot) continue;
+    const startGfn = slot.baseGfn + (seg.start - slot.pgoff);
+    zapGfnRange(w, vm, startGfn, startGfn + (seg.end - seg.start), ZAP_ALL);
+  }
+  for (const slot of vm.memslots) if (slot.gmemId === g.id) slot.gmemId = null;
+  g.bindings.segs = [];
+  g.released = true;
+  w.step.touched.gmems.add(g.id);
+  maybeDestroyVm(w, vm);
+}
+

@@ -1,0 +1,166 @@
+// The private map path of a TD and the guest's view of it (tdx.md §4):
+// kvm_tdp_mmu_map_private_pfn() for INIT_MEM_REGION, the EPT-violation fault
+// path for guest accesses and TDG.MEM.PAGE.ACCEPT, and one chunk of
+// KVM_PRE_FAULT_MEMORY (kvm_arch_vcpu_pre_fault_memory()).
+
+import type { Errno } from '../errno.js';
+import { setLeaf } from '../mmu/funnel.js';
+import { leafFor, tableKey, type Spte } from '../mmu/spte.js';
+import { err, outcome, tdxStatus, type Ret } from '../result.js';
+import * as sc from '../tdx/seamcall.js';
+import type { Level } from '../units.js';
+import { doAccess, type AccessArgs } from '../uapi/guest.js';
+import type { World } from '../world.js';
+import { isPrivateGfn } from './attrs.js';
+import { faultinPfn } from './faultin.js';
+import { findSlot } from './memslot.js';
+import { tdxAddTable, tdxMapLeaf, gpaOf } from './tdx_mmu.js';
+import { hugeLevelFor, demoteLeaf } from './tdx_huge.js';
+import type { Vcpu } from './vcpu.js';
+import type { Vm } from './vm.js';
+
+/** The shared bit of a 4-level (GPAW 48) TD: GPA bit 47, GFN bit 35. */
+export const SHARED_BIT = 1n << 47n;
+export const SHARED_GFN = 2 ** 35;
+/** GPAs of a GPAW-48 TD end here. */
+export const GPAW_LIMIT = 1n << 48n;
+
+/** KVM_RUN on a TD needs an initialized vCPU and a RUNNABLE TD (tdx_vcpu_pre_run()). */
+export function tdxRunGate(vm: Vm, vcpu: Vcpu): Errno | null {
+  return vcpu.tdxInitialized && vm.tdx!.state === 'RUNNABLE' ? null : 'EINVAL';
+}
+
+export type MapOutcome = 'fixed' | 'spurious' | Errno;
+
+/** How often the map loop retries RET_PF_RETRY (BUSY) before giving up. */
+const MAX_RETRIES = 8;
+
+/**
+ * Map `gfn` -> `pfn` at `level` in the mirror root: add missing S-EPT tables
+ * top-down, then the leaf. A present leaf is spurious and issues no
+ * SEAMCALL. Models kvm_tdp_mmu_map() with its retry loop.
+ */
+export function mapPrivate(w: World, vm: Vm, gfn: number, pfn: number, level: Level): MapOutcome {
+  const root = vm.mmu.mirror;
+  const base = gfn - (gfn % 512 ** level);
+  for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+    if (vm.dead && !w.bugs.has('bugged-vm-keeps-answering')) return 'EIO';
+    const present = leafFor(root, gfn);
+    if (present) {
+      if (!w.bugs.has('map-ignores-present-leaf')) return 'spurious';
+      // The seeded bug: no spurious check, the install hook runs again.
+      const e = tdxMapLeaf(w, vm, base, level, { pfn, level, private: true });
+      return e ?? 'fixed';
+    }
+    let busy = false;
+    for (let l = 3; l > level; l--) {
+      if (root.tables.has(tableKey(l, gfn))) continue;
+      const e = tdxAddTable(w, vm, l, gfn);
+      if (e === 'EBUSY') { busy = true; break; }
+      if (e) return e;
+      root.tables.add(tableKey(l, gfn));
+    }
+    if (busy) continue;
+    const spte: Spte = { pfn, level, private: true };
+    const e = setLeaf(w, vm, 'mirror', base, level, spte);
+    if (e === 'EBUSY') continue;
+    if (e) return e;
+    return 'fixed';
+  }
+  return 'EIO';
+}
+
+/** A private EPT violation: check privacy, get the PFN, map at the level policy allows. */
+function faultPrivate(w: World, vm: Vm, gfn: number, maxLevel: Level): Ret | null {
+  const f = faultinPfn(w, vm, gfn, true);
+  if (!f.ok) return f.r;
+  const huge = maxLevel >= 1 ? hugeLevelFor(w, vm, gfn, f.slot) : null;
+  const m = huge
+    ? mapPrivate(w, vm, gfn, huge.pfn, 1)
+    : mapPrivate(w, vm, gfn, f.pfn, 0);
+  if (m === 'fixed' || m === 'spurious') return null;
+  return err(m);
+}
+
+function splitGpa(gpa: bigint, privateAlias: boolean): { gfn: number; shared: boolean } {
+  const shared = !privateAlias || (gpa & SHARED_BIT) !== 0n;
+  return { gfn: Number((gpa & ~SHARED_BIT) >> 12n), shared };
+}
+
+export function tdxGuestAccess(w: World, vm: Vm, _vcpu: Vcpu, a: AccessArgs): Ret {
+  if (a.gpa >= GPAW_LIMIT) return err('EINVAL');
+  const { gfn, shared } = splitGpa(a.gpa, a.private);
+  if (shared) {
+    const present = leafFor(vm.mmu.direct, gfn);
+    if (present) return doAccess(w, present.spte.pfn + (gfn - present.base), a);
+    const f = faultinPfn(w, vm, gfn, false);
+    if (!f.ok) return f.r;
+    const e = setLeaf(w, vm, 'direct', gfn, 0, { pfn: f.pfn, level: 0, private: false });
+    if (e) return err(e);
+    return doAccess(w, f.pfn, a);
+  }
+  const td = vm.tdx!.td!;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const walk = sc.guestWalk(w.tdx, td, gpaOf(gfn));
+    if (walk.state === 'MAPPED') return doAccess(w, walk.pfn!, a);
+    if (walk.state === 'PENDING') {
+      // The guest touched a page it never accepted: with SEPT_VE_DISABLE KVM
+      // kills the VM (tdx_handle_ept_violation()).
+      vm.dead = true;
+      w.step.events.push(`vm${vm.id} killed: access to PENDING gfn 0x${gfn.toString(16)}`);
+      return err('EIO');
+    }
+    if (walk.state !== 'NOT_PRESENT' || attempt > 0) break;
+    const r = faultPrivate(w, vm, gfn, 0);
+    if (r) return r;
+  }
+  return err('EIO');
+}
+
+/** TDG.MEM.PAGE.ACCEPT: EPT violations on a missing page are fixed by KVM, size mismatches by demoting. */
+export function tdxGuestAccept(w: World, vm: Vm, _vcpu: Vcpu, gpa: bigint, level: Level): Ret {
+  const align = level === 0 ? 0xfffn : 0x1fffffn;
+  if ((gpa & align) !== 0n || gpa >= GPAW_LIMIT || (gpa & SHARED_BIT) !== 0n) return tdxStatus('TDX_OPERAND_INVALID');
+  const gfn = Number(gpa >> 12n);
+  const td = vm.tdx!.td!;
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const r = sc.tdgMemPageAccept(w.tdx, td, gpaOf(gfn), level);
+    if (r.kind === 'status') {
+      if (r.status === 'TDX_SUCCESS') return outcome('OK');
+      if (r.status === 'TDX_PAGE_SIZE_MISMATCH' && level === 0) {
+        const big = leafFor(vm.mmu.mirror, gfn);
+        if (big && big.spte.level === 1 && demoteLeaf(w, vm, big.base)) continue;
+      }
+      return tdxStatus(r.status);
+    }
+    // EPT violation: KVM maps the page (never above the accept level) and the guest retries.
+    if (!isPrivateGfn(w, vm, gfn)) return outcome('EXIT_MEMORY_FAULT');
+    const fr = faultPrivate(w, vm, gfn, level);
+    if (fr) return fr;
+  }
+  return err('EIO');
+}
+
+export type PrefaultStep = { mapped: number } | { errno: Errno };
+
+/** One chunk of KVM_PRE_FAULT_MEMORY on a TD. */
+export function tdxPrefaultStep(w: World, vm: Vm, _vcpu: Vcpu, gpa: bigint): PrefaultStep {
+  if (!vm.tdx!.preFaultAllowed && !w.bugs.has('prefault-before-finalize')) return { errno: 'EOPNOTSUPP' };
+  if ((gpa & SHARED_BIT) !== 0n || gpa >= GPAW_LIMIT) return { errno: 'EINVAL' };
+  const gfn = Number(gpa >> 12n);
+  const slot = findSlot(vm.memslots, gfn);
+  if (!slot) return { errno: 'ENOENT' };
+  const priv = isPrivateGfn(w, vm, gfn);
+  if (!priv) {
+    if (leafFor(vm.mmu.direct, gfn)) return { mapped: 1 };
+    const f = faultinPfn(w, vm, gfn, false);
+    if (!f.ok) return { errno: f.r.kind === 'outcome' && f.r.name === 'EXIT_MMIO' ? 'ENOENT' : 'EFAULT' };
+    const e = setLeaf(w, vm, 'direct', gfn, 0, { pfn: f.pfn, level: 0, private: false });
+    return e ? { errno: e } : { mapped: 1 };
+  }
+  const r = faultPrivate(w, vm, gfn, 1);
+  if (r) return { errno: r.kind === 'errno' ? r.name : 'EFAULT' };
+  const leaf = leafFor(vm.mmu.mirror, gfn);
+  if (!leaf) return { errno: 'EIO' };
+  return { mapped: leaf.base + 512 ** leaf.spte.level - gfn };
+}

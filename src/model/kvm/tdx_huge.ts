@@ -1,0 +1,51 @@
+// 2 MiB private mappings of a TD (hugepage profiles, tdx.md §6.1): when KVM
+// may map 2 MiB, and the demotion (BLOCK, TRACK, DEMOTE) that splits a huge
+// leaf before part of it is zapped or accepted at 4 KiB.
+
+import { contiguousBlock } from '../gmem/hugetlb.js';
+import { getPageForExposure } from '../gmem/pages.js';
+import { splitLeaf } from '../mmu/funnel.js';
+import { leavesIn, tableKey } from '../mmu/spte.js';
+import type { World } from '../world.js';
+import { rangeUniformlyPrivate } from './attrs.js';
+import { gmemIndex, slotEnd, type Memslot } from './memslot.js';
+import type { Vm } from './vm.js';
+
+/**
+ * Whether a fault at `gfn` may be mapped at 2 MiB: hugepage profile, TD
+ * RUNNABLE (PAGE.ADD is 4K-only), the 2 MiB range inside one memslot with
+ * congruent guest_memfd offset, uniformly private, no 4 KiB table already
+ * below it, and backed by physically contiguous, 2 MiB-aligned frames,
+ * whatever the folio layout. Returns the first PFN, after exposing (zeroing)
+ * all 512 pages.
+ */
+export function hugeLevelFor(w: World, vm: Vm, gfn: number, slot: Memslot): { pfn: number } | null {
+  if (!w.profile.settings.hugeMappings || vm.tdx!.state !== 'RUNNABLE') return null;
+  const base = gfn - (gfn % 512);
+  if (base < slot.baseGfn || base + 512 > slotEnd(slot) || slot.gmemId === null) return null;
+  const index = gmemIndex(slot, base);
+  if (index % 512 !== 0) return null;
+  if (vm.mmu.mirror.tables.has(tableKey(1, gfn))) return null;
+  if (leavesIn(vm.mmu.mirror, base, base + 512).length > 0) return null;
+  if (!rangeUniformlyPrivate(w, vm, base, base + 512)) return null;
+  const g = w.gmems.get(slot.gmemId)!;
+  const pfn = contiguousBlock(g, index, 512);
+  if (pfn === null || pfn % 512 !== 0) return null;
+  for (let i = 0; i < 512; i++) getPageForExposure(w, g, index + i, 'guest');
+  return { pfn };
+}
+
+/** Demote the 2 MiB mirror leaf at `base` to 512 4 KiB leaves. */
+export function demoteLeaf(w: World, vm: Vm, base: number): boolean {
+  return splitLeaf(w, vm, 'mirror', base) === null;
+}
+
+/** Before zapping [start, end), demote every huge private leaf the range only partly covers. */
+export function splitForZap(w: World, vm: Vm, start: number, end: number): void {
+  for (const { base, spte } of leavesIn(vm.mmu.mirror, start, end)) {
+    if (spte.level !== 1) continue;
+    if (base >= start && base + 512 <= end) continue;
+    demoteLeaf(w, vm, base);
+  }
+}
+

@@ -1,0 +1,129 @@
+// KVM's S-EPT hooks: what a mirror-root change asks of the TDX module.
+// Models tdx_sept_set_private_spte() (tdx_sept_map_leaf_spte(),
+// tdx_mem_page_add(), tdx_mem_page_aug()), tdx_sept_link_private_spt() and
+// tdx_sept_remove_leaf_spte() with tdx_track(). Only PFNs and levels cross
+// into the module; the folio-taking wrappers of the hugepage-folio design
+// live in mmu/folio_seamcall.ts, outside tdx/.
+
+import type { Errno } from '../errno.js';
+import { allocBlock } from '../host/pfnspace.js';
+import type { Spte } from '../mmu/spte.js';
+import { tableKey } from '../mmu/spte.js';
+import * as sc from '../tdx/seamcall.js';
+import { isBusy, type TdxStatus } from '../tdx/status.js';
+import type { Level } from '../units.js';
+import type { World } from '../world.js';
+import { folioAug, folioWbinvd } from '../mmu/folio_seamcall.js';
+import { tdxBug } from './tdx_bug.js';
+import type { Vm } from './vm.js';
+
+/** GPA of a GFN (the private alias: shared bit clear). */
+export const gpaOf = (gfn: number): number => gfn * 4096;
+
+/** Map a status to KVM's reaction: BUSY is retried by the caller, anything else bugs the VM. */
+function react(w: World, vm: Vm, status: TdxStatus, what: string): Errno | null {
+  if (status === 'TDX_SUCCESS') return null;
+  if (isBusy(status)) return 'EBUSY';
+  return tdxBug(w, vm, `${what} -> ${status}`);
+}
+
+/** Models tdx_sept_link_private_spt(): TDH.MEM.SEPT.ADD of the table under a non-leaf entry. */
+export function tdxAddTable(w: World, vm: Vm, level: number, gfn: number): Errno | null {
+  const t = vm.tdx!;
+  if (t.hkid === null) return tdxBug(w, vm, 'SEPT.ADD without HKID');
+  const key = tableKey(level, gfn);
+  let pfn = t.septPfns.get(key);
+  if (pfn === undefined) {
+    pfn = allocBlock(w.pfns, 0);
+    t.septPfns.set(key, pfn);
+  }
+  const base = gfn - (gfn % 512 ** level);
+  const r = sc.tdhMemSeptAdd(w.tdx, w.step.seamcall, t.td!, gpaOf(base), level as Level, pfn);
+  return react(w, vm, r.status, 'TDH.MEM.SEPT.ADD');
+}
+
+/** Install hook for a mirror leaf: PAGE.ADD before finalize, PAGE.AUG after. */
+export function tdxMapLeaf(w: World, vm: Vm, base: number, level: Level, spte: Spte): Errno | null {
+  const t = vm.tdx!;
+  if (t.hkid === null) return tdxBug(w, vm, 'map without HKID');
+  if (level !== 0 && !w.profile.settings.hugeMappings) return tdxBug(w, vm, 'non-4K private leaf');
+  if (t.state !== 'RUNNABLE') {
+    const src = t.pageAddSrc;
+    if (src === null || t.preFaultAllowed) return tdxBug(w, vm, 'PAGE.ADD outside INIT_MEM_REGION');
+    if (level !== 0) return tdxBug(w, vm, 'PAGE.ADD above 4K');
+    if (w.profile.settings.generation === 'G1') {
+      // G1 pre-maps: the leaf goes in with no SEAMCALL; PAGE.ADD follows outside mmu_lock.
+      spte.premapped = true;
+      t.nrPremapped++;
+      return null;
+    }
+    const r = sc.tdhMemPageAdd(w.tdx, w.step.seamcall, t.td!, gpaOf(base), spte.pfn, src);
+    return react(w, vm, r.status, 'TDH.MEM.PAGE.ADD');
+  }
+  const r = w.profile.settings.folioWrappers || w.bugs.has('folio-wrappers')
+    ? folioAug(w, t.td!, gpaOf(base), level, spte.pfn)
+    : sc.tdhMemPageAug(w.tdx, w.step.seamcall, t.td!, gpaOf(base), level, spte.pfn);
+  return react(w, vm, r.status, 'TDH.MEM.PAGE.AUG');
+}
+
+/** Issue one zap-path SEAMCALL, retrying once on BUSY as tdh_do_no_vcpus() does. */
+function retryOnce(f: () => { status: TdxStatus }): TdxStatus {
+  const r = f();
+  return isBusy(r.status) ? f().status : r.status;
+}
+
+/**
+ * Remove hook for a mirror leaf (tdx.md §5.2): BLOCK, TRACK when RUNNABLE,
+ * REMOVE, WBINVD. Any failure bugs the VM and stops; the caller clears the
+ * mirror leaf regardless.
+ */
+export function tdxUnmapLeaf(w: World, vm: Vm, base: number, level: Level, old: Spte): void {
+  const t = vm.tdx!;
+  if (old.premapped) {
+    // G1: a pre-mapped leaf was never ADDed; dropping it only fixes the count.
+    t.nrPremapped--;
+    return;
+  }
+  if (t.hkid === null) {
+    tdxBug(w, vm, 'remove without HKID');
+    return;
+  }
+  const td = t.td!;
+  const gpa = gpaOf(base);
+  const ctx = w.step.seamcall;
+  let s = retryOnce(() => sc.tdhMemRangeBlock(w.tdx, ctx, td, gpa, level));
+  if (s !== 'TDX_SUCCESS') return void tdxBug(w, vm, `TDH.MEM.RANGE.BLOCK -> ${s}`);
+  if (t.state === 'RUNNABLE' && !w.bugs.has('remove-without-track')) {
+    s = retryOnce(() => sc.tdhMemTrack(w.tdx, ctx, td));
+    if (s !== 'TDX_SUCCESS') return void tdxBug(w, vm, `TDH.MEM.TRACK -> ${s}`);
+  }
+  s = retryOnce(() => sc.tdhMemPageRemove(w.tdx, ctx, td, gpa, level));
+  if (s !== 'TDX_SUCCESS') return void tdxBug(w, vm, `TDH.MEM.PAGE.REMOVE -> ${s}`);
+  const wb = w.profile.settings.folioWrappers || w.bugs.has('folio-wrappers')
+    ? folioWbinvd(w, t.hkid, old.pfn, level)
+    : sc.tdhPhymemPageWbinvd(w.tdx, ctx, t.hkid, old.pfn, level);
+  if (wb.status !== 'TDX_SUCCESS') tdxBug(w, vm, `TDH.PHYMEM.PAGE.WBINVD -> ${wb.status}`);
+}
+
+/** Models the demote hook: BLOCK the 2 MiB leaf, TRACK when RUNNABLE, then DEMOTE onto a new S-EPT table. */
+export function tdxSplitLeaf(w: World, vm: Vm, base: number, _old: Spte): Errno | null {
+  const t = vm.tdx!;
+  if (t.hkid === null) return tdxBug(w, vm, 'demote without HKID');
+  const ctx = w.step.seamcall;
+  const gpa = gpaOf(base);
+  let s = retryOnce(() => sc.tdhMemRangeBlock(w.tdx, ctx, t.td!, gpa, 1));
+  if (s !== 'TDX_SUCCESS') return tdxBug(w, vm, `TDH.MEM.RANGE.BLOCK -> ${s}`);
+  if (t.state === 'RUNNABLE') {
+    s = retryOnce(() => sc.tdhMemTrack(w.tdx, ctx, t.td!));
+    if (s !== 'TDX_SUCCESS') return tdxBug(w, vm, `TDH.MEM.TRACK -> ${s}`);
+  }
+  const key = tableKey(1, base);
+  let table = t.septPfns.get(key);
+  if (table === undefined) {
+    table = allocBlock(w.pfns, 0);
+    t.septPfns.set(key, table);
+  }
+  s = retryOnce(() => sc.tdhMemPageDemote(w.tdx, ctx, t.td!, gpa, 1, table!));
+  if (s !== 'TDX_SUCCESS') return tdxBug(w, vm, `TDH.MEM.PAGE.DEMOTE -> ${s}`);
+  return null;
+}

@@ -1,0 +1,46 @@
+// TD teardown (tdx.md §1.4), run by kvm_destroy_vm() once the last reference
+// is gone and every private leaf was zapped: release the HKID
+// (tdx_mmu_release_hkid()), then reclaim vCPU, S-EPT and TD control pages
+// (tdx_vcpu_free(), tdx_sept_free_private_spt(),
+// tdx_reclaim_td_control_pages()). A failed reclaim leaks the page.
+
+import { freeFrames } from '../host/pfnspace.js';
+import * as sc from '../tdx/seamcall.js';
+import type { Pfn } from '../units.js';
+import type { World } from '../world.js';
+import { tdxBug } from './tdx_bug.js';
+import type { Vm } from './vm.js';
+
+function reclaim(w: World, pfn: Pfn): void {
+  const r = sc.tdhPhymemPageReclaim(w.tdx, w.step.seamcall, pfn);
+  if (r.status === 'TDX_SUCCESS') freeFrames(w.pfns, pfn, 1);
+  else w.step.events.push(`leak pfn 0x${pfn.toString(16)}: RECLAIM -> ${r.status}`);
+}
+
+export function tdxDestroyVm(w: World, vm: Vm): void {
+  const t = vm.tdx!;
+  if (t.td === null) return;
+  const ctx = w.step.seamcall;
+  if (t.hkid !== null) {
+    for (const id of vm.vcpus) {
+      const vcpu = w.vcpus.get(id)!;
+      if (vcpu.vp !== null) sc.tdhVpFlush(w.tdx, ctx, vcpu.vp);
+    }
+    sc.tdhMngVpflushdone(w.tdx, ctx, t.td);
+    sc.tdhPhymemCacheWb(w.tdx, ctx);
+    const r = sc.tdhMngKeyFreeid(w.tdx, ctx, t.td);
+    if (r.status !== 'TDX_SUCCESS') {
+      // The HKID leaks, and with it every page the TD still owns.
+      tdxBug(w, vm, `TDH.MNG.KEY.FREEID -> ${r.status}`);
+      return;
+    }
+    t.hkid = null;
+  }
+  for (const id of vm.vcpus) for (const pfn of w.vcpus.get(id)!.tdxPfns) reclaim(w, pfn);
+  for (const pfn of t.septPfns.values()) reclaim(w, pfn);
+  t.septPfns.clear();
+  vm.mmu.mirror.tables.clear();
+  for (const pfn of [...t.controlPfns].reverse()) reclaim(w, pfn);
+  t.controlPfns = [];
+  t.state = 'UNINITIALIZED';
+}

@@ -1,0 +1,89 @@
+// KVM's TD lifecycle (tdx.md §1-2): KVM_TDX_INIT_VM, vCPU creation gating,
+// KVM_TDX_INIT_VCPU and KVM_TDX_FINALIZE_VM. Models tdx_td_init(),
+// __tdx_td_init(), tdx_vcpu_create(), tdx_vcpu_init() and tdx_td_finalize().
+
+import type { Errno } from '../errno.js';
+import { allocBlock } from '../host/pfnspace.js';
+import * as sc from '../tdx/seamcall.js';
+import { isBusy } from '../tdx/status.js';
+import type { World } from '../world.js';
+import type { Vcpu } from './vcpu.js';
+import type { Vm } from './vm.js';
+import { tdxBug } from './tdx_bug.js';
+
+/** TDCS pages per TD and TDCX pages per vCPU (module-dependent; any small count will do). */
+const TDCS_PAGES = 4;
+const TDCX_PAGES = 2;
+
+/** tdx_vcpu_create(): vCPUs can be created only while the TD is INITIALIZED. */
+export function tdxVcpuCreate(_w: World, vm: Vm): Errno | null {
+  return vm.tdx!.state === 'INITIALIZED' ? null : 'EIO';
+}
+
+/** Models tdx_td_init() from the state check to TDH.MNG.INIT (no CPUID/attribute errors are reachable from programs). */
+export function tdxInitVm(w: World, vm: Vm, flags: bigint): Errno | null {
+  const t = vm.tdx!;
+  if (t.state !== 'UNINITIALIZED') return 'EINVAL';
+  if (flags !== 0n) return 'EINVAL';
+  if (vm.vcpus.length !== 0) return 'EBUSY';
+  const hkid = w.nextId++;
+  const tdr = allocBlock(w.pfns, 0);
+  const create = sc.tdhMngCreate(w.tdx, w.step.seamcall, tdr, hkid);
+  if (create.status !== 'TDX_SUCCESS') return tdxBug(w, vm, 'TDH.MNG.CREATE');
+  const td = create.td!;
+  t.td = td;
+  t.hkid = hkid;
+  t.controlPfns.push(tdr);
+  if (sc.tdhMngKeyConfig(w.tdx, w.step.seamcall, td).status !== 'TDX_SUCCESS') return tdxBug(w, vm, 'TDH.MNG.KEY.CONFIG');
+  for (let i = 0; i < TDCS_PAGES; i++) {
+    const p = allocBlock(w.pfns, 0);
+    t.controlPfns.push(p);
+    if (sc.tdhMngAddcx(w.tdx, w.step.seamcall, td, p).status !== 'TDX_SUCCESS') return tdxBug(w, vm, 'TDH.MNG.ADDCX');
+  }
+  const init = sc.tdhMngInit(w.tdx, w.step.seamcall, td);
+  if (init.status !== 'TDX_SUCCESS') return tdxBug(w, vm, 'TDH.MNG.INIT');
+  t.state = 'INITIALIZED';
+  w.step.touched.vms.add(vm.id);
+  return null;
+}
+
+/** Models tdx_vcpu_init() / tdx_td_vcpu_init(): TDH.VP.CREATE, ADDCX, INIT. */
+export function tdxInitVcpu(w: World, vm: Vm, vcpu: Vcpu, flags: bigint): Errno | null {
+  const t = vm.tdx!;
+  if (t.hkid === null || t.state === 'RUNNABLE') return 'EINVAL';
+  if (flags !== 0n) return 'EINVAL';
+  if (vcpu.tdxInitialized) return 'EINVAL';
+  const tdvpr = allocBlock(w.pfns, 0);
+  vcpu.tdxPfns.push(tdvpr);
+  const vp = sc.tdhVpCreate(w.tdx, w.step.seamcall, t.td!, tdvpr);
+  if (vp.status !== 'TDX_SUCCESS') return tdxBug(w, vm, 'TDH.VP.CREATE');
+  vcpu.vp = vp.vp!;
+  for (let i = 0; i < TDCX_PAGES; i++) {
+    const p = allocBlock(w.pfns, 0);
+    vcpu.tdxPfns.push(p);
+    if (sc.tdhVpAddcx(w.tdx, w.step.seamcall, vcpu.vp, p).status !== 'TDX_SUCCESS') return tdxBug(w, vm, 'TDH.VP.ADDCX');
+  }
+  if (sc.tdhVpInit(w.tdx, w.step.seamcall, vcpu.vp).status !== 'TDX_SUCCESS') return tdxBug(w, vm, 'TDH.VP.INIT');
+  vcpu.tdxInitialized = true;
+  w.step.touched.vms.add(vm.id);
+  return null;
+}
+
+/**
+ * Models tdx_td_finalize(): BUSY is returned to userspace as EBUSY with the
+ * state unchanged; any other failure (e.g. TDX_NO_VCPUS) bugs the VM.
+ */
+export function tdxFinalize(w: World, vm: Vm, flags: bigint): Errno | null {
+  const t = vm.tdx!;
+  if (t.hkid === null || t.state === 'RUNNABLE') return 'EINVAL';
+  if (flags !== 0n) return 'EINVAL';
+  if (w.profile.settings.generation === 'G1' && t.nrPremapped !== 0) return 'EINVAL';
+  const r = sc.tdhMrFinalize(w.tdx, w.step.seamcall, t.td!);
+  w.step.out.hw_error = sc.statusValue(r.status);
+  if (isBusy(r.status)) return 'EBUSY';
+  if (r.status !== 'TDX_SUCCESS') return tdxBug(w, vm, 'TDH.MR.FINALIZE');
+  t.state = 'RUNNABLE';
+  t.preFaultAllowed = true;
+  w.step.touched.vms.add(vm.id);
+  return null;
+}

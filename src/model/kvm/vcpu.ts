@@ -1,0 +1,14 @@
+// A vCPU fd. For TDX it records whether KVM_TDX_INIT_VCPU has run
+// (tdx_vcpu_init() moves vcpu state to INITIALIZED).
+
+export interface Vcpu {
+  id: number;
+  vmId: number;
+  vcpuId: number;
+  fdOpen: boolean;
+  tdxInitialized: boolean;
+  /** The TDX module's VP handle once TDH.VP.CREATE has run. */
+  vp: number | null;
+  /** TDVPR and TDCX pages, reclaimed at teardown. */
+  tdxPfns: number[];
+}

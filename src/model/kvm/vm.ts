@@ -1,0 +1,61 @@
+// A VM: its type, memslots, per-VM attributes, MMU and TDX state. Models
+// struct kvm with the bits of struct kvm_arch and struct kvm_tdx the private
+// memory path reads.
+
+import { newIntervalMap, type IntervalMap } from '../intervals.js';
+import { newMmu, type Mmu } from '../mmu/spte.js';
+import type { Memslot } from './memslot.js';
+import type { Pfn } from '../units.js';
+
+export type VmType = 'DEFAULT' | 'SW_PROTECTED' | 'TDX';
+
+export type TdState = 'UNINITIALIZED' | 'INITIALIZED' | 'RUNNABLE';
+
+/** KVM's side of a TD (struct kvm_tdx). */
+export interface KvmTdx {
+  state: TdState;
+  /** The TDX module's TD (TDR) once TDH.MNG.CREATE has succeeded. */
+  td: number | null;
+  hkid: number | null;
+  preFaultAllowed: boolean;
+  /** Source frame of the PAGE.ADD being installed; set only inside INIT_MEM_REGION (kvm_tdx->page_add_src). */
+  pageAddSrc: Pfn | null;
+  /** G1 only: mirror leaves installed by INIT_MEM_REGION whose PAGE.ADD has not succeeded. */
+  nrPremapped: number;
+  /** TDR and TDCS pages, reclaimed at teardown. */
+  controlPfns: Pfn[];
+  /** S-EPT page-table pages, freed only after the HKID is released. */
+  septPfns: Map<string, Pfn>;
+}
+
+export interface Vm {
+  id: number;
+  type: VmType;
+  fdOpen: boolean;
+  /** kvm_destroy_vm() has run. */
+  destroyed: boolean;
+  /** KVM_BUG_ON / TDX_BUG_ON fired: every ioctl answers EIO. */
+  bugged: boolean;
+  /** kvm_vm_dead(): the guest was killed (e.g. it touched a PENDING page). */
+  dead: boolean;
+  memslots: Memslot[];
+  /** Per-VM attributes: a GFN is private iff it is in this map. */
+  attrs: IntervalMap<true>;
+  vcpus: number[];
+  mmu: Mmu;
+  tdx: KvmTdx | null;
+}
+
+export function hasPrivateMem(vm: Vm): boolean {
+  return vm.type !== 'DEFAULT';
+}
+
+export function newVm(id: number, type: VmType): Vm {
+  return {
+    id, type, fdOpen: true, destroyed: false, bugged: false, dead: false,
+    memslots: [], attrs: newIntervalMap(), vcpus: [], mmu: newMmu(),
+    tdx: type === 'TDX'
+      ? { state: 'UNINITIALIZED', td: null, hkid: null, preFaultAllowed: false, pageAddSrc: null, nrPremapped: 0, controlPfns: [], septPfns: new Map() }
+      : null,
+  };
+}

@@ -1,0 +1,71 @@
+// KVM's TDP MMU state for one VM: leaf SPTEs per level and, for the mirror
+// root, which page tables exist. The direct root holds shared (and, for
+// non-TDX VMs, private) mappings; the mirror root shadows the TD's S-EPT.
+
+import type { Level, Pfn } from '../units.js';
+
+export interface Spte {
+  pfn: Pfn;
+  level: Level;
+  private: boolean;
+  /** G1 only: installed by INIT_MEM_REGION before its PAGE.ADD succeeded (nr_premapped). */
+  premapped?: boolean;
+}
+
+export type RootName = 'direct' | 'mirror';
+
+export interface MmuRoot {
+  /** leaves[level]: base GFN of the leaf -> SPTE. */
+  leaves: [Map<number, Spte>, Map<number, Spte>, Map<number, Spte>];
+  /** Page tables present below the root, as `${level}:${gfn >> (9 * level)}`. */
+  tables: Set<string>;
+}
+
+export interface Mmu {
+  direct: MmuRoot;
+  mirror: MmuRoot;
+}
+
+export function newRoot(): MmuRoot {
+  return { leaves: [new Map(), new Map(), new Map()], tables: new Set() };
+}
+
+export function newMmu(): Mmu {
+  return { direct: newRoot(), mirror: newRoot() };
+}
+
+/** Base GFN of the unit of `level` that holds `gfn`. */
+export function levelBase(gfn: number, level: Level): number {
+  const n = level === 0 ? 1 : level === 1 ? 512 : 262144;
+  return gfn - (gfn % n);
+}
+
+/** The leaf mapping `gfn`, at whatever level it was installed. */
+export function leafFor(root: MmuRoot, gfn: number): { base: number; spte: Spte } | undefined {
+  for (const level of [0, 1, 2] as Level[]) {
+    const base = levelBase(gfn, level);
+    const spte = root.leaves[level].get(base);
+    if (spte) return { base, spte };
+  }
+  return undefined;
+}
+
+/** Every leaf that overlaps [start, end), with its base GFN. */
+export function leavesIn(root: MmuRoot, start: number, end: number): Array<{ base: number; spte: Spte }> {
+  const out: Array<{ base: number; spte: Spte }> = [];
+  for (const level of [0, 1, 2] as Level[]) {
+    const n = level === 0 ? 1 : level === 1 ? 512 : 262144;
+    for (const [base, spte] of root.leaves[level]) {
+      if (base < end && start < base + n) out.push({ base, spte });
+    }
+  }
+  return out.sort((a, b) => a.base - b.base);
+}
+
+export function tableKey(level: number, gfn: number): string {
+  return `${level}:${Math.floor(gfn / 512 ** level)}`;
+}
+
+export function leafCount(root: MmuRoot): number {
+  return root.leaves[0].size + root.leaves[1].size + root.leaves[2].size;
+}

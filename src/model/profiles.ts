@@ -1,0 +1,70 @@
+// Named designs of the private-memory path (program-format.md "Profiles") and
+// the catalogue of seeded bugs. A profile is a set of named settings; every
+// place in the model that differs between designs reads one of them, so
+// `tdxfuzz profiles` shows exactly what a profile changes.
+
+export interface ProfileSettings {
+  /** Kernel generation of the TDX code (tdx.md §0): G1 pre-maps and gets EEXIST from guest_memfd. */
+  generation: 'G1' | 'G3';
+  /** guest_memfd in-place conversion ([v8]): KVM_SET_MEMORY_ATTRIBUTES2 on, per-VM PRIVATE off. */
+  inPlaceConversion: boolean;
+  /** What INIT_MEM_REGION does with source=0: reject (EINVAL), use the target page when in-place conversion is on, or always use the target page. */
+  nullSource: 'reject' | 'in-place' | 'target';
+  /** HugeTLB-backed guest_memfd (HUGETLB_2M / HUGETLB_1G creation flags) ([1G-rfc]). */
+  hugetlb: boolean;
+  /** 2 MiB private mappings through PAGE.AUG after finalize (tdx.md §6.1). */
+  hugeMappings: boolean;
+  /** AUG, WBINVD and RECLAIM wrappers take (folio, index, count) and refuse ranges past one folio (tdx.md §6.2). */
+  folioWrappers: boolean;
+}
+
+export interface Profile {
+  name: ProfileName;
+  description: string;
+  settings: ProfileSettings;
+  /** A sound profile must pass every invariant; the others model a flawed design on purpose. */
+  sound: boolean;
+}
+
+export const PROFILE_NAMES = ['upstream', 'g1', 'inplace', 'hugepage', 'hugepage-folio', 'null-source-target'] as const;
+export type ProfileName = (typeof PROFILE_NAMES)[number];
+
+const G3: ProfileSettings = {
+  generation: 'G3', inPlaceConversion: false, nullSource: 'reject',
+  hugetlb: false, hugeMappings: false, folioWrappers: false,
+};
+const INPLACE: ProfileSettings = { ...G3, inPlaceConversion: true, nullSource: 'in-place' };
+const HUGE: ProfileSettings = { ...INPLACE, hugetlb: true, hugeMappings: true };
+
+export const PROFILES: Record<ProfileName, Profile> = {
+  upstream: {
+    name: 'upstream', sound: true, settings: G3,
+    description: 'current KVM (G3): per-VM attributes, 4 KiB private mappings, PFN-based SEAMCALL wrappers, NULL source rejected with EINVAL, re-adding a mapped GPA gives EIO',
+  },
+  g1: {
+    name: 'g1', sound: true, settings: { ...G3, generation: 'G1' },
+    description: 'first upstream TDX generation: INIT_MEM_REGION pre-maps (nr_premapped), guest_memfd answers EEXIST to a second populate, FINALIZE refused while pre-mapped pages remain',
+  },
+  inplace: {
+    name: 'inplace', sound: true, settings: INPLACE,
+    description: 'guest_memfd in-place conversion (KVM_SET_MEMORY_ATTRIBUTES2); source=0 adds the target page in place, measuring what userspace wrote through its shared mapping',
+  },
+  hugepage: {
+    name: 'hugepage', sound: true, settings: HUGE,
+    description: 'inplace plus HugeTLB guest_memfd (folios split to 4 KiB on conversion, merged back when all private) and 2 MiB private mappings after finalize when aligned, contiguous and uniformly private',
+  },
+  'hugepage-folio': {
+    name: 'hugepage-folio', sound: false, settings: { ...HUGE, folioWrappers: true },
+    description: 'hugepage with SEAMCALL wrappers that take a folio and refuse a range that is not inside one folio: the flawed 2025 design the PFN-only wrappers replaced',
+  },
+  'null-source-target': {
+    name: 'null-source-target', sound: false, settings: { ...G3, nullSource: 'target' },
+    description: 'upstream, but a NULL source always means "the target page", even without in-place conversion',
+  },
+};
+
+export function isProfileName(s: string): s is ProfileName {
+  return (PROFILE_NAMES as readonly string[]).includes(s);
+}
+
+export const SOUND_PROFILES = PROFILE_NAMES.filter((n) => PROFILES[n].sound);

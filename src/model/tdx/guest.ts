@@ -1,0 +1,34 @@
+// The guest's side of the S-EPT: what a load or store finds when the
+// hardware walks it, and TDG.MEM.PAGE.ACCEPT (a TDCALL, not a SEAMCALL).
+
+import type { Level, Pfn } from '../units.js';
+import { leafCovering } from './sept.js';
+import { tableKey, type Td } from './state.js';
+import type { TdxStatus } from './status.js';
+
+export type WalkState = 'MAPPED' | 'PENDING' | 'BLOCKED' | 'NOT_PRESENT';
+
+export function walk(td: Td, gpa: number): { state: WalkState; pfn?: Pfn } {
+  const leaf = leafCovering(td, gpa);
+  if (!leaf) return { state: 'NOT_PRESENT' };
+  if (leaf.state === 'MAPPED') return { state: 'MAPPED', pfn: leaf.pfn + Math.floor((gpa - leaf.gpa) / 4096) };
+  if (leaf.state === 'PENDING') return { state: 'PENDING' };
+  return { state: 'BLOCKED' };
+}
+
+export type AcceptResult = { kind: 'status'; status: TdxStatus } | { kind: 'ept-violation' };
+
+/**
+ * Accept at `level`: a PENDING leaf of that size becomes MAPPED. A 4K accept
+ * inside a 2M leaf, or a 2M accept over a 4K table, is a size mismatch; a
+ * missing or blocked entry is an EPT violation for the VMM to resolve.
+ */
+export function accept(td: Td, gpa: number, level: Level): AcceptResult {
+  if (level === 1 && td.tables.has(tableKey(1, gpa))) return { kind: 'status', status: 'TDX_PAGE_SIZE_MISMATCH' };
+  const leaf = leafCovering(td, gpa);
+  if (!leaf || leaf.state === 'BLOCKED' || leaf.state === 'PENDING_BLOCKED') return { kind: 'ept-violation' };
+  if (leaf.state === 'MAPPED') return { kind: 'status', status: 'TDX_PAGE_ALREADY_ACCEPTED' };
+  if (leaf.level !== level) return { kind: 'status', status: 'TDX_PAGE_SIZE_MISMATCH' };
+  leaf.state = 'MAPPED';
+  return { kind: 'status', status: 'TDX_SUCCESS' };
+}

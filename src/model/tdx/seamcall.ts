@@ -1,0 +1,169 @@
+// The SEAMCALL wrapper layer: the only door into the module. Every wrapper
+// takes PFNs and levels, never a page or a folio (the G3 design of "x86/tdx:
+// Use PFN directly for mapping guest private memory"); counts the call for
+// `[busy=N]` injection; and records name, arguments, status and the state it
+// found, so invariants and `replay --json` can see every SEAMCALL.
+
+import type { Level, Pfn } from '../units.js';
+import { accept, walk, type AcceptResult, type WalkState } from './guest.js';
+import { septAdd, pageAdd, pageAug, rangeBlock, track, pageRemove, pageDemote, mrExtend, phymemPageWbinvd } from './mem.js';
+import { mngAddcx, mngCreate, mngInit, mngKeyConfig, mngKeyFreeid, mngVpflushdone, mrFinalize, phymemPageReclaim, vpAddcx, vpCreate, vpFlush, vpInit } from './td.js';
+import { pamtFree } from './pamt.js';
+import { leafCovering, leavesIn as septLeavesInTd } from './sept.js';
+import type { LeafState, MrtdRecord, Td, TdxModule } from './state.js';
+import { TDX_STATUS, type TdxStatus } from './status.js';
+
+export { newTdxModule, type TdxModule } from './state.js';
+
+export interface SeamcallRecord {
+  name: string;
+  td: number | null;
+  args: Record<string, number>;
+  status: TdxStatus;
+  /** State of the target S-EPT entry before the call (FREE when absent). */
+  entryBefore?: LeafState | 'FREE';
+  /** PAMT type of the target frame before the call (NDA when free). */
+  pamtBefore?: string;
+  /** The TD's op state before the call. */
+  opStateBefore?: string;
+  /** Frame a REMOVE returned, or the frame a WBINVD flushed. */
+  outPfn?: Pfn;
+  /** Set by a folio-taking wrapper that refused without issuing the SEAMCALL. */
+  refusedByWrapper?: string;
+}
+
+export interface SeamcallCtx {
+  log: SeamcallRecord[];
+  issued: number;
+  busyAt?: number;
+}
+
+export function newSeamcallCtx(busyAt?: number): SeamcallCtx {
+  return { log: [], issued: 0, busyAt };
+}
+
+export function statusValue(s: TdxStatus): bigint {
+  return TDX_STATUS[s];
+}
+
+type Out = { status: TdxStatus; pfn?: Pfn; td?: number; vp?: number };
+
+/** Issue one SEAMCALL: count it, inject BUSY when asked, run it, record it. */
+function issue(ctx: SeamcallCtx, rec: Omit<SeamcallRecord, 'status'>, run: () => Out): Out {
+  ctx.issued++;
+  if (ctx.issued === ctx.busyAt) {
+    ctx.log.push({ ...rec, status: 'TDX_OPERAND_BUSY' });
+    return { status: 'TDX_OPERAND_BUSY' };
+  }
+  const r = run();
+  ctx.log.push({ ...rec, status: r.status, ...(r.pfn !== undefined ? { outPfn: r.pfn } : {}) });
+  return r;
+}
+
+const missingTd = (): Out => ({ status: 'TDX_OPERAND_INVALID' });
+
+function entryState(td: Td | undefined, gpa: number, level: Level): LeafState | 'FREE' {
+  if (!td) return 'FREE';
+  const l = level <= 1 ? td.leaves[level as 0 | 1].get(gpa) : undefined;
+  return l?.state ?? leafCovering(td, gpa)?.state ?? 'FREE';
+}
+
+function pamtType(m: TdxModule, pfn: Pfn): string {
+  return m.pamt.get(pfn)?.type ?? 'NDA';
+}
+
+function withTd(m: TdxModule, id: number, f: (td: Td) => Out): Out {
+  const td = m.tds.get(id);
+  return td ? f(td) : missingTd();
+}
+
+export const tdhMngCreate = (m: TdxModule, ctx: SeamcallCtx, tdr: Pfn, hkid: number) =>
+  issue(ctx, { name: 'TDH.MNG.CREATE', td: null, args: { tdr, hkid } }, () => mngCreate(m, tdr, hkid));
+export const tdhMngKeyConfig = (m: TdxModule, ctx: SeamcallCtx, td: number) =>
+  issue(ctx, { name: 'TDH.MNG.KEY.CONFIG', td, args: {} }, () => ({ status: mngKeyConfig(m, td) }));
+export const tdhMngAddcx = (m: TdxModule, ctx: SeamcallCtx, td: number, pfn: Pfn) =>
+  issue(ctx, { name: 'TDH.MNG.ADDCX', td, args: { pfn } }, () => ({ status: mngAddcx(m, td, pfn) }));
+export const tdhMngInit = (m: TdxModule, ctx: SeamcallCtx, td: number) =>
+  issue(ctx, { name: 'TDH.MNG.INIT', td, args: {} }, () => ({ status: mngInit(m, td) }));
+export const tdhVpCreate = (m: TdxModule, ctx: SeamcallCtx, td: number, tdvpr: Pfn) =>
+  issue(ctx, { name: 'TDH.VP.CREATE', td, args: { tdvpr } }, () => vpCreate(m, td, tdvpr));
+export const tdhVpAddcx = (m: TdxModule, ctx: SeamcallCtx, vp: number, pfn: Pfn) =>
+  issue(ctx, { name: 'TDH.VP.ADDCX', td: m.vps.get(vp)?.td ?? null, args: { vp, pfn } }, () => ({ status: vpAddcx(m, vp, pfn) }));
+export const tdhVpInit = (m: TdxModule, ctx: SeamcallCtx, vp: number) =>
+  issue(ctx, { name: 'TDH.VP.INIT', td: m.vps.get(vp)?.td ?? null, args: { vp } }, () => ({ status: vpInit(m, vp) }));
+export const tdhVpFlush = (m: TdxModule, ctx: SeamcallCtx, vp: number) =>
+  issue(ctx, { name: 'TDH.VP.FLUSH', td: m.vps.get(vp)?.td ?? null, args: { vp } }, () => ({ status: vpFlush(m, vp) }));
+export const tdhMngVpflushdone = (m: TdxModule, ctx: SeamcallCtx, td: number) =>
+  issue(ctx, { name: 'TDH.MNG.VPFLUSHDONE', td, args: {} }, () => ({ status: mngVpflushdone(m, td) }));
+export const tdhPhymemCacheWb = (_m: TdxModule, ctx: SeamcallCtx) =>
+  issue(ctx, { name: 'TDH.PHYMEM.CACHE.WB', td: null, args: {} }, () => ({ status: 'TDX_SUCCESS' }));
+export const tdhMngKeyFreeid = (m: TdxModule, ctx: SeamcallCtx, td: number) =>
+  issue(ctx, { name: 'TDH.MNG.KEY.FREEID', td, args: {} }, () => ({ status: mngKeyFreeid(m, td) }));
+export const tdhMrFinalize = (m: TdxModule, ctx: SeamcallCtx, td: number) =>
+  issue(ctx, { name: 'TDH.MR.FINALIZE', td, args: {}, opStateBefore: m.tds.get(td)?.opState }, () => ({ status: mrFinalize(m, td) }));
+export const tdhPhymemPageReclaim = (m: TdxModule, ctx: SeamcallCtx, pfn: Pfn) =>
+  issue(ctx, { name: 'TDH.PHYMEM.PAGE.RECLAIM', td: m.pamt.get(pfn)?.owner ?? null, args: { pfn }, pamtBefore: pamtType(m, pfn) }, () => ({ status: phymemPageReclaim(m, pfn) }));
+
+export const tdhMemSeptAdd = (m: TdxModule, ctx: SeamcallCtx, td: number, gpa: number, level: Level | 3, pfn: Pfn) =>
+  issue(ctx, { name: 'TDH.MEM.SEPT.ADD', td, args: { gpa, level, pfn }, pamtBefore: pamtType(m, pfn) }, () => withTd(m, td, (t) => ({ status: septAdd(m, t, gpa, level, pfn) })));
+export const tdhMemPageAdd = (m: TdxModule, ctx: SeamcallCtx, td: number, gpa: number, pfn: Pfn, src: Pfn) =>
+  issue(ctx, {
+    name: 'TDH.MEM.PAGE.ADD', td, args: { gpa, pfn, src },
+    entryBefore: entryState(m.tds.get(td), gpa, 0), pamtBefore: pamtType(m, pfn), opStateBefore: m.tds.get(td)?.opState,
+  }, () => withTd(m, td, (t) => ({ status: pageAdd(m, m.phys, t, gpa, pfn, src) })));
+export const tdhMemPageAug = (m: TdxModule, ctx: SeamcallCtx, td: number, gpa: number, level: Level, pfn: Pfn) =>
+  issue(ctx, {
+    name: 'TDH.MEM.PAGE.AUG', td, args: { gpa, level, pfn },
+    entryBefore: entryState(m.tds.get(td), gpa, level), pamtBefore: pamtType(m, pfn), opStateBefore: m.tds.get(td)?.opState,
+  }, () => withTd(m, td, (t) => ({ status: pageAug(m, t, gpa, level, pfn) })));
+export const tdhMemRangeBlock = (m: TdxModule, ctx: SeamcallCtx, td: number, gpa: number, level: Level) =>
+  issue(ctx, { name: 'TDH.MEM.RANGE.BLOCK', td, args: { gpa, level }, entryBefore: entryState(m.tds.get(td), gpa, level) }, () => withTd(m, td, (t) => ({ status: rangeBlock(t, gpa, level) })));
+export const tdhMemTrack = (m: TdxModule, ctx: SeamcallCtx, td: number) =>
+  issue(ctx, { name: 'TDH.MEM.TRACK', td, args: {}, opStateBefore: m.tds.get(td)?.opState }, () => withTd(m, td, (t) => ({ status: track(t) })));
+export const tdhMemPageRemove = (m: TdxModule, ctx: SeamcallCtx, td: number, gpa: number, level: Level) =>
+  issue(ctx, {
+    name: 'TDH.MEM.PAGE.REMOVE', td, args: { gpa, level },
+    entryBefore: entryState(m.tds.get(td), gpa, level), opStateBefore: m.tds.get(td)?.opState,
+  }, () => withTd(m, td, (t) => pageRemove(m, t, gpa, level)));
+export const tdhMemPageDemote = (m: TdxModule, ctx: SeamcallCtx, td: number, gpa: number, level: Level, tablePfn: Pfn) =>
+  issue(ctx, { name: 'TDH.MEM.PAGE.DEMOTE', td, args: { gpa, level, pfn: tablePfn }, entryBefore: entryState(m.tds.get(td), gpa, level) }, () => withTd(m, td, (t) => ({ status: pageDemote(m, t, gpa, level, tablePfn) })));
+export const tdhMrExtend = (m: TdxModule, ctx: SeamcallCtx, td: number, gpa: number) =>
+  issue(ctx, { name: 'TDH.MR.EXTEND', td, args: { gpa }, opStateBefore: m.tds.get(td)?.opState }, () => withTd(m, td, (t) => ({ status: mrExtend(m.phys, t, gpa) })));
+export const tdhPhymemPageWbinvd = (m: TdxModule, ctx: SeamcallCtx, hkid: number, pfn: Pfn, level: Level) =>
+  issue(ctx, { name: 'TDH.PHYMEM.PAGE.WBINVD', td: null, args: { hkid, pfn, level } }, () => {
+    const status = phymemPageWbinvd(m, pfn, level);
+    return status === 'TDX_SUCCESS' ? { status, pfn } : { status };
+  });
+
+// Guest-side calls: TDCALLs and hardware walks are not SEAMCALLs and are not counted or logged.
+export function tdgMemPageAccept(m: TdxModule, td: number, gpa: number, level: Level): AcceptResult {
+  const t = m.tds.get(td);
+  return t ? accept(t, gpa, level) : { kind: 'status', status: 'TDX_OPERAND_INVALID' };
+}
+
+export function guestWalk(m: TdxModule, td: number, gpa: number): { state: WalkState; pfn?: Pfn } {
+  const t = m.tds.get(td);
+  return t ? walk(t, gpa) : { state: 'NOT_PRESENT' };
+}
+
+// Read-only queries for invariants and reports.
+export function pamtOwner(m: TdxModule, pfn: Pfn): number | undefined {
+  return m.pamt.get(pfn)?.owner;
+}
+export function pamtRangeFree(m: TdxModule, pfn: Pfn, count: number): boolean {
+  return pamtFree(m, pfn, count);
+}
+export function septLeafAt(m: TdxModule, td: number, gpa: number) {
+  const t = m.tds.get(td);
+  return t ? leafCovering(t, gpa) : undefined;
+}
+export function septLeavesIn(m: TdxModule, td: number, start: number, end: number) {
+  const t = m.tds.get(td);
+  return t ? septLeavesInTd(t, start, end) : [];
+}
+export function mrtdRecordCount(m: TdxModule, td: number): number {
+  return m.tds.get(td)?.mrtd.records.length ?? 0;
+}
+export function mrtdRecords(m: TdxModule, td: number): readonly MrtdRecord[] {
+  return m.tds.get(td)?.mrtd.records ?? [];
+}

@@ -1,0 +1,75 @@
+// State of the simulated TDX module (tdx.md §1.1, §3): TDs with their S-EPT,
+// epochs and measurement, and the PAMT over every physical frame. Plain data
+// only; frames are numbers, never pages or folios.
+
+import type { PhysMem } from '../phys.js';
+import type { Level, Pfn } from '../units.js';
+
+export type OpState = 'UNINITIALIZED' | 'INITIALIZED' | 'RUNNABLE' | 'TEARDOWN';
+
+/** Leaf S-EPT entry states of tdx.md §3.1 (FREE is absence). */
+export type LeafState = 'MAPPED' | 'PENDING' | 'BLOCKED' | 'PENDING_BLOCKED';
+
+export interface SeptLeaf {
+  gpa: number;
+  level: Level;
+  state: LeafState;
+  pfn: Pfn;
+  /** TD epoch recorded by RANGE.BLOCK. */
+  bepoch?: number;
+}
+
+export type MrtdRecord = { op: 'ADD'; gpa: number } | { op: 'EXTEND'; gpa: number; byte: number };
+
+export interface Vp {
+  id: number;
+  td: number;
+  tdvpr: Pfn;
+  initialized: boolean;
+}
+
+export interface Td {
+  id: number;
+  tdr: Pfn;
+  hkid: number | null;
+  keyConfigured: boolean;
+  opState: OpState;
+  numVcpus: number;
+  epoch: number;
+  /** Leaves by level: leaves[level] maps the GPA of the leaf to it. */
+  leaves: [Map<number, SeptLeaf>, Map<number, SeptLeaf>];
+  /** S-EPT tables below the root, `${level}:${gpa >> (12 + 9 * level)}` -> table frame. */
+  tables: Map<string, Pfn>;
+  /** 4 KiB-equivalents owned by leaves. */
+  childCount: number;
+  mrtd: { records: MrtdRecord[]; finalized: string | null };
+}
+
+export type PamtType = 'TDR' | 'TDCX' | 'TDVPR' | 'PT_EPT' | 'PT_REG';
+
+export interface PamtEntry {
+  type: PamtType;
+  owner: number;
+  /** Page size the frame was assigned at. */
+  level: Level;
+}
+
+export interface TdxModule {
+  /** Physical memory, shared with the host: PAGE.ADD copies and MR.EXTEND reads frames. */
+  phys: PhysMem;
+  tds: Map<number, Td>;
+  vps: Map<number, Vp>;
+  /** Absent = PT_NDA (free). */
+  pamt: Map<Pfn, PamtEntry>;
+  nextId: number;
+  /** Seeded-bug switch: REMOVE rolls the page's records out of MRTD (mrtd-rollback-on-remove). */
+  quirkRollbackMrtd: boolean;
+}
+
+export function newTdxModule(phys: PhysMem): TdxModule {
+  return { phys, tds: new Map(), vps: new Map(), pamt: new Map(), nextId: 1, quirkRollbackMrtd: false };
+}
+
+export function tableKey(level: number, gpa: number): string {
+  return `${level}:${Math.floor(gpa / 2 ** (12 + 9 * level))}`;
+}

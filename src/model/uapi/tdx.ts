@@ -1,0 +1,93 @@
+// The KVM_TDX_* sub-ioctls of KVM_MEMORY_ENCRYPT_OP (tdx.md §1.3, §2). Models
+// tdx_vm_ioctl(), tdx_get_cmd(), tdx_vcpu_unlocked_ioctl() and
+// tdx_vcpu_init_mem_region(): the command preamble, then each command's
+// ladder in the kernel's order.
+
+import { INIT_MEM_FLAGS } from '../../program/calls.js';
+import { tdxFinalize, tdxInitVcpu, tdxInitVm } from '../kvm/tdx_vm.js';
+import { populateRegion, type RegionCursor } from '../kvm/tdx_populate.js';
+import { SHARED_BIT } from '../kvm/tdx_fault.js';
+import { err, ok, type Ret } from '../result.js';
+import { isPageAligned, U64_MAX } from '../units.js';
+import type { World } from '../world.js';
+import { vcpuIoctl, vmIoctl } from './common.js';
+
+export interface TdxCmd {
+  flags: bigint;
+  hwError: bigint;
+}
+
+const done = (e: string | null): Ret => (e ? err(e as never) : ok());
+
+/**
+ * KVM_MEMORY_ENCRYPT_OP on a non-TDX VM has no handler (EINVAL on VMX for
+ * VMs without a vendor mem_enc_ioctl hook; the model answers ENOTTY, as for
+ * an ioctl the VM type does not implement).
+ */
+function notTdx(): Ret {
+  return err('ENOTTY');
+}
+
+export function tdxInitVmIoctl(w: World, vmFd: number, c: TdxCmd): Ret {
+  const g = vmIoctl(w, vmFd);
+  if (!g.ok) return g.r;
+  if (!g.v.tdx) return notTdx();
+  if (c.hwError !== 0n) return err('EINVAL');
+  return done(tdxInitVm(w, g.v, c.flags));
+}
+
+export function tdxFinalizeIoctl(w: World, vmFd: number, c: TdxCmd): Ret {
+  const g = vmIoctl(w, vmFd);
+  if (!g.ok) return g.r;
+  if (!g.v.tdx) return notTdx();
+  if (c.hwError !== 0n) return err('EINVAL');
+  return done(tdxFinalize(w, g.v, c.flags));
+}
+
+export function tdxInitVcpuIoctl(w: World, vcpuFd: number, c: TdxCmd): Ret {
+  const g = vcpuIoctl(w, vcpuFd);
+  if (!g.ok) return g.r;
+  if (!g.v.vm.tdx) return notTdx();
+  if (c.hwError !== 0n) return err('EINVAL');
+  return done(tdxInitVcpu(w, g.v.vm, g.v.vcpu, c.flags));
+}
+
+export interface InitMemArgs extends TdxCmd {
+  source: bigint;
+  gpa: bigint;
+  nrPages: bigint;
+}
+
+/** Whether this profile (or a seeded bug) lets source=0 mean "the target page". */
+function nullSourceAllowed(w: World): boolean {
+  const s = w.profile.settings;
+  if (w.bugs.has('null-source-as-target')) return true;
+  if (s.nullSource === 'target') return true;
+  return s.nullSource === 'in-place' && s.inPlaceConversion;
+}
+
+export function tdxInitMemRegionIoctl(w: World, vcpuFd: number, a: InitMemArgs): Ret {
+  const g = vcpuIoctl(w, vcpuFd);
+  if (!g.ok) return g.r;
+  const { vm, vcpu } = g.v;
+  if (!vm.tdx) return notTdx();
+  if (a.hwError !== 0n) return err('EINVAL');
+  const t = vm.tdx;
+  const afterFinalizeOk = w.bugs.has('add-after-finalize');
+  if (t.hkid === null || (t.state === 'RUNNABLE' && !afterFinalizeOk)) return err('EINVAL');
+  if (!vcpu.tdxInitialized) return err('EINVAL');
+  if (a.flags & ~INIT_MEM_FLAGS.MEASURE) return err('EINVAL');
+  const nullSource = a.source === 0n;
+  if (!isPageAligned(a.source) || (nullSource && !nullSourceAllowed(w))) return err('EINVAL');
+  if (!isPageAligned(a.gpa) || a.nrPages === 0n) return err('EINVAL');
+  // The kernel computes gpa + (nr_pages << PAGE_SHIFT) in u64 arithmetic.
+  const end = (a.gpa + ((a.nrPages << 12n) & U64_MAX)) & U64_MAX;
+  if (end <= a.gpa) return err('EINVAL');
+  if ((a.gpa & SHARED_BIT) !== 0n || (((end - 1n) & U64_MAX) & SHARED_BIT) !== 0n) return err('EINVAL');
+  const cur: RegionCursor = { source: a.source, gpa: a.gpa, nrPages: a.nrPages };
+  const e = populateRegion(w, vm, cur, (a.flags & INIT_MEM_FLAGS.MEASURE) !== 0n, nullSource);
+  w.step.out.source = cur.source;
+  w.step.out.gpa = cur.gpa;
+  w.step.out.nr_pages = cur.nrPages;
+  return done(e);
+}

@@ -1,0 +1,115 @@
+// The whole model: every kernel object, the host's frames, the TDX module and
+// the context of the call being run. Plain data throughout, so a state can be
+// snapshotted, compared and rendered.
+
+import type { Gmem } from './gmem/file.js';
+import type { Mapping } from './host/mapping.js';
+import { FIRST_VA } from './host/mapping.js';
+import { newPfnSpace, type PfnSpace } from './host/pfnspace.js';
+import type { Vcpu } from './kvm/vcpu.js';
+import type { Vm } from './kvm/vm.js';
+import { newPhysMem, type PhysMem } from './phys.js';
+import type { Profile } from './profiles.js';
+import type { BugName } from './bugs.js';
+import { newTdxModule, type TdxModule } from './tdx/state.js';
+import { newSeamcallCtx, type SeamcallCtx } from './tdx/seamcall.js';
+import type { Pfn } from './units.js';
+
+export type FdKind = 'vm' | 'vcpu' | 'gmem';
+
+export interface Fd {
+  kind: FdKind;
+  id: number;
+}
+
+/** What the current call touched, so invariants can check incrementally. */
+export interface Touched {
+  /** [vmId, start gfn, exclusive end gfn] */
+  gfns: Array<[number, number, number]>;
+  pfns: Set<Pfn>;
+  vms: Set<number>;
+  gmems: Set<number>;
+}
+
+/** Per-call context: SEAMCALL log, out-fields and what was touched. */
+export interface StepCtx {
+  seamcall: SeamcallCtx;
+  out: Record<string, bigint>;
+  touched: Touched;
+  /** Free-form notes of what the step did (zaps, splits), for reports. */
+  events: string[];
+  /** Pages whose content was exposed for the first time in this step: [pfn, byte seen]. */
+  firstExposures: Array<{ pfn: Pfn; byte: number; by: 'guest' | 'host' | 'populate' }>;
+  /** Pages INIT_MEM_REGION added in this step, with the byte its source held. */
+  populated: Array<{ vmId: number; gfn: number; pfn: Pfn; srcByte: number; nullSource: boolean }>;
+  /** Host accesses that succeeded in this step (loads, stores, pins). */
+  hostAccesses: Array<{ pfn: Pfn; what: string }>;
+  /** Frame ranges guest_memfd truncated in this step; `seq` is the SEAMCALL log length at that moment. */
+  freedSeq: Array<{ pfn: Pfn; count: number; seq: number; mappedBy: string[] }>;
+}
+
+export interface World {
+  profile: Profile;
+  bugs: ReadonlySet<BugName>;
+  phys: PhysMem;
+  pfns: PfnSpace;
+  /** Long-term pins per frame (HOST_PIN). */
+  pins: Map<Pfn, number>;
+  /** Frames truncated from a guest_memfd while pinned: freed at the last unpin. */
+  orphans: Set<Pfn>;
+  fds: Map<number, Fd>;
+  nextFd: number;
+  nextId: number;
+  vms: Map<number, Vm>;
+  vcpus: Map<number, Vcpu>;
+  gmems: Map<number, Gmem>;
+  mappings: Map<number, Mapping>;
+  nextVa: bigint;
+  tdx: TdxModule;
+  step: StepCtx;
+}
+
+export function newStepCtx(busyAt?: number): StepCtx {
+  return {
+    seamcall: newSeamcallCtx(busyAt),
+    out: {},
+    touched: { gfns: [], pfns: new Set(), vms: new Set(), gmems: new Set() },
+    events: [],
+    firstExposures: [],
+    hostAccesses: [],
+    populated: [],
+    freedSeq: [],
+  };
+}
+
+export function newWorld(profile: Profile, bugs: ReadonlySet<BugName>): World {
+  const phys = newPhysMem();
+  return {
+    profile, bugs,
+    phys, pfns: newPfnSpace(), pins: new Map(), orphans: new Set(),
+    fds: new Map(), nextFd: 3, nextId: 1,
+    vms: new Map(), vcpus: new Map(), gmems: new Map(), mappings: new Map(),
+    nextVa: FIRST_VA,
+    tdx: { ...newTdxModule(phys), quirkRollbackMrtd: bugs.has('mrtd-rollback-on-remove') },
+    step: newStepCtx(),
+  };
+}
+
+export function hasBug(w: World, bug: BugName): boolean {
+  return w.bugs.has(bug);
+}
+
+export function newId(w: World): number {
+  return w.nextId++;
+}
+
+export function openFd(w: World, kind: FdKind, id: number): number {
+  const fd = w.nextFd++;
+  w.fds.set(fd, { kind, id });
+  return fd;
+}
+
+export function fdOf(w: World, fd: number, kind: FdKind): number | undefined {
+  const e = w.fds.get(fd);
+  return e && e.kind === kind ? e.id : undefined;
+}
