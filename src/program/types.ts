@@ -34,6 +34,8 @@ export interface Call {
   expect?: Result;
   /** A trailing `# comment` on the call line, kept verbatim. */
   comment?: string;
+  /** Comment lines that stood right before the call, kept so a printed program keeps its notes. */
+  leading?: string[];
   /** 1-based source line, when parsed from text. */
   line?: number;
 }

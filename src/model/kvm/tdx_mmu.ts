@@ -20,6 +20,11 @@ import type { Vm } from './vm.js';
 /** GPA of a GFN (the private alias: shared bit clear). */
 export const gpaOf = (gfn: number): number => gfn * 4096;
 
+/** Once bugged, KVM issues no further SEAMCALL for the VM (TDX_BUG_ON, KVM_REQ_VM_DEAD). */
+export function tdxSilenced(w: World, vm: Vm): boolean {
+  return vm.bugged && !w.bugs.has('bugged-vm-keeps-answering');
+}
+
 /** Map a status to KVM's reaction: BUSY is retried by the caller, anything else bugs the VM. */
 function react(w: World, vm: Vm, status: TdxStatus, what: string): Errno | null {
   if (status === 'TDX_SUCCESS') return null;
@@ -30,6 +35,7 @@ function react(w: World, vm: Vm, status: TdxStatus, what: string): Errno | null 
 /** Models tdx_sept_link_private_spt(): TDH.MEM.SEPT.ADD of the table under a non-leaf entry. */
 export function tdxAddTable(w: World, vm: Vm, level: number, gfn: number): Errno | null {
   const t = vm.tdx!;
+  if (tdxSilenced(w, vm)) return 'EIO';
   if (t.hkid === null) return tdxBug(w, vm, 'SEPT.ADD without HKID');
   const key = tableKey(level, gfn);
   let pfn = t.septPfns.get(key);
@@ -45,6 +51,7 @@ export function tdxAddTable(w: World, vm: Vm, level: number, gfn: number): Errno
 /** Install hook for a mirror leaf: PAGE.ADD before finalize, PAGE.AUG after. */
 export function tdxMapLeaf(w: World, vm: Vm, base: number, level: Level, spte: Spte): Errno | null {
   const t = vm.tdx!;
+  if (tdxSilenced(w, vm)) return 'EIO';
   if (t.hkid === null) return tdxBug(w, vm, 'map without HKID');
   if (level !== 0 && !w.profile.settings.hugeMappings) return tdxBug(w, vm, 'non-4K private leaf');
   if (t.state !== 'RUNNABLE') {
@@ -79,6 +86,11 @@ function retryOnce(f: () => { status: TdxStatus }): TdxStatus {
  */
 export function tdxUnmapLeaf(w: World, vm: Vm, base: number, level: Level, old: Spte): void {
   const t = vm.tdx!;
+  if (tdxSilenced(w, vm)) {
+    // The leaf leaks in the S-EPT; the mirror goes regardless.
+    w.step.events.push(`vm${vm.id} bugged: S-EPT leaf at GFN 0x${base.toString(16)} leaked`);
+    return;
+  }
   if (old.premapped) {
     // G1: a pre-mapped leaf was never ADDed; dropping it only fixes the count.
     t.nrPremapped--;
@@ -108,6 +120,7 @@ export function tdxUnmapLeaf(w: World, vm: Vm, base: number, level: Level, old: 
 /** Models the demote hook: BLOCK the 2 MiB leaf, TRACK when RUNNABLE, then DEMOTE onto a new S-EPT table. */
 export function tdxSplitLeaf(w: World, vm: Vm, base: number, _old: Spte): Errno | null {
   const t = vm.tdx!;
+  if (tdxSilenced(w, vm)) return 'EIO';
   if (t.hkid === null) return tdxBug(w, vm, 'demote without HKID');
   const ctx = w.step.seamcall;
   const gpa = gpaOf(base);

@@ -19,7 +19,14 @@ function reclaim(w: World, pfn: Pfn): void {
 
 export function tdxDestroyVm(w: World, vm: Vm): void {
   const t = vm.tdx!;
+  t.preFaultAllowed = false;
   if (t.td === null) return;
+  if (vm.bugged && !w.bugs.has('bugged-vm-keeps-answering')) {
+    // A bugged VM issues no more SEAMCALLs: its HKID and every page it owns leak.
+    w.step.events.push(`vm${vm.id} bugged: HKID and TD pages leaked at teardown`);
+    t.state = 'UNINITIALIZED';
+    return;
+  }
   const ctx = w.step.seamcall;
   if (t.hkid !== null) {
     for (const id of vm.vcpus) {
