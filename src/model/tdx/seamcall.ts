@@ -1,5 +1,5 @@
 // The SEAMCALL wrapper layer: the only door into the module. Every wrapper
-// takes PFNs and levels, never a page or a folio (the G3 design of "x86/tdx:
+// takes PFNs and levels, never a struct page (the G3 design of "x86/tdx:
 // Use PFN directly for mapping guest private memory"); counts the call for
 // `[busy=N]` injection; and records name, arguments, status and the state it
 // found, so invariants and `replay --json` can see every SEAMCALL.
@@ -28,7 +28,7 @@ export interface SeamcallRecord {
   opStateBefore?: string;
   /** Frame a REMOVE returned, or the frame a WBINVD flushed. */
   outPfn?: Pfn;
-  /** Set by a folio-taking wrapper that refused without issuing the SEAMCALL. */
+  /** Set by a wrapper outside tdx/ (mmu/folio_seamcall.ts) that refused without issuing the SEAMCALL. */
   refusedByWrapper?: string;
 }
 
