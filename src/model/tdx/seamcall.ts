@@ -28,7 +28,7 @@ export interface SeamcallRecord {
   opStateBefore?: string;
   /** Frame a REMOVE returned, or the frame a WBINVD flushed. */
   outPfn?: Pfn;
-  /** Set by a wrapper outside tdx/ (mmu/folio_seamcall.ts) that refused without issuing the SEAMCALL. */
+  /** Set by a wrapper outside tdx/ (mmu/) that refused the range without issuing the SEAMCALL. */
   refusedByWrapper?: string;
 }
 
