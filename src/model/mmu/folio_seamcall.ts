@@ -18,7 +18,7 @@ function insideOneFolio(w: World, pfn: Pfn, count: number): boolean {
 }
 
 function refuse(w: World, name: string, td: number | null, args: Record<string, number>): { status: TdxStatus } {
-  w.step.seamcall.log.push({ name, td, args, status: 'TDX_OPERAND_INVALID', refusedByWrapper: 'range runs past one folio' });
+  w.step.seamcall.log.push({ name, td, args, status: 'TDX_OPERAND_INVALID', refusedByWrapper: 'the range runs past one folio' });
   return { status: 'TDX_OPERAND_INVALID' };
 }
 
