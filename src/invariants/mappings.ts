@@ -41,16 +41,18 @@ export const mirrorSeptAgree: Invariant = {
 
 export const pfnSingleOwner: Invariant = {
   id: 'pfn-single-owner',
-  summary: 'A PFN is mapped at no more than one GPA across all TDs, and its PAMT owner is the TD that maps it.',
+  summary: 'A private PFN is mapped at no more than one GPA across all guests, and its PAMT owner is the TD that maps it.',
   check(c: CheckCtx) {
     const out: Violation[] = [];
     if (c.step.touched.pfns.size === 0) return out;
     const spans: Array<{ pfn: number; n: number; who: string; td: number | null }> = [];
     for (const vm of c.world.vms.values()) {
-      if (vm.destroyed || vm.bugged || vm.type !== 'TDX') continue;
+      if (vm.destroyed || vm.bugged || vm.type === 'DEFAULT') continue;
+      const root = vm.type === 'TDX' ? vm.mmu.mirror : vm.mmu.direct;
       for (const level of [0, 1, 2] as const) {
-        for (const [base, spte] of vm.mmu.mirror.leaves[level]) {
-          spans.push({ pfn: spte.pfn, n: pagesAt(level), who: `vm${vm.id} GFN ${hex(base)}`, td: vm.tdx!.td });
+        for (const [base, spte] of root.leaves[level]) {
+          if (!spte.private) continue;
+          spans.push({ pfn: spte.pfn, n: pagesAt(level), who: `vm${vm.id} GFN ${hex(base)}`, td: vm.tdx?.td ?? null });
         }
       }
     }

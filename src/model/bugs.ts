@@ -5,17 +5,19 @@ export interface BugSpec {
   name: string;
   invariant: string;
   description: string;
+  /** The design the bug is hunted under in tests (default upstream). */
+  profile?: 'hugepage';
 }
 
 export const BUGS = [
   { name: 'map-ignores-present-leaf', invariant: 'no-double-add', description: 'the private map path does not treat a present mirror leaf as spurious and issues a second PAGE.ADD/AUG (seed 000: what stops a second PAGE.ADD?)' },
   { name: 'spurious-returns-success', invariant: 'spurious-eio', description: 'INIT_MEM_REGION on an already-mapped GPA returns 0 instead of EIO' },
-  { name: 'folio-wrappers', invariant: 'hugepage-folio-agnostic', description: 'AUG/WBINVD/RECLAIM wrappers take (folio, index, count) and refuse a range past one folio (seed 001)' },
+  { name: 'folio-wrappers', invariant: 'hugepage-folio-agnostic', description: 'AUG/WBINVD/RECLAIM wrappers take (folio, index, count) and refuse a range past one folio (seed 001)', profile: 'hugepage' },
   { name: 'null-source-as-target', invariant: 'null-source', description: 'source=0 is taken as the target page even without in-place conversion (seed 000)' },
   { name: 'host-maps-private', invariant: 'no-host-private-access', description: 'the guest_memfd host fault handler does not check that the page is shared (seed 002)' },
   { name: 'punch-frees-before-zap', invariant: 'no-dangling-sept', description: 'PUNCH_HOLE frees the folios before zapping the guest mappings of the range' },
   { name: 'mirror-leaf-kept', invariant: 'mirror-sept-agree', description: 'a private zap removes the S-EPT leaf but leaves the mirror SPTE in place' },
-  { name: 'conversion-reuses-pfn', invariant: 'pfn-single-owner', description: 'a shared-to-private fault maps the PFN of the neighbouring GFN, so one PFN sits at two GPAs' },
+  { name: 'conversion-reuses-pfn', invariant: 'pfn-single-owner', description: 'a private fault reuses the translation of the neighbouring GFN instead of asking guest_memfd, so one PFN sits at two GPAs' },
   { name: 'conversion-skips-zap', invariant: 'attr-consistency', description: 'KVM_SET_MEMORY_ATTRIBUTES changes attributes without zapping the mappings of the range' },
   { name: 'prefault-before-finalize', invariant: 'td-lifecycle', description: 'KVM_PRE_FAULT_MEMORY is allowed before KVM_TDX_FINALIZE_VM, so PAGE.AUG runs in a TD that is not RUNNABLE' },
   { name: 'add-after-finalize', invariant: 'td-lifecycle', description: 'INIT_MEM_REGION is not refused once the TD is finalized' },

@@ -6,6 +6,7 @@
 import { getPageForExposure } from '../gmem/pages.js';
 import { hostFault } from '../uapi/host.js';
 import { mappingAt } from '../host/mapping.js';
+import { leafFor } from '../mmu/spte.js';
 import { outcome, type Ret } from '../result.js';
 import type { Pfn } from '../units.js';
 import type { World } from '../world.js';
@@ -35,7 +36,14 @@ export function faultinPfn(w: World, vm: Vm, gfn: number, privateAccess: boolean
       // all private (gmem.md §14, modelled as a memory-fault exit).
       if ((g.inode.flags & 2n) === 0n) return memFault();
     }
-    return { ok: true, pfn: getPageForExposure(w, g, index, 'guest'), slot, fromGmem: true, index };
+    const pfn = getPageForExposure(w, g, index, 'guest');
+    if (privateAccess && w.bugs.has('conversion-reuses-pfn')) {
+      // The seeded bug: trust a stale neighbouring translation instead of guest_memfd.
+      const root = vm.type === 'TDX' ? vm.mmu.mirror : vm.mmu.direct;
+      const prev = leafFor(root, gfn - 1);
+      if (prev?.spte.private) return { ok: true, pfn: prev.spte.pfn + (gfn - prev.base), slot, fromGmem: true, index };
+    }
+    return { ok: true, pfn, slot, fromGmem: true, index };
   }
   const hva = slot.uaddr + BigInt(gfn - slot.baseGfn) * 4096n;
   const m = mappingAt(w.mappings.values(), hva);

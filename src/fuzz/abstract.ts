@@ -1,0 +1,74 @@
+// Abstract programs: what the generators produce and fast-check shrinks.
+// Handles are not names but picks among the handles of the right kind that
+// exist when the call runs (the position trick of fast-check's model-based
+// testing), so removing a call while shrinking never leaves a dangling name:
+// the pick simply lands on another handle, or the call drops out.
+
+import { CALLS } from '../program/calls.js';
+import type { Call, HandleKind, Program, Value } from '../program/types.js';
+
+export type AVal =
+  | { k: 'int'; v: bigint }
+  /** A mapping handle plus an offset (an `addr`). */
+  | { k: 'map'; pick: number; off: bigint }
+  /** A guest_memfd handle for a `gmemOrFd` key. */
+  | { k: 'gmem'; pick: number };
+
+export interface ACall {
+  op: string;
+  /** One pick per positional handle. */
+  picks: number[];
+  args: Record<string, AVal>;
+  busy?: number;
+}
+
+export const aint = (v: bigint | number): AVal => ({ k: 'int', v: BigInt(v) });
+
+/**
+ * Turn an abstract program into a concrete one with canonical names. A call
+ * whose handle kind has no live name yet is dropped.
+ */
+export function materialize(calls: readonly ACall[], headers: Array<[string, string]> = []): Program {
+  const names = new Map<HandleKind, string[]>();
+  const counters = new Map<string, number>();
+  const out: Call[] = [];
+  const pickName = (kinds: HandleKind[], pick: number): string | undefined => {
+    const all = kinds.flatMap((k) => names.get(k) ?? []);
+    return all.length === 0 ? undefined : all[pick % all.length];
+  };
+  for (const a of calls) {
+    const spec = CALLS[a.op];
+    if (!spec) continue;
+    const handles: string[] = [];
+    let ok = true;
+    spec.handles.forEach((want, i) => {
+      const n = pickName(Array.isArray(want) ? want : [want], a.picks[i] ?? 0);
+      if (n === undefined) ok = false;
+      else handles.push(n);
+    });
+    if (!ok) continue;
+    const args: Record<string, Value> = {};
+    for (const [k, v] of Object.entries(a.args)) {
+      if (!(k in spec.keys)) continue;
+      if (v.k === 'int') args[k] = { kind: 'int', value: v.v };
+      else if (v.k === 'map') {
+        const n = pickName(['mapping'], v.pick);
+        args[k] = n ? { kind: 'addr', name: n, offset: v.off } : { kind: 'int', value: v.off };
+      } else {
+        const n = pickName(['gmem'], v.pick);
+        args[k] = n ? { kind: 'handle', name: n } : { kind: 'int', value: -1n };
+      }
+    }
+    const call: Call = { op: a.op, handles, args };
+    if (a.busy !== undefined) call.busy = a.busy;
+    if (spec.creates) {
+      const prefix = spec.creates.prefix;
+      const i = counters.get(prefix) ?? 0;
+      counters.set(prefix, i + 1);
+      call.bind = `${prefix}${i}`;
+      names.set(spec.creates.kind, [...(names.get(spec.creates.kind) ?? []), call.bind]);
+    }
+    out.push(call);
+  }
+  return { headers, calls: out };
+}

@@ -1,0 +1,81 @@
+// The body of a program: calls over the whole vocabulary, with swarm testing
+// (each program favours a random subset of calls, so rare interleavings get
+// whole programs to themselves) and argument generators per key.
+
+import fc from 'fast-check';
+import { CALLS, GMEM_FLAGS, MEMSLOT_FLAGS, FALLOC_FLAGS, ATTR_FLAGS } from '../program/calls.js';
+import { aint, type ACall, type AVal } from './abstract.js';
+import * as v from './values.js';
+
+const w = <T>(weight: number, arbitrary: fc.Arbitrary<T>) => ({ weight, arbitrary });
+const pick = fc.nat(7);
+
+/** Relative weight of each call in the body before swarm selection. */
+export const BODY_WEIGHTS: Record<string, number> = {
+  KVM_CREATE_VM: 1, KVM_CREATE_VCPU: 2, KVM_CREATE_GUEST_MEMFD: 2, KVM_SET_USER_MEMORY_REGION2: 4,
+  KVM_SET_MEMORY_ATTRIBUTES: 6, KVM_SET_MEMORY_ATTRIBUTES2: 6, FALLOCATE: 6, MMAP: 2, MMAP_ANON: 1, MUNMAP: 1,
+  HOST_READ: 3, HOST_WRITE: 4, HOST_PIN: 2, HOST_UNPIN: 2, CLOSE: 2,
+  KVM_TDX_INIT_VM: 1, KVM_TDX_INIT_VCPU: 2, KVM_TDX_INIT_MEM_REGION: 6, KVM_TDX_FINALIZE_VM: 3,
+  KVM_PRE_FAULT_MEMORY: 6, GUEST_ACCESS: 8, GUEST_ACCEPT: 6,
+};
+
+const flagsOf = (names: Record<string, bigint>): fc.Arbitrary<bigint> => fc.oneof(
+  w(10, fc.subarray(Object.values(names), { maxLength: 2 }).map((bs) => bs.reduce((a, b) => a | b, 0n))),
+  w(1, fc.constantFrom(1n << 7n, 1n << 40n)),
+);
+
+const gmemSize = fc.oneof(w(6, fc.constantFrom(0x200000n, 0x400000n, 0x1000n, 0x40000000n)), w(1, fc.constantFrom(0n, 0x1001n, 1n << 63n)));
+
+/** Argument generators per call; keys not listed here fall back to their type. */
+function argsFor(op: string): fc.Arbitrary<Record<string, AVal>> {
+  const r = (o: Record<string, fc.Arbitrary<AVal>>) => fc.record(o);
+  switch (op) {
+    case 'KVM_CREATE_VM': return r({ type: fc.constantFrom(5n, 5n, 1n, 0n, 3n).map(aint) });
+    case 'KVM_CREATE_VCPU': return r({ id: fc.constantFrom(0n, 1n, 2n, 4096n).map(aint) });
+    case 'KVM_CREATE_GUEST_MEMFD': return r({ size: v.int(gmemSize), flags: v.int(flagsOf(GMEM_FLAGS)) });
+    case 'KVM_SET_USER_MEMORY_REGION2': return r({
+      slot: fc.constantFrom(0n, 0n, 1n, 2n, 32764n).map(aint),
+      flags: v.int(fc.oneof(w(6, fc.constant(MEMSLOT_FLAGS.GUEST_MEMFD)), w(3, fc.constantFrom(0n, MEMSLOT_FLAGS.LOG_DIRTY_PAGES)), w(1, flagsOf(MEMSLOT_FLAGS)))),
+      gpa: v.int(fc.oneof(w(4, fc.constantFrom(0n, 0x200000n, 0x400000n)), w(1, v.gpa))),
+      size: v.int(fc.oneof(w(4, fc.constantFrom(0x200000n, 0x400000n, 0n)), w(1, v.size))),
+      uaddr: fc.oneof(w(3, fc.constant(aint(0))), w(2, v.addr)),
+      gmem: fc.oneof(w(6, pick.map((p): AVal => ({ k: 'gmem', pick: p }))), w(1, fc.constantFrom(-1n, 3n).map(aint))),
+      offset: v.int(v.offset),
+    });
+    case 'KVM_SET_MEMORY_ATTRIBUTES': return r({ gpa: v.int(v.gpa), size: v.int(v.size), attributes: v.int(fc.oneof(w(8, fc.constantFrom(0n, ATTR_FLAGS.PRIVATE)), w(1, fc.constant(1n)))), flags: v.int(v.smallFlag) });
+    case 'KVM_SET_MEMORY_ATTRIBUTES2': return r({ offset: v.int(v.offset), size: v.int(v.size), attributes: v.int(fc.oneof(w(8, fc.constantFrom(0n, ATTR_FLAGS.PRIVATE)), w(1, fc.constant(1n)))), flags: v.int(v.smallFlag) });
+    case 'FALLOCATE': return r({
+      mode: v.int(fc.oneof(w(6, fc.constantFrom(FALLOC_FLAGS.KEEP_SIZE | FALLOC_FLAGS.PUNCH_HOLE, FALLOC_FLAGS.KEEP_SIZE)), w(1, flagsOf(FALLOC_FLAGS)))),
+      offset: v.int(v.offset), len: v.int(v.size),
+    });
+    case 'MMAP': return r({ offset: v.int(v.offset), size: v.int(fc.oneof(w(4, fc.constantFrom(0x200000n, 0x4000n)), w(1, v.size))), shared: fc.constantFrom(1n, 1n, 1n, 0n).map(aint) });
+    case 'MMAP_ANON': return r({ size: v.int(fc.constantFrom(0x1000n, 0x4000n, 0n)) });
+    case 'HOST_READ': case 'HOST_PIN': case 'HOST_UNPIN': return r({ offset: v.int(v.offset) });
+    case 'HOST_WRITE': return r({ offset: v.int(v.offset), byte: v.int(v.byte) });
+    case 'KVM_TDX_INIT_VM': case 'KVM_TDX_INIT_VCPU': case 'KVM_TDX_FINALIZE_VM':
+      return fc.option(v.int(fc.constantFrom(1n)), { freq: 12, nil: undefined }).map((f): Record<string, AVal> => (f ? { flags: f } : {}));
+    case 'KVM_TDX_INIT_MEM_REGION': return r({ source: v.addr, gpa: v.int(v.gpa), nr_pages: v.int(v.nrPages), flags: v.int(fc.oneof(w(8, fc.constantFrom(0n, 1n)), w(1, fc.constant(2n)))) });
+    case 'KVM_PRE_FAULT_MEMORY': return r({ gpa: v.int(v.gpa), size: v.int(v.size), flags: v.int(v.smallFlag) });
+    case 'GUEST_ACCESS': return fc.record({ gpa: v.gpa, private: fc.constantFrom(1n, 1n, 0n), write: fc.boolean(), byte: v.byte }).map((x) => ({
+      gpa: aint(x.gpa), private: aint(x.private), write: aint(x.write ? 1n : 0n), ...(x.write ? { byte: aint(x.byte) } : {}),
+    }));
+    case 'GUEST_ACCEPT': return r({ gpa: v.int(v.gpa), level: fc.constantFrom(0n, 0n, 0n, 1n).map(aint) });
+    default: return fc.constant({});
+  }
+}
+
+const CALL_ARBS: Record<string, fc.Arbitrary<ACall>> = Object.fromEntries(Object.keys(CALLS).map((op) => [op, fc.record({
+  picks: fc.array(pick, { minLength: CALLS[op].handles.length, maxLength: CALLS[op].handles.length }),
+  args: argsFor(op),
+  busy: fc.option(fc.integer({ min: 1, max: 6 }), { freq: 10, nil: undefined }),
+}).map((r): ACall => ({ op, picks: r.picks, args: r.args, ...(r.busy !== undefined ? { busy: r.busy } : {}) }))]));
+
+/** A body of up to `max` calls drawn from the ops the swarm mask enables. */
+export function bodyArb(enabled: readonly string[], max: number): fc.Arbitrary<ACall[]> {
+  const ops = enabled.length > 0 ? enabled : Object.keys(CALLS);
+  const one = fc.oneof(...ops.map((op) => w(BODY_WEIGHTS[op] ?? 1, CALL_ARBS[op])));
+  return fc.array(one, { maxLength: max, size: 'large' });
+}
+
+/** Swarm testing: each op is in with probability 1/2, and the mask is never empty. */
+export const swarmArb: fc.Arbitrary<string[]> = fc.subarray(Object.keys(CALLS), { minLength: 3 });

@@ -1,0 +1,29 @@
+// Running a concrete program for the fuzzer: the first violation, if any,
+// with the step it happened at. Invariants are checked after every step.
+
+import type { BugName } from '../model/bugs.js';
+import type { ProfileName } from '../model/profiles.js';
+import type { Program } from '../program/types.js';
+import { runProgram, type RunReport } from './runner.js';
+
+export interface Finding {
+  index: number;
+  invariant: string;
+  message: string;
+}
+
+export interface Target {
+  profile: ProfileName;
+  bugs: readonly BugName[];
+  /** Only this invariant counts as a finding (used to prove a seeded bug trips its own invariant). */
+  want?: string;
+}
+
+export function firstFinding(p: Program, t: Target): { finding: Finding | null; report: RunReport } {
+  const report = runProgram(p, { profile: t.profile, bugs: t.bugs, stopOnViolation: t.want === undefined });
+  for (const s of report.steps) {
+    const v = s.violations.find((x) => t.want === undefined || x.invariant === t.want);
+    if (v) return { finding: { index: s.index, invariant: v.invariant, message: v.message }, report };
+  }
+  return { finding: null, report };
+}

@@ -1,0 +1,99 @@
+// The program minimiser, after fast-check's own shrinking: passes from coarse
+// to fine (syzkaller's order) until no single call can be removed without
+// losing the violation: drop the tail after the failing call, drop a creating
+// call with every call that uses its handle, drop calls one by one, then
+// simplify arguments to small canonical values.
+
+import { CALLS } from '../program/calls.js';
+import type { Call, Program, Value } from '../program/types.js';
+
+/** The failing step's index if the program still violates the target invariant, else -1. */
+export type Oracle = (p: Program) => number;
+
+const usesName = (c: Call, n: string) =>
+  c.handles.includes(n) || Object.values(c.args).some((v) => v.kind !== 'int' && v.name === n);
+
+/** Remove call i and, transitively, every call that uses a handle it (or a removed call) binds. */
+export function withoutCall(p: Program, i: number): Program {
+  const gone = new Set<number>([i]);
+  const dead = new Set<string>();
+  if (p.calls[i].bind) dead.add(p.calls[i].bind!);
+  for (let j = i + 1; j < p.calls.length; j++) {
+    const c = p.calls[j];
+    if ([...dead].some((n) => usesName(c, n))) {
+      gone.add(j);
+      if (c.bind) dead.add(c.bind);
+    }
+  }
+  return { headers: p.headers, calls: p.calls.filter((_, j) => !gone.has(j)) };
+}
+
+const CANONICAL = [0n, 1n, 0x1000n, 0x200000n];
+
+function simplerValues(key: string, op: string, v: Value): Value[] {
+  if (v.kind === 'addr') return v.offset === 0n ? [] : [{ ...v, offset: 0n }];
+  if (v.kind !== 'int') return [];
+  const t = CALLS[op]?.keys[key]?.type;
+  if (!t || t.t === 'enum' || t.t === 'gmemOrFd') return [];
+  return CANONICAL.filter((c) => c < v.value && (t.t !== 'bool' || c <= 1n) && (t.t !== 'uint' || c < 1n << BigInt(t.bits)))
+    .map((value): Value => ({ kind: 'int', value }));
+}
+
+export interface MinimizeStats {
+  attempts: number;
+  passes: number;
+}
+
+export function minimize(p0: Program, oracle: Oracle, deadline = Infinity): { program: Program; stats: MinimizeStats } {
+  const stats: MinimizeStats = { attempts: 0, passes: 0 };
+  const fails = (p: Program) => {
+    stats.attempts++;
+    return oracle(p) >= 0;
+  };
+  let p: Program = { headers: p0.headers, calls: p0.calls.map((c) => ({ ...c, expect: undefined, comment: undefined, leading: undefined })) };
+  // Pass 0: nothing after the failing call matters.
+  const at = oracle(p);
+  if (at < 0) return { program: p, stats };
+  p = { headers: p.headers, calls: p.calls.slice(0, at + 1) };
+  for (let changed = true; changed && Date.now() < deadline;) {
+    changed = false;
+    stats.passes++;
+    // Pass 1: creating calls with everything that depends on them, last first.
+    for (let i = p.calls.length - 1; i >= 0 && Date.now() < deadline; i--) {
+      if (i >= p.calls.length || !p.calls[i].bind) continue;
+      const q = withoutCall(p, i);
+      if (fails(q)) { p = q; changed = true; }
+    }
+    // Pass 2: every call, one by one.
+    for (let i = p.calls.length - 1; i >= 0 && Date.now() < deadline; i--) {
+      if (i >= p.calls.length) continue;
+      const q = withoutCall(p, i);
+      if (fails(q)) { p = q; changed = true; }
+    }
+    // Pass 3: arguments to small canonical values, and no [busy=N].
+    for (let i = 0; i < p.calls.length && Date.now() < deadline; i++) {
+      const c = p.calls[i];
+      if (c.busy !== undefined) {
+        const q = replaceCall(p, i, { ...c, busy: undefined });
+        if (fails(q)) { p = q; changed = true; }
+      }
+      for (const [k, v] of Object.entries(p.calls[i].args)) {
+        for (const s of simplerValues(k, c.op, v)) {
+          const q = replaceCall(p, i, { ...p.calls[i], args: { ...p.calls[i].args, [k]: s } });
+          if (fails(q)) { p = q; changed = true; break; }
+        }
+      }
+    }
+  }
+  return { program: p, stats };
+}
+
+function replaceCall(p: Program, i: number, c: Call): Program {
+  return { headers: p.headers, calls: p.calls.map((x, j) => (j === i ? c : x)) };
+}
+
+/** Whether no single call (with its dependents) can be removed without losing the violation. */
+export function isOneMinimal(p: Program, oracle: Oracle): boolean {
+  for (let i = 0; i < p.calls.length; i++) if (oracle(withoutCall(p, i)) >= 0) return false;
+  return true;
+}
