@@ -91,20 +91,23 @@ export const spuriousEio: Invariant = {
   check(c: CheckCtx) {
     const out: Violation[] = [];
     const vm = targetVm(c.world, c.call);
-    if (!vm?.tdx || !c.before.mirrorLeafAtGpa || c.before.vms.get(vm.id)?.bugged) return out;
+    const b = vm ? c.before.vms.get(vm.id) : undefined;
+    if (!vm?.tdx || !b || !c.before.mirrorLeafAtGpa || b.bugged || b.dead) return out;
     const say = (m: string) => out.push({ invariant: this.id, message: `${c.call.op} GPA ${hex(c.call.args.gpa)}: ${m}` });
     const gpa = Number(c.call.args.gpa);
+    const gfn = gpa / 4096;
     const onGpa = c.step.seamcall.log.filter((r) => r.args.gpa === gpa && (r.name === 'TDH.MEM.PAGE.ADD' || r.name === 'TDH.MEM.PAGE.AUG'));
     if (c.call.op === 'KVM_TDX_INIT_MEM_REGION') {
+      // Errors of earlier checks (validation, populate's own EINVAL/EFAULT)
+      // may come first; what must never happen is success, a SEAMCALL or a bug.
+      if (c.ret.kind !== 'errno') say('succeeded for a GPA whose mirror leaf is present; expected EIO (RET_PF_SPURIOUS)');
+      const reachedMap = c.step.populated.some((p) => p.gfn === gfn);
       const want = c.world.profile.settings.generation === 'G1' ? 'EEXIST' : 'EIO';
-      if (errno(c) === 'EINVAL') return out; // refused by validation before the map path
-      if (errno(c) !== want) say(`returned ${errno(c) ?? 'success'} for a GPA whose mirror leaf is present; expected ${want}`);
+      if (reachedMap && errno(c) !== want) say(`reached the map path and returned ${errno(c) ?? 'success'}; expected ${want}`);
       if (onGpa.length > 0) say(`issued ${onGpa[0].name} for a GPA whose mirror leaf is present`);
       if (vm.bugged) say('bugged the VM; a spurious re-add must leave it running');
     }
-    if (c.call.op === 'KVM_PRE_FAULT_MEMORY' && c.before.vms.get(vm.id)?.preFaultAllowed) {
-      if (onGpa.length > 0) say(`issued ${onGpa[0].name} for a present leaf`);
-    }
+    if (c.call.op === 'KVM_PRE_FAULT_MEMORY' && b.preFaultAllowed && onGpa.length > 0) say(`issued ${onGpa[0].name} for a present leaf`);
     return out;
   },
 };
