@@ -6,6 +6,7 @@ import { UsageError, EXIT_USAGE } from './errors.js';
 import { collect } from './options.js';
 import { replayCommand } from './replay.js';
 import { profilesCommand } from './profiles.js';
+import { fuzzCommand } from './fuzz.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 
@@ -24,6 +25,19 @@ export async function main(argv: string[]): Promise<number> {
     .option('--bug <name>', 'seeded bug to enable (repeatable)', collect, [])
     .option('--json', 'one JSON object per call, then a summary')
     .action((files: string[], o) => { code = replayCommand(files, o, out); });
+
+  program.command('fuzz')
+    .description('run generated programs, check invariants after every step, shrink and save any violation')
+    .option('--profile <name>', "design profile, a comma list, or 'sound' for every sound profile", 'upstream')
+    .option('--bug <name>', 'seeded bug to enable (repeatable)', collect, [])
+    .option('--seed <seed>', 'a number or any string (drawn and printed when absent)')
+    .option('--runs <n>', 'number of programs')
+    .option('--time <seconds>', 'time budget')
+    .option('--max-calls <n>', 'calls per program at most', '40')
+    .option('--corpus <dir>', 'where found programs are saved', 'corpus/found')
+    .option('--json', 'end with one JSON object on stdout')
+    .option('--stats', 'print counts of what was generated')
+    .action(async (o) => { code = await fuzzCommand(o, out, (s) => process.stderr.write(`${s}\n`)); });
 
   program.command('profiles')
     .description('list the design profiles and the seeded bugs')

@@ -73,7 +73,7 @@ export const hugepageFolioAgnostic: Invariant = {
       const aligned = pfn % n === 0 && (r.args.gpa === undefined || r.args.gpa % (n * 4096) === 0);
       const free = r.name === 'TDH.MEM.PAGE.AUG' ? q.pamtRangeFree(c.world.tdx, pfn, n) : true;
       if (aligned && free) {
-        out.push(v(this.id, `${c.call.op}: ${r.name} of PFN ${hex(pfn)} (${n} pages${r.args.gpa !== undefined ? `, GPA ${hex(r.args.gpa)}` : ''}) refused with TDX_OPERAND_INVALID because it ${r.refusedByWrapper}; the module would accept an aligned, contiguous, free range`));
+        out.push(v(this.id, `${c.call.op}: ${r.name} of PFN ${hex(pfn)} (${n} pages${r.args.gpa !== undefined ? `, GPA ${hex(r.args.gpa)}` : ''}) refused with TDX_OPERAND_INVALID (${r.refusedByWrapper}); the module would accept an aligned, contiguous, free range`));
       }
     }
     return out;
