@@ -9,6 +9,7 @@ import { isOneMinimal } from '../../src/fuzz/minimize.js';
 import { printProgram } from '../../src/program/printer.js';
 import { seedFrom } from '../../src/fuzz/seed.js';
 import type { Program } from '../../src/program/types.js';
+import type { ProfileName } from '../../src/model/profiles.js';
 
 export const SEED = seedFrom(process.env.FUZZ_SEED ?? '1');
 /** Runs allowed to find a bug; nightly raises it along with the seed. */
@@ -20,7 +21,7 @@ export function huntTests(invariants: readonly string[]): void {
     for (const inv of invariants) expect(bugs.map((b) => b.invariant)).toContain(inv);
   });
   test.each(bugs.map((b) => [b.name, b] as const))('the fuzzer finds %s and shrinks it to a 1-minimal program', (_n, b) => {
-    const profile = (b as { profile?: 'hugepage' }).profile ?? 'upstream';
+    const profile: ProfileName = (b as { profile?: 'hugepage' }).profile ?? 'upstream';
     const target = { profile, bugs: [b.name as BugName], want: b.invariant };
     const r = fuzz({ ...target, seed: SEED, runs: HUNT_RUNS, maxCalls: 40, shrinkMs: 10_000 });
     expect(r.finding, `${b.name} not found in ${r.runs} programs from seed ${SEED}`).toBeDefined();

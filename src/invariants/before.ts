@@ -22,8 +22,8 @@ export interface Before {
   vms: Map<number, VmBefore>;
   /** For calls with a gpa: whether the mirror (private) leaf of that GFN was present. */
   mirrorLeafAtGpa: boolean;
-  /** Serialised digest of what a failed call must not change. */
-  fingerprint: string;
+  /** Digest of what a failed call must not change. */
+  fingerprint: number;
 }
 
 export function takeBefore(w: World, call: ExecCall): Before {
@@ -47,18 +47,31 @@ export function takeBefore(w: World, call: ExecCall): Before {
 }
 
 /**
- * What errno-contract compares across a failed call: the shape of every
- * object, not its pages (attributes and bindings are interval maps, so this
- * stays small whatever the guest size).
+ * What errno-contract compares across a failed call: a numeric digest of the
+ * shape of every object (fds, VMs, memslots, attribute and binding segments),
+ * never of its pages, so it costs the same for any guest size and builds no
+ * strings on the hot path.
  */
-export function fingerprint(w: World): string {
-  const parts: string[] = [];
+export function fingerprint(w: World): number {
+  let h = 0x811c9dc5;
+  const mix = (n: number) => {
+    h = Math.imul(h ^ (n | 0), 16777619);
+    h = Math.imul(h ^ ((n / 4294967296) | 0), 16777619);
+  };
+  mix(w.fds.size);
+  for (const fd of w.fds.keys()) mix(fd);
   for (const vm of w.vms.values()) {
-    parts.push(`vm${vm.id}:${vm.tdx?.state}:${vm.vcpus.length}:${vm.memslots.map((s) => `${s.id}/${s.baseGfn}/${s.npages}/${s.flags}/${s.gmemId}`).join(',')}:${vm.attrs.segs.map((s) => `${s.start}-${s.end}`).join(',')}`);
+    mix(vm.id);
+    mix(vm.vcpus.length);
+    mix(vm.tdx ? ['UNINITIALIZED', 'INITIALIZED', 'RUNNABLE'].indexOf(vm.tdx.state) : -1);
+    for (const s of vm.memslots) { mix(s.uid); mix(s.baseGfn); mix(s.npages); mix(Number(s.flags)); mix(s.gmemId ?? -1); }
+    for (const s of vm.attrs.segs) { mix(s.start); mix(s.end); }
   }
   for (const g of w.gmems.values()) {
-    parts.push(`g${g.id}:${g.released}:${g.bindings.segs.map((s) => `${s.start}-${s.end}=${s.value}`).join(',')}:${g.inode.priv.segs.map((s) => `${s.start}-${s.end}`).join(',')}`);
+    mix(g.id);
+    mix(g.released ? 1 : 0);
+    for (const s of g.bindings.segs) { mix(s.start); mix(s.end); mix(s.value); }
+    for (const s of g.inode.priv.segs) { mix(s.start); mix(s.end); }
   }
-  parts.push(`fds:${[...w.fds.keys()].join(',')}`);
-  return parts.join('|');
+  return h;
 }

@@ -9,6 +9,8 @@ import * as q from '../model/tdx/seamcall.js';
 import { pagesAt } from '../model/units.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { hex, touchedLeaves, touchedLiveVms } from './util.js';
+import type { Vm } from '../model/kvm/vm.js';
+import type { Spte } from '../model/mmu/spte.js';
 
 export const mirrorSeptAgree: Invariant = {
   id: 'mirror-sept-agree',
@@ -39,20 +41,30 @@ export const mirrorSeptAgree: Invariant = {
   },
 };
 
+/** The private leaves of a guest: the mirror of a TD, private SPTEs of other VMs. */
+function privateRoot(vm: Vm) {
+  return vm.type === 'TDX' ? vm.mmu.mirror : vm.mmu.direct;
+}
+
 export const pfnSingleOwner: Invariant = {
   id: 'pfn-single-owner',
   summary: 'A private PFN is mapped at no more than one GPA across all guests, and its PAMT owner is the TD that maps it.',
   check(c: CheckCtx) {
     const out: Violation[] = [];
-    if (c.step.touched.pfns.size === 0) return out;
-    const spans: Array<{ pfn: number; n: number; who: string; td: number | null }> = [];
+    // Only leaves this step installed can create a clash: compare each with
+    // every private leaf of every live guest (cost: touched x mapped).
+    const fresh: Array<{ vm: Vm; base: number; spte: Spte }> = [];
+    for (const vm of touchedLiveVms(c.world)) {
+      if (vm.type === 'DEFAULT') continue;
+      for (const l of touchedLeaves(c.world, vm, vm.type === 'TDX' ? 'mirror' : 'direct')) if (l.spte.private) fresh.push({ vm, ...l });
+    }
+    if (fresh.length === 0) return out;
+    const spans: Array<{ pfn: number; n: number; who: string }> = [];
     for (const vm of c.world.vms.values()) {
       if (vm.destroyed || vm.bugged || vm.type === 'DEFAULT') continue;
-      const root = vm.type === 'TDX' ? vm.mmu.mirror : vm.mmu.direct;
       for (const level of [0, 1, 2] as const) {
-        for (const [base, spte] of root.leaves[level]) {
-          if (!spte.private) continue;
-          spans.push({ pfn: spte.pfn, n: pagesAt(level), who: `vm${vm.id} GFN ${hex(base)}`, td: vm.tdx?.td ?? null });
+        for (const [base, spte] of privateRoot(vm).leaves[level]) {
+          if (spte.private) spans.push({ pfn: spte.pfn, n: pagesAt(level), who: `vm${vm.id} GFN ${hex(base)}` });
         }
       }
     }
@@ -62,10 +74,12 @@ export const pfnSingleOwner: Invariant = {
       const b = spans[i];
       if (b.pfn < a.pfn + a.n) out.push({ invariant: this.id, message: `${c.call.op}: PFN ${hex(b.pfn)} is mapped at ${a.who} and at ${b.who}` });
     }
-    for (const s of spans) {
-      if (s.td === null) continue;
-      const owner = q.pamtOwner(c.world.tdx, s.pfn);
-      if (owner !== undefined && owner !== s.td) out.push({ invariant: this.id, message: `${c.call.op}: PFN ${hex(s.pfn)} mapped by ${s.who} but its PAMT owner is TD ${owner}` });
+    for (const f of fresh) {
+      const td = f.vm.tdx?.td;
+      const owner = td == null ? undefined : q.pamtOwner(c.world.tdx, f.spte.pfn);
+      if (td != null && owner !== undefined && owner !== td) {
+        out.push({ invariant: this.id, message: `${c.call.op}: PFN ${hex(f.spte.pfn)} mapped by vm${f.vm.id} GFN ${hex(f.base)} but its PAMT owner is TD ${owner}` });
+      }
     }
     return out;
   },

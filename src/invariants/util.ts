@@ -22,18 +22,36 @@ export function targetVm(w: World, call: ExecCall): Vm | undefined {
   return undefined;
 }
 
-/** Leaves of the touched GFN ranges of a VM, so checks cost what the step touched. */
+const leafCache = new WeakMap<object, Map<string, Array<{ base: number; spte: Spte }>>>();
+
+/**
+ * Leaves of the touched GFN ranges of a VM, so checks cost what the step
+ * touched. Computed once per step and root, then shared by every invariant.
+ */
 export function touchedLeaves(w: World, vm: Vm, rootName: RootName): Array<{ base: number; spte: Spte }> {
-  const seen = new Set<Spte>();
+  let perStep = leafCache.get(w.step);
+  if (!perStep) leafCache.set(w.step, (perStep = new Map()));
+  const key = `${vm.id}:${rootName}`;
+  const hit = perStep.get(key);
+  if (hit) return hit;
   const out: Array<{ base: number; spte: Spte }> = [];
-  for (const [vmId, start, end] of w.step.touched.gfns) {
-    if (vmId !== vm.id) continue;
+  // Merge the step's touched ranges first: a zap touches one range per leaf.
+  const ranges = w.step.touched.gfns.filter(([id]) => id === vm.id).map(([, s, e]) => [s, e]).sort((a, b) => a[0] - b[0]);
+  let cur: number[] | undefined;
+  const merged: number[][] = [];
+  for (const r of ranges) {
+    if (cur && r[0] <= cur[1]) cur[1] = Math.max(cur[1], r[1]);
+    else merged.push((cur = [...r]));
+  }
+  const seen = new Set<Spte>();
+  for (const [start, end] of merged) {
     for (const l of leavesIn(vm.mmu[rootName], start, end)) {
       if (seen.has(l.spte)) continue;
       seen.add(l.spte);
       out.push(l);
     }
   }
+  perStep.set(key, out);
   return out;
 }
 

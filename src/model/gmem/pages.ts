@@ -83,6 +83,25 @@ export function getPageForExposure(w: World, g: Gmem, index: number, by: 'guest'
   return page.pfn;
 }
 
+/**
+ * Expose every page of [start, end) at once (a huge mapping): allocate what
+ * is missing, zero what was never seen, one run at a time rather than one
+ * page at a time.
+ */
+export function exposeRange(w: World, g: Gmem, start: number, end: number, by: 'guest' | 'host' | 'populate'): void {
+  if (holes(g, start, end).length > 0) allocatePages(w, g, start, end);
+  for (const r of runsIn(g.inode, start, end)) {
+    if (r.value.uptodate) continue;
+    for (let i = r.start; i < r.end; i++) {
+      const pfn = i + r.value.delta;
+      if (!hasBug(w, 'skip-zero-on-fault')) writeFrame(w.phys, pfn, 0);
+      const byte = readFrame(w.phys, pfn);
+      if (byte !== 0 || w.step.firstExposures.length < 64) w.step.firstExposures.push({ pfn, byte, by });
+    }
+    setRun(g.inode, r.start, r.end, { ...r.value, uptodate: true });
+  }
+}
+
 /** Remove [start, end) from the page cache and free its frames; pinned frames wait for their last unpin. */
 export function truncatePages(w: World, g: Gmem, start: number, end: number): void {
   for (const r of runsIn(g.inode, start, end)) {

@@ -2,14 +2,14 @@
 // the guest_memfd bound at that GFN (in-place conversion, [v8 patch 09/10]:
 // no slot or no live gmem means shared). Models kvm_mem_is_private().
 
-import { segmentsIn, everyIn } from '../intervals.js';
+import { segmentAt, everyIn } from '../intervals.js';
 import { isIndexPrivate } from '../gmem/inode.js';
 import type { World } from '../world.js';
 import { findSlot, gmemIndex } from './memslot.js';
 import type { Vm } from './vm.js';
 
 export function isPrivateGfn(w: World, vm: Vm, gfn: number): boolean {
-  if (!w.profile.settings.inPlaceConversion) return segmentsIn(vm.attrs, gfn, gfn + 1).length > 0;
+  if (!w.profile.settings.inPlaceConversion) return segmentAt(vm.attrs, gfn) !== undefined;
   const slot = findSlot(vm.memslots, gfn);
   if (!slot || slot.gmemId === null) return false;
   const g = w.gmems.get(slot.gmemId);

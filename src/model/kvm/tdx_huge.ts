@@ -3,7 +3,7 @@
 // leaf before part of it is zapped or accepted at 4 KiB.
 
 import { contiguousBlock } from '../gmem/hugetlb.js';
-import { getPageForExposure } from '../gmem/pages.js';
+import { exposeRange } from '../gmem/pages.js';
 import { splitLeaf } from '../mmu/funnel.js';
 import { leavesIn, tableKey } from '../mmu/spte.js';
 import type { World } from '../world.js';
@@ -31,7 +31,7 @@ export function hugeLevelFor(w: World, vm: Vm, gfn: number, slot: Memslot): { pf
   const g = w.gmems.get(slot.gmemId)!;
   const pfn = contiguousBlock(g, index, 512);
   if (pfn === null || pfn % 512 !== 0) return null;
-  for (let i = 0; i < 512; i++) getPageForExposure(w, g, index + i, 'guest');
+  exposeRange(w, g, index, index + 512, 'guest');
   return { pfn };
 }
 

@@ -50,13 +50,26 @@ export function leafFor(root: MmuRoot, gfn: number): { base: number; spte: Spte 
   return undefined;
 }
 
-/** Every leaf that overlaps [start, end), with its base GFN. */
+/**
+ * Every leaf that overlaps [start, end), with its base GFN. Walks the range
+ * when it is shorter than the leaf table and the table otherwise, so the cost
+ * is bounded by both what the guest mapped and the size of the range.
+ */
 export function leavesIn(root: MmuRoot, start: number, end: number): Array<{ base: number; spte: Spte }> {
   const out: Array<{ base: number; spte: Spte }> = [];
   for (const level of [0, 1, 2] as Level[]) {
     const n = level === 0 ? 1 : level === 1 ? 512 : 262144;
-    for (const [base, spte] of root.leaves[level]) {
-      if (base < end && start < base + n) out.push({ base, spte });
+    const map = root.leaves[level];
+    if (map.size === 0) continue;
+    const first = start - (start % n);
+    const units = Math.ceil((end - first) / n);
+    if (units <= map.size) {
+      for (let base = first; base < end; base += n) {
+        const spte = map.get(base);
+        if (spte) out.push({ base, spte });
+      }
+    } else {
+      for (const [base, spte] of map) if (base < end && start < base + n) out.push({ base, spte });
     }
   }
   return out.sort((a, b) => a.base - b.base);

@@ -32,9 +32,22 @@ export function* leavesOf(td: Td): Generator<SeptLeaf> {
   yield* td.leaves[1].values();
 }
 
-/** Leaves overlapping [start, end) in bytes. */
+/** Leaves overlapping [start, end) in bytes; walks the range or the table, whichever is smaller. */
 export function leavesIn(td: Td, start: number, end: number): SeptLeaf[] {
   const out: SeptLeaf[] = [];
-  for (const l of leavesOf(td)) if (l.gpa < end && start < l.gpa + levelBytes(l.level)) out.push(l);
+  for (const level of [0, 1] as const) {
+    const size = levelBytes(level);
+    const map = td.leaves[level];
+    if (map.size === 0) continue;
+    const first = start - (start % size);
+    if (Math.ceil((end - first) / size) <= map.size) {
+      for (let gpa = first; gpa < end; gpa += size) {
+        const l = map.get(gpa);
+        if (l) out.push(l);
+      }
+    } else {
+      for (const l of map.values()) if (l.gpa < end && start < l.gpa + size) out.push(l);
+    }
+  }
   return out;
 }

@@ -1,0 +1,128 @@
+// `npm run bench`: speed as ratios measured in one run, each figure the
+// median of several repetitions. Harness against bare model on the same
+// program stream; a 1 TiB guest against a 16 MiB one; every seeded bug's
+// time to be found and shrunk.
+
+import fc from 'fast-check';
+import { abstractProgramArb } from '../src/fuzz/program.js';
+import { materialize, type ACall } from '../src/fuzz/abstract.js';
+import { firstFinding } from '../src/fuzz/check.js';
+import { fuzz } from '../src/fuzz/engine.js';
+import { runProgram } from '../src/fuzz/runner.js';
+import { parseProgram } from '../src/program/parser.js';
+import { BUGS } from '../src/model/bugs.js';
+import { PROFILES, type ProfileName } from '../src/model/profiles.js';
+import type { Program } from '../src/program/types.js';
+
+const REPS = Number(process.env.BENCH_REPS ?? 5);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const row = (cells: string[], widths: number[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
+
+function timed<T>(f: () => T): [T, number] {
+  const t = process.hrtime.bigint();
+  const r = f();
+  return [r, Number(process.hrtime.bigint() - t) / 1e6];
+}
+
+function streamBench(profile: ProfileName, n: number) {
+  const arb = abstractProgramArb({ settings: PROFILES[profile].settings, maxCalls: 40 });
+  const abstract = fc.sample(arb, { seed: 7, numRuns: n }) as ACall[][];
+  const programs = abstract.map((a) => materialize(a));
+  const calls = programs.reduce((s, p) => s + p.calls.length, 0);
+  const bare: number[] = [];
+  const harness: number[] = [];
+  for (let r = 0; r < REPS; r++) {
+    const [, bt] = timed(() => { for (const p of programs) runProgram(p, { profile, bugs: [], noInvariants: true }); });
+    bare.push(calls / (bt / 1000));
+    let hc = 0;
+    const [, ht] = timed(() => fc.check(fc.property(arb, (a: ACall[]) => {
+      const f = firstFinding(materialize(a), { profile, bugs: [] });
+      hc += f.report.steps.length;
+      return true;
+    }), { seed: 7, numRuns: n }));
+    harness.push(hc / (ht / 1000));
+  }
+  return { bare: median(bare), harness: median(harness) };
+}
+
+/** A scripted TD workload whose every range call spans the whole guest. */
+function guestProgram(bytes: bigint): Program {
+  const size = `0x${bytes.toString(16)}`;
+  const lines = [
+    'vm0 = KVM_CREATE_VM(type=TDX)',
+    `g0 = KVM_CREATE_GUEST_MEMFD(vm0, size=${size}, flags=0)`,
+    `KVM_SET_USER_MEMORY_REGION2(vm0, slot=0, flags=GUEST_MEMFD, gpa=0x0, size=${size}, uaddr=0x0, gmem=g0, offset=0x0)`,
+    'KVM_TDX_INIT_VM(vm0)', 'cpu0 = KVM_CREATE_VCPU(vm0, id=0)', 'KVM_TDX_INIT_VCPU(cpu0)',
+    `KVM_SET_MEMORY_ATTRIBUTES(vm0, gpa=0x0, size=${size}, attributes=PRIVATE, flags=0)`,
+    'src0 = MMAP_ANON(size=0x4000)',
+    'KVM_TDX_INIT_MEM_REGION(cpu0, source=src0, gpa=0x0, nr_pages=4, flags=MEASURE)',
+    'KVM_TDX_FINALIZE_VM(vm0)',
+  ];
+  for (let i = 0; i < 20; i++) {
+    const gpa = `0x${(0x10000 + i * 0x1000).toString(16)}`;
+    lines.push(
+      `KVM_PRE_FAULT_MEMORY(cpu0, gpa=${gpa}, size=0x1000, flags=0)`,
+      `GUEST_ACCEPT(cpu0, gpa=${gpa}, level=4K)`,
+      `GUEST_ACCESS(cpu0, gpa=${gpa}, private=1, write=1, byte=0x5a)`,
+      `KVM_SET_MEMORY_ATTRIBUTES(vm0, gpa=0x0, size=${size}, attributes=0, flags=0)`,
+      `KVM_SET_MEMORY_ATTRIBUTES(vm0, gpa=0x0, size=${size}, attributes=PRIVATE, flags=0)`,
+      `FALLOCATE(g0, mode=KEEP_SIZE, offset=0x0, len=${size})`,
+      `FALLOCATE(g0, mode=KEEP_SIZE|PUNCH_HOLE, offset=0x0, len=${size})`,
+    );
+  }
+  const r = parseProgram(lines.join('\n'));
+  if (!r.ok) throw new Error(r.error.message);
+  return r.program;
+}
+
+function guestBench(bytes: bigint): number {
+  const p = guestProgram(bytes);
+  const rates: number[] = [];
+  for (let r = 0; r < REPS; r++) {
+    const [rep, t] = timed(() => { let n = 0; for (let i = 0; i < 20; i++) n += runProgram(p, { profile: 'upstream', bugs: [] }).steps.length; return n; });
+    rates.push(rep / (t / 1000));
+  }
+  return median(rates);
+}
+
+function main(): void {
+  console.log(`tdxfuzz bench: medians of ${REPS} repetitions (BENCH_REPS to change)\n`);
+  const s = streamBench('upstream', 300);
+  const ratio = s.harness / s.bare;
+  const widths = [44, 14, 10, 8];
+  console.log(row(['figure', 'value', 'target', 'ok'], widths));
+  console.log(row(['bare model, calls/s (300 programs, seed 7)', fmt(s.bare), '', ''], widths));
+  console.log(row(['whole harness, calls/s (same stream)', fmt(s.harness), '', ''], widths));
+  console.log(row(['harness / bare model', ratio.toFixed(2), '>= 0.50', ratio >= 0.5 ? 'yes' : 'NO'], widths));
+  const small = guestBench(16n << 20n);
+  const large = guestBench(1n << 40n);
+  console.log(row(['16 MiB guest, calls/s', fmt(small), '', ''], widths));
+  console.log(row(['1 TiB guest, calls/s', fmt(large), '', ''], widths));
+  console.log(row(['1 TiB / 16 MiB', (large / small).toFixed(2), '>= 0.80', large / small >= 0.8 ? 'yes' : 'NO'], widths));
+  console.log('\nseeded bugs (seeds 1..' + REPS + '):');
+  const bw = [28, 22, 10, 10, 12, 10, 4];
+  console.log(row(['bug', 'invariant', 'found ms', 'runs', 'shrunk calls', 'shrink ms', 'ok'], bw));
+  const times: number[] = [];
+  for (const b of BUGS) {
+    const profile: ProfileName = (b as { profile?: ProfileName }).profile ?? 'upstream';
+    const found: number[] = [];
+    const runs: number[] = [];
+    const callsN: number[] = [];
+    const shrink: number[] = [];
+    for (let seed = 1; seed <= REPS; seed++) {
+      const [r, t] = timed(() => fuzz({ profile, bugs: [b.name], want: b.invariant, seed, runs: 20000, maxCalls: 40 }));
+      const sh = r.finding?.shrinkMs ?? 0;
+      found.push(r.finding ? t - sh : Infinity);
+      runs.push(r.runs);
+      callsN.push(r.finding?.program.calls.length ?? NaN);
+      shrink.push(sh);
+    }
+    const m = median(found);
+    times.push(m);
+    console.log(row([b.name, b.invariant, Number.isFinite(m) ? fmt(m) : 'NOT FOUND', fmt(median(runs)), String(median(callsN)), fmt(median(shrink)), m < 5000 ? 'yes' : 'NO'], bw));
+  }
+  console.log(`\nevery bug found in under 5 s at the median: ${times.every((t) => t < 5000) ? 'yes' : 'NO'}`);
+}
+
+main();
