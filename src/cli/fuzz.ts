@@ -2,10 +2,12 @@
 // and on a violation shrink it, print it with every result pinned, and save
 // it to the corpus before anything else can go wrong.
 
-import { fuzz, type FuzzResult } from '../fuzz/engine.js';
+import { shrinkFinding, type FuzzFinding, type FuzzOptions } from '../fuzz/engine.js';
+import { searchParallel } from '../fuzz/pool.js';
 import { seedFrom } from '../fuzz/seed.js';
 import { saveFinding } from '../fuzz/save.js';
 import { Stats } from '../fuzz/stats.js';
+import type { Shard } from '../fuzz/stream.js';
 import { printProgram } from '../program/printer.js';
 import { SOUND_PROFILES, type ProfileName } from '../model/profiles.js';
 import type { BugName } from '../model/bugs.js';
@@ -24,12 +26,24 @@ export interface FuzzCliOptions {
   corpus?: string;
   json?: boolean;
   stats?: boolean;
+  workers?: string;
+  shard?: string;
 }
 
 /** `--profile sound` (or a comma list) runs several designs in turn. */
-function profilesOf(spec: string | undefined): ProfileName[] {
+export function profilesOf(spec: string | undefined): ProfileName[] {
   if (spec === 'sound') return [...SOUND_PROFILES];
   return (spec ?? 'upstream').split(',').map((p) => parseProfile(p.trim()));
+}
+
+export function parseShard(s: string | undefined): Shard | undefined {
+  if (s === undefined) return undefined;
+  const m = /^(\d+)\/(\d+)$/.exec(s);
+  if (!m) throw new UsageError(`--shard expects I/N (e.g. 2/8), got '${s}'`);
+  const index = Number(m[1]);
+  const count = Number(m[2]);
+  if (count < 1 || index < 1 || index > count) throw new UsageError(`--shard ${s} is out of range: I must be between 1 and N`);
+  return { index, count };
 }
 
 export async function fuzzCommand(o: FuzzCliOptions, out: (s: string) => void, err: (s: string) => void): Promise<number> {
@@ -40,10 +54,13 @@ export async function fuzzCommand(o: FuzzCliOptions, out: (s: string) => void, e
   if (runs !== undefined && time !== undefined) throw new UsageError('give --runs or --time, not both');
   const maxCalls = parseCount('--max-calls', o.maxCalls) ?? 40;
   if (maxCalls < 1) throw new UsageError('--max-calls expects at least 1');
+  const workers = parseCount('--workers', o.workers) ?? 1;
+  if (workers < 1 || workers > 64) throw new UsageError(`--workers expects 1 to 64, got '${o.workers}'`);
+  const shard = parseShard(o.shard);
   const seed = seedFrom(o.seed);
   const corpus = o.corpus ?? 'corpus/found';
   const say = o.json ? err : out;
-  say(`tdxfuzz fuzz: profile ${profiles.join(',')}, bugs ${bugs.join(',') || 'none'}, seed ${seed}${o.seed !== undefined && String(seed) !== o.seed ? ` (from '${o.seed}')` : ''}; replay with --seed ${seed}`);
+  say(`tdxfuzz fuzz: profile ${profiles.join(',')}, bugs ${bugs.join(',') || 'none'}, seed ${seed}${o.seed !== undefined && String(seed) !== o.seed ? ` (from '${o.seed}')` : ''}${shard ? `, shard ${shard.index}/${shard.count}` : ''}, ${workers} worker(s); replay with --seed ${seed}`);
 
   let interrupted = false;
   const onSignal = () => { interrupted = true; };
@@ -52,24 +69,27 @@ export async function fuzzCommand(o: FuzzCliOptions, out: (s: string) => void, e
   const stats = o.stats ? new Stats() : undefined;
   const progress = new Progress(process.stderr, time !== undefined ? time * 1000 : undefined);
   const totals = { runs: 0, calls: 0, ms: 0 };
-  let found: { r: FuzzResult; profile: ProfileName; file?: string; isNew?: boolean } | undefined;
+  let found: { f: FuzzFinding; profile: ProfileName; file: string; isNew: boolean } | undefined;
   try {
     for (const profile of profiles) {
-      const share = (n: number | undefined) => (n === undefined ? undefined : n / profiles.length);
-      const r = fuzz({
-        profile, bugs, seed, maxCalls, stats,
-        runs: runs !== undefined ? Math.ceil(share(runs)!) : time === undefined ? Math.ceil(1000 / profiles.length) : undefined,
+      const share = (n: number) => n / profiles.length;
+      const opts: FuzzOptions = {
+        profile, bugs, seed, maxCalls, stats, shard,
+        runs: runs !== undefined ? Math.ceil(share(runs)) : time === undefined ? Math.ceil(share(1000)) : undefined,
         timeMs: time !== undefined ? share(time * 1000) : undefined,
         stop: () => interrupted,
         onProgress: (p) => progress.update({ runs: totals.runs + p.runs, calls: totals.calls + p.calls, elapsedMs: totals.ms + p.elapsedMs, violations: 0 }),
-      });
+      };
+      const r = await searchParallel(opts, workers);
       totals.runs += r.runs;
       totals.calls += r.calls;
       totals.ms += r.elapsedMs;
-      if (r.finding) {
-        // Save first: nothing after this point may lose the finding.
-        const saved = saveFinding(corpus, r.finding.program, { invariant: r.finding.invariant, profile, bugs, seed, path: r.finding.path, message: r.finding.message });
-        found = { r, profile, ...saved };
+      if (r.foundAt !== undefined) {
+        // Shrink only as long as an interrupted user will wait; then save
+        // first: nothing after this point may lose the finding.
+        const f = shrinkFinding({ ...opts, shrinkMs: interrupted ? 3000 : 20_000 }, r.foundAt);
+        const saved = saveFinding(corpus, f.program, { invariant: f.invariant, profile, bugs, seed, path: String(f.programIndex), message: f.message });
+        found = { f, profile, ...saved };
         break;
       }
       if (interrupted) break;
@@ -81,14 +101,14 @@ export async function fuzzCommand(o: FuzzCliOptions, out: (s: string) => void, e
   }
   const cps = Math.round(totals.calls / Math.max(0.001, totals.ms / 1000));
   if (stats) for (const l of stats.lines()) say(l);
-  if (found?.r.finding) {
-    const f = found.r.finding;
+  if (found) {
+    const { f } = found;
     const text = printProgram({ headers: [['profile', found.profile], ['bugs', bugs.join(',') || 'none'], ['invariant', f.invariant]], calls: f.program.calls });
     say(`violation of ${f.invariant} at call ${f.index}: ${f.message}`);
-    say(`shrunk from ${f.unshrunkCalls} to ${f.program.calls.length} calls in ${(f.shrinkMs / 1000).toFixed(1)}s; ${found.isNew ? 'saved to' : 'already in the corpus as'} ${found.file}`);
+    say(`program ${f.programIndex} of seed ${seed}, shrunk from ${f.unshrunkCalls} to ${f.program.calls.length} calls in ${(f.shrinkMs / 1000).toFixed(1)}s${f.shrunk ? '' : ' (shrinking cut short)'}; ${found.isNew ? 'saved to' : 'already in the corpus as'} ${found.file}`);
     if (!o.json) out(text.trimEnd());
     if (o.json) out(jsonLine({ status: 'violation', profile: found.profile, bugs, seed, runs: totals.runs, calls: totals.calls, callsPerSecond: cps, invariant: f.invariant, message: f.message, program: text, programCalls: f.program.calls.length, file: found.file, new: found.isNew }));
-    return EXIT_FOUND;
+    return interrupted ? EXIT_INTERRUPTED : EXIT_FOUND;
   }
   const status = interrupted ? 'interrupted' : 'ok';
   say(`${status === 'ok' ? 'no violation' : 'interrupted'}: ${totals.runs} programs, ${totals.calls} calls, ${cps} calls/s, seed ${seed}`);

@@ -37,6 +37,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--corpus <dir>', 'where found programs are saved', 'corpus/found')
     .option('--json', 'end with one JSON object on stdout')
     .option('--stats', 'print counts of what was generated')
+    .option('--workers <n>', 'worker threads on this machine', '1')
+    .option('--shard <i/n>', 'run the I-th of N disjoint slices of the program stream')
     .action(async (o) => { code = await fuzzCommand(o, out, (s) => process.stderr.write(`${s}\n`)); });
 
   program.command('profiles')

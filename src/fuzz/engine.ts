@@ -1,16 +1,17 @@
-// The fuzz loop on fast-check: search with endOnFailure, then replay the
-// failing run by its path and let fast-check shrink it within a time budget,
-// then hand the result to the program minimiser and pin every result.
+// The fuzz loop: run program after program of the stream, checking every
+// invariant after every step; on a violation, let fast-check shrink the
+// failing program (replayed from its own seed) within a budget, then hand it
+// to the program minimiser and pin every result.
 
 import fc from 'fast-check';
 import type { BugName } from '../model/bugs.js';
-import { PROFILES, type ProfileName } from '../model/profiles.js';
+import type { ProfileName } from '../model/profiles.js';
 import type { Program } from '../program/types.js';
 import { materialize, type ACall } from './abstract.js';
 import { firstFinding, type Finding } from './check.js';
 import { minimize } from './minimize.js';
-import { abstractProgramArb } from './program.js';
-import { Stats } from './stats.js';
+import { NO_SHARD, programArb, programAt, programSeed, shardIndex, type Shard } from './stream.js';
+import type { Stats } from './stats.js';
 
 export interface FuzzOptions {
   profile: ProfileName;
@@ -18,17 +19,18 @@ export interface FuzzOptions {
   /** Count only violations of this invariant. */
   want?: string;
   seed: number;
-  /** Stop after this many programs... */
+  /** Stop after this many programs of the shard... */
   runs?: number;
   /** ...or after this many milliseconds. */
   timeMs?: number;
   maxCalls: number;
+  shard?: Shard;
   /** Budget for fast-check's shrinking and for the minimiser, each. */
   shrinkMs?: number;
   stats?: Stats;
   onProgress?: (p: Progress) => void;
-  /** Polled between programs; true stops the search (SIGINT). */
-  stop?: () => boolean;
+  /** Polled before each program with its global index; true stops the search (SIGINT, or a lower finding elsewhere). */
+  stop?: (index: number) => boolean;
 }
 
 export interface Progress {
@@ -39,35 +41,44 @@ export interface Progress {
 
 export interface FuzzFinding extends Finding {
   program: Program;
-  /** fast-check's path to the failing run, for `--seed S --path P` style replays. */
-  path: string;
+  /** Global index of the failing program in the stream of this seed. */
+  programIndex: number;
   unshrunkCalls: number;
   shrinkMs: number;
+  /** False when shrinking ran out of budget and the program is only partly shrunk. */
+  shrunk: boolean;
 }
 
-export interface FuzzResult {
+export interface SearchResult {
   runs: number;
   calls: number;
   elapsedMs: number;
   interrupted: boolean;
+  /** Global index of the first failing program, if any. */
+  foundAt?: number;
+}
+
+export interface FuzzResult extends SearchResult {
   finding?: FuzzFinding;
 }
 
-export function fuzz(o: FuzzOptions): FuzzResult {
+/**
+ * Run the shard's programs k = first, first + step, ... in order, stopping at
+ * the first finding. Workers call this with step = number of workers.
+ */
+export function search(o: FuzzOptions, first = 0, step = 1): SearchResult {
+  const shard = o.shard ?? NO_SHARD;
   const target = { profile: o.profile, bugs: o.bugs, want: o.want };
-  const arb = abstractProgramArb({ settings: PROFILES[o.profile].settings, maxCalls: o.maxCalls });
   const start = Date.now();
+  const deadline = o.timeMs !== undefined ? start + o.timeMs : Infinity;
   let runs = 0;
   let calls = 0;
   let lastTick = 0;
-  let stopped = false;
-  const search = fc.property(arb, (a: ACall[]) => {
-    if (stopped || o.stop?.()) {
-      stopped = true;
-      return true;
-    }
-    const p = materialize(a);
-    const { finding, report } = firstFinding(p, target);
+  for (let k = first; o.runs === undefined || k < o.runs; k += step) {
+    const i = shardIndex(shard, k);
+    if (o.stop?.(i)) return { runs, calls, elapsedMs: Date.now() - start, interrupted: true };
+    if (Date.now() >= deadline) break;
+    const { finding, report } = firstFinding(materialize(programAt(o.profile, o.maxCalls, o.seed, i)), target);
     runs++;
     calls += report.steps.length;
     o.stats?.record(report);
@@ -76,44 +87,43 @@ export function fuzz(o: FuzzOptions): FuzzResult {
       lastTick = now;
       o.onProgress({ runs, calls, elapsedMs: now - start });
     }
-    return finding === null;
-  });
-  const details = fc.check(search, {
-    seed: o.seed,
-    numRuns: o.runs ?? 2 ** 31 - 1,
-    interruptAfterTimeLimit: o.timeMs,
-    markInterruptAsFailure: false,
-    endOnFailure: true,
-  });
-  const base = { runs, calls, elapsedMs: Date.now() - start, interrupted: stopped || details.interrupted };
-  if (!details.failed || !details.counterexample) return base;
-  return { ...base, finding: shrink(o, details.counterexample[0] as ACall[], details.counterexamplePath ?? '') };
+    if (finding) return { runs, calls, elapsedMs: now - start, interrupted: false, foundAt: i };
+  }
+  return { runs, calls, elapsedMs: Date.now() - start, interrupted: false };
 }
 
-function shrink(o: FuzzOptions, first: ACall[], path: string): FuzzFinding {
+export function fuzz(o: FuzzOptions): FuzzResult {
+  const r = search(o);
+  if (r.foundAt === undefined) return r;
+  return { ...r, finding: shrinkFinding(o, r.foundAt) };
+}
+
+/** Shrink the program at global index `i`: fast-check first, then the minimiser. */
+export function shrinkFinding(o: FuzzOptions, i: number): FuzzFinding {
   const target = { profile: o.profile, bugs: o.bugs, want: o.want };
   const t0 = Date.now();
   const budget = o.shrinkMs ?? 20_000;
+  const first = programAt(o.profile, o.maxCalls, o.seed, i);
   const original = firstFinding(materialize(first), target).finding!;
   const same = (a: ACall[]) => firstFinding(materialize(a), target).finding?.invariant === original.invariant;
-  const arb = abstractProgramArb({ settings: PROFILES[o.profile].settings, maxCalls: o.maxCalls });
-  let best = first;
-  if (path) {
-    const d = fc.check(fc.property(arb, (a: ACall[]) => !same(a)), {
-      seed: o.seed, path, numRuns: 1, endOnFailure: false, interruptAfterTimeLimit: budget, markInterruptAsFailure: false,
-    });
-    if (d.failed && d.counterexample) best = d.counterexample[0] as ACall[];
-  }
+  const d = fc.check(fc.property(programArb(o.profile, o.maxCalls), (a: ACall[]) => !same(a)), {
+    seed: programSeed(o.seed, i), numRuns: 1, endOnFailure: false, interruptAfterTimeLimit: budget, markInterruptAsFailure: false,
+  });
+  const best = d.failed && d.counterexample ? (d.counterexample[0] as ACall[]) : first;
   const oracle = (p: Program) => {
     const f = firstFinding(p, target).finding;
     return f && f.invariant === original.invariant ? f.index : -1;
   };
-  const { program } = minimize(materialize(best), oracle, Date.now() + budget);
+  const deadline = Date.now() + budget;
+  const { program } = minimize(materialize(best), oracle, deadline);
   const final = firstFinding(program, target);
   const f = final.finding ?? original;
   const pinned: Program = {
     headers: program.headers,
-    calls: program.calls.map((c, i) => ({ ...c, expect: final.report.steps[i]?.result })),
+    calls: program.calls.map((c, j) => ({ ...c, expect: final.report.steps[j]?.result })),
   };
-  return { ...f, program: pinned, path, unshrunkCalls: materialize(first).calls.length, shrinkMs: Date.now() - t0 };
+  return {
+    ...f, program: pinned, programIndex: i, unshrunkCalls: materialize(first).calls.length,
+    shrinkMs: Date.now() - t0, shrunk: !d.interrupted && Date.now() < deadline,
+  };
 }

@@ -26,6 +26,18 @@ export class Stats {
     if (fin) this.finalized++;
   }
 
+  toJSON() {
+    return { ops: [...this.ops], results: [...this.results], programs: this.programs, tds: this.tds, finalized: this.finalized };
+  }
+
+  merge(o: ReturnType<Stats['toJSON']>): void {
+    for (const [k, n] of o.ops) this.ops.set(k, (this.ops.get(k) ?? 0) + n);
+    for (const [k, n] of o.results) this.results.set(k, (this.results.get(k) ?? 0) + n);
+    this.programs += o.programs;
+    this.tds += o.tds;
+    this.finalized += o.finalized;
+  }
+
   lines(): string[] {
     const pct = (n: number, of: number) => `${((100 * n) / Math.max(1, of)).toFixed(1)}%`;
     const total = [...this.ops.values()].reduce((a, b) => a + b, 0);

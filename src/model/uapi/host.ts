@@ -8,6 +8,7 @@ import { getPageForExposure } from '../gmem/pages.js';
 import { allocBlock, freeFrames } from '../host/pfnspace.js';
 import { TASK_SIZE_MAX, type Mapping } from '../host/mapping.js';
 import { maybeReleaseGmem } from '../kvm/lifetime.js';
+import { zapGfnRange } from '../mmu/zap.js';
 import { readFrame, writeFrame } from '../phys.js';
 import { created, err, ok, outcome, val, type Ret } from '../result.js';
 import { isPageAligned, PAGE_SHIFT, type Pfn } from '../units.js';
@@ -69,6 +70,7 @@ export function munmap(w: World, id: number): Ret {
   if (!m) return err('EINVAL');
   if (m.unmapped) return ok();
   m.unmapped = true;
+  invalidateHva(w, m.va, m.va + (BigInt(m.sizePages) << BigInt(PAGE_SHIFT)));
   for (const pfn of m.anon.values()) if (!w.pins.has(pfn)) freeFrames(w.pfns, pfn, 1);
   if (m.kind === 'gmem') {
     const gm = w.gmems.get(m.gmemId)!;
@@ -76,6 +78,25 @@ export function munmap(w: World, id: number): Ret {
     maybeReleaseGmem(w, gm);
   }
   return ok();
+}
+
+/**
+ * Models the MMU notifier (kvm_mmu_notifier_invalidate_range_start()): an
+ * unmapped host range is zapped from every memslot whose userspace_addr
+ * covers it, before its pages can be freed.
+ */
+function invalidateHva(w: World, start: bigint, end: bigint): void {
+  for (const vm of w.vms.values()) {
+    if (vm.destroyed) continue;
+    for (const slot of vm.memslots) {
+      const s = slot.uaddr;
+      const e = slot.uaddr + (BigInt(slot.npages) << BigInt(PAGE_SHIFT));
+      if (s >= end || start >= e) continue;
+      const from = slot.baseGfn + Number(((start > s ? start : s) - s) >> BigInt(PAGE_SHIFT));
+      const to = slot.baseGfn + Number(((end < e ? end : e) - s + 4095n) >> BigInt(PAGE_SHIFT));
+      zapGfnRange(w, vm, from, to, { private: false, shared: true });
+    }
+  }
 }
 
 export type HostPage = { ok: true; pfn: Pfn } | { ok: false };

@@ -1,0 +1,59 @@
+// Scale-out on one machine: N worker threads share the shard's program
+// stream by index (worker w runs programs w, w+N, ...). Each stops at its own
+// first finding; the run's finding is the lowest index found, which is the
+// one a single worker would have found, so results do not depend on N.
+
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { search, type FuzzOptions, type SearchResult } from './engine.js';
+import type { WorkerInput } from './worker.js';
+import type { Stats } from './stats.js';
+
+const workerUrl = new URL('./worker-boot.mjs', import.meta.url);
+
+export async function searchParallel(o: FuzzOptions, workers: number): Promise<SearchResult> {
+  if (workers <= 1) return search(o);
+  const { stats, onProgress, stop, ...plain } = o;
+  const progress = Array.from({ length: workers }, () => ({ runs: 0, calls: 0, elapsedMs: 0 }));
+  const results: SearchResult[] = [];
+  const pool: Worker[] = [];
+  const poll = setInterval(() => {
+    if (stop?.(-1)) for (const w of pool) w.postMessage({ stop: true });
+  }, 50);
+  try {
+    await Promise.all(Array.from({ length: workers }, (_, w) => new Promise<void>((resolve, reject) => {
+      const input: WorkerInput = { options: plain, first: w, step: workers, stats: stats !== undefined };
+      const worker = new Worker(fileURLToPath(workerUrl), { workerData: input });
+      pool.push(worker);
+      worker.on('message', (m: { progress?: SearchResult; done?: SearchResult; stats?: ReturnType<Stats['toJSON']> }) => {
+        if (m.progress) {
+          progress[w] = m.progress;
+          onProgress?.({
+            runs: progress.reduce((a, p) => a + p.runs, 0),
+            calls: progress.reduce((a, p) => a + p.calls, 0),
+            elapsedMs: Math.max(...progress.map((p) => p.elapsedMs)),
+          });
+        }
+        if (m.done) {
+          results[w] = m.done;
+          if (m.stats) stats?.merge(m.stats);
+          if (m.done.foundAt !== undefined) for (const other of pool) other.postMessage({ stopAfter: m.done.foundAt });
+          resolve();
+        }
+      });
+      worker.on('error', reject);
+      worker.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`fuzz worker ${w} exited with ${code}`))));
+    })));
+  } finally {
+    clearInterval(poll);
+    await Promise.all(pool.map((w) => w.terminate()));
+  }
+  const found = results.map((r) => r.foundAt).filter((x): x is number => x !== undefined);
+  return {
+    runs: results.reduce((a, r) => a + r.runs, 0),
+    calls: results.reduce((a, r) => a + r.calls, 0),
+    elapsedMs: Math.max(...results.map((r) => r.elapsedMs)),
+    interrupted: stop?.(-1) ?? false,
+    foundAt: found.length > 0 ? Math.min(...found) : undefined,
+  };
+}
