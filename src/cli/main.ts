@@ -7,6 +7,7 @@ import { collect } from './options.js';
 import { replayCommand } from './replay.js';
 import { profilesCommand } from './profiles.js';
 import { fuzzCommand } from './fuzz.js';
+import { corpusCheckCommand, corpusMergeCommand, shrinkCommand } from './corpus.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 
@@ -40,6 +41,25 @@ export async function main(argv: string[]): Promise<number> {
     .option('--workers <n>', 'worker threads on this machine', '1')
     .option('--shard <i/n>', 'run the I-th of N disjoint slices of the program stream')
     .action(async (o) => { code = await fuzzCommand(o, out, (s) => process.stderr.write(`${s}\n`)); });
+
+  const corpus = program.command('corpus').description('check and merge program corpora');
+  corpus.command('check')
+    .description('replay spec programs against their expectations and found programs against their invariant and the sound model')
+    .argument('[dirs...]', 'corpus directories (default: corpus/spec corpus/found)')
+    .action((dirs: string[]) => { code = corpusCheckCommand(dirs, out); });
+  corpus.command('merge')
+    .description('merge found corpora (e.g. from CI shards), one program per signature')
+    .argument('<dirs...>', 'directories to merge')
+    .option('--into <dir>', 'destination', 'corpus/found')
+    .action((dirs: string[], o) => { code = corpusMergeCommand(dirs, o, out); });
+
+  program.command('shrink')
+    .description('minimise a program that violates an invariant')
+    .argument('<file>', 'program file')
+    .option('--out <file>', 'write the shrunk program here instead of stdout')
+    .option('--profile <name>', 'design profile (overrides the # profile: header)')
+    .option('--bug <name>', 'seeded bug to enable (repeatable)', collect, [])
+    .action((file: string, o) => { code = shrinkCommand(file, o, out); });
 
   program.command('profiles')
     .description('list the design profiles and the seeded bugs')

@@ -68,3 +68,10 @@ export function isProfileName(s: string): s is ProfileName {
 }
 
 export const SOUND_PROFILES = PROFILE_NAMES.filter((n) => PROFILES[n].sound);
+
+/** The sound design a flawed one departs from: where its findings must pass. */
+export function soundCounterpart(p: ProfileName): ProfileName {
+  if (p === 'hugepage-folio') return 'hugepage';
+  if (p === 'null-source-target') return 'upstream';
+  return p;
+}

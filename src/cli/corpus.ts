@@ -1,0 +1,70 @@
+// `tdxfuzz corpus check [DIR...]`, `tdxfuzz corpus merge DIR... --into DIR`
+// and `tdxfuzz shrink FILE [--out FILE]`.
+
+import { readFileSync } from 'node:fs';
+import { checkProgram } from '../corpus/check.js';
+import { mergeCorpora, programFiles } from '../corpus/merge.js';
+import { firstFinding } from '../fuzz/check.js';
+import { minimize } from '../fuzz/minimize.js';
+import { writeAtomic } from '../fuzz/save.js';
+import { printProgram } from '../program/printer.js';
+import type { Program } from '../program/types.js';
+import { loadProgram } from './load.js';
+import { programSetup } from './replay.js';
+import { EXIT_FOUND, EXIT_OK, UsageError } from './errors.js';
+import { parseProgram, formatParseError } from '../program/parser.js';
+
+export function corpusCheckCommand(dirs: string[], out: (s: string) => void): number {
+  const files = (dirs.length ? dirs : ['corpus/spec', 'corpus/found']).flatMap((d) => programFiles(d));
+  // Parse everything first: bad input runs nothing.
+  const programs = files.map((f) => {
+    const r = parseProgram(readFileSync(f, 'utf8'), f);
+    if (!r.ok) throw new UsageError(formatParseError(r.error));
+    return { f, p: r.program };
+  });
+  let bad = 0;
+  for (const { f, p } of programs) {
+    const v = checkProgram(p);
+    if (!v.ok) bad++;
+    out(`${v.ok ? 'ok  ' : 'FAIL'} ${v.kind.padEnd(5)} ${f}: ${v.detail}`);
+  }
+  out(`${programs.length - bad} passed, ${bad} failed`);
+  return bad ? EXIT_FOUND : EXIT_OK;
+}
+
+export function corpusMergeCommand(dirs: string[], o: { into?: string }, out: (s: string) => void): number {
+  const into = o.into ?? 'corpus/found';
+  const r = mergeCorpora(dirs, into);
+  for (const f of r.added) out(`added ${f}`);
+  out(`${r.added.length} new program(s), ${r.duplicates} duplicate(s) by signature, into ${into}`);
+  return EXIT_OK;
+}
+
+/** `tdxfuzz shrink`: minimise a program that violates an invariant, keeping the same invariant. */
+export function shrinkCommand(file: string, o: { out?: string; profile?: string; bug?: string[] }, out: (s: string) => void): number {
+  const p = loadProgram(file);
+  const { profile, bugs } = programSetup(p, o);
+  const target = { profile, bugs };
+  const first = firstFinding(p, target).finding;
+  if (!first) {
+    out(`${file}: no invariant is violated under ${profile}${bugs.length ? ` with ${bugs.join(',')}` : ''}; nothing to shrink`);
+    return EXIT_OK;
+  }
+  const oracle = (q: Program) => {
+    const f = firstFinding(q, { ...target, want: first.invariant }).finding;
+    return f ? f.index : -1;
+  };
+  const { program } = minimize(p, oracle, Date.now() + 60_000);
+  const final = firstFinding(program, { ...target, want: first.invariant });
+  const pinned: Program = {
+    headers: [...p.headers.filter(([k]) => k !== 'invariant'), ['invariant', first.invariant]],
+    calls: program.calls.map((c, i) => ({ ...c, expect: final.report.steps[i]?.result })),
+  };
+  const text = printProgram(pinned);
+  out(`${file}: ${first.invariant} kept, ${p.calls.length} -> ${program.calls.length} calls`);
+  if (o.out) {
+    writeAtomic(o.out, text);
+    out(`written to ${o.out}`);
+  } else out(text.trimEnd());
+  return EXIT_FOUND;
+}

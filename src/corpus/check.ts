@@ -1,0 +1,43 @@
+// Checking a corpus program. A spec program (no `# invariant:` header) must
+// meet every expectation with no violation. A found program must still trip
+// its invariant under the profile and bugs it was found with (the harness has
+// not gone blind) and must pass with the bugs removed, under the sound design
+// its profile departs from (the model is sound there).
+
+import { replayProgram } from '../cli/replay.js';
+import { header, type Program } from '../program/types.js';
+import { parseBugs, parseProfile } from '../cli/options.js';
+import { soundCounterpart } from '../model/profiles.js';
+import { runProgram } from '../fuzz/runner.js';
+
+export interface CorpusVerdict {
+  kind: 'spec' | 'found';
+  ok: boolean;
+  detail: string;
+}
+
+export function checkProgram(p: Program): CorpusVerdict {
+  const invariant = header(p, 'invariant');
+  if (!invariant) {
+    const r = replayProgram(p, {});
+    const ok = r.mismatches.length === 0 && r.report.violations.length === 0;
+    return {
+      kind: 'spec', ok,
+      detail: ok ? `${r.report.steps.length} calls, every expectation met`
+        : `${r.mismatches.length} expectation(s) failed${r.mismatches.length ? ` (first at call ${r.mismatches[0]})` : ''}, ${r.report.violations.length} violation(s)${r.report.violations[0] ? `: ${r.report.violations[0].invariant}` : ''}`,
+    };
+  }
+  const profile = parseProfile(header(p, 'profile'));
+  const bugs = parseBugs((header(p, 'bugs') ?? '').split(/[\s,]+/).filter((b) => b && b !== 'none'));
+  const withBug = runProgram(p, { profile, bugs });
+  if (!withBug.violations.some((v) => v.invariant === invariant)) {
+    return { kind: 'found', ok: false, detail: `no longer trips ${invariant} under ${profile}${bugs.length ? ` with ${bugs.join(',')}` : ''}: the harness has gone blind to it` };
+  }
+  const sound = soundCounterpart(profile);
+  const clean = runProgram(p, { profile: sound, bugs: [] });
+  if (clean.violations.length > 0) {
+    const v = clean.violations[0];
+    return { kind: 'found', ok: false, detail: `still violates ${v.invariant} under ${sound} without bugs: ${v.message}` };
+  }
+  return { kind: 'found', ok: true, detail: `trips ${invariant} under ${profile}${bugs.length ? `+${bugs.join(',')}` : ''}; clean under ${sound}` };
+}

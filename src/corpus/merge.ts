@@ -1,0 +1,47 @@
+// Merging found corpora (from CI shards): one file per signature. A program
+// whose signature is already present is counted, not copied again.
+
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseProgram, formatParseError } from '../program/parser.js';
+import { header } from '../program/types.js';
+import { saveFinding } from '../fuzz/save.js';
+import { UsageError } from '../cli/errors.js';
+
+export interface MergeResult {
+  added: string[];
+  duplicates: number;
+}
+
+export function programFiles(dir: string): string[] {
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    throw new UsageError(`${dir}: no such directory`);
+  }
+  if (!st.isDirectory()) throw new UsageError(`${dir}: not a directory`);
+  return readdirSync(dir).filter((f) => f.endsWith('.prog')).sort().map((f) => join(dir, f));
+}
+
+export function mergeCorpora(dirs: string[], into: string): MergeResult {
+  const out: MergeResult = { added: [], duplicates: 0 };
+  for (const dir of dirs) {
+    for (const file of programFiles(dir)) {
+      const r = parseProgram(readFileSync(file, 'utf8'), file);
+      if (!r.ok) throw new UsageError(formatParseError(r.error));
+      const p = r.program;
+      const invariant = header(p, 'invariant');
+      if (!invariant) throw new UsageError(`${file}:1:1: a found program needs a '# invariant:' header`);
+      const bugs = (header(p, 'bugs') ?? '').split(/[\s,]+/).filter((b) => b && b !== 'none');
+      const found = /seed=(\S+)\s+path=(\S+)/.exec(header(p, 'found') ?? '');
+      const saved = saveFinding(into, p, {
+        invariant, profile: header(p, 'profile') ?? 'upstream', bugs,
+        seed: found?.[1] ?? '?', path: found?.[2] ?? '?', message: header(p, 'note') ?? '',
+      });
+      if (saved.isNew) out.added.push(saved.file);
+      else out.duplicates++;
+    }
+  }
+  return out;
+}
