@@ -7,6 +7,7 @@ import { collect } from './options.js';
 import { replayCommand } from './replay.js';
 import { profilesCommand } from './profiles.js';
 import { fuzzCommand } from './fuzz.js';
+import { nightlyCommand } from './nightly.js';
 import { corpusCheckCommand, corpusMergeCommand, shrinkCommand } from './corpus.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
@@ -60,6 +61,19 @@ export async function main(argv: string[]): Promise<number> {
     .option('--profile <name>', 'design profile (overrides the # profile: header)')
     .option('--bug <name>', 'seeded bug to enable (repeatable)', collect, [])
     .action((file: string, o) => { code = shrinkCommand(file, o, out); });
+
+  program.command('nightly')
+    .description('the nightly job: fuzz the sound profiles with a dated seed, hunt every seeded bug, write summary.md and junit.xml')
+    .option('--time <seconds>', 'fuzzing budget, split over the profiles', '60')
+    .option('--seed <seed>', 'seed (default nightly-YYYY-MM-DD)')
+    .option('--profile <name>', "profile, comma list or 'sound'", 'sound')
+    .option('--shard <i/n>', 'the slice of the program stream this job runs')
+    .option('--workers <n>', 'worker threads', '1')
+    .option('--bug-runs <n>', 'programs allowed to find each seeded bug', '5000')
+    .option('--no-bugs', 'skip the seeded-bug hunt')
+    .option('--no-fuzz', 'only hunt the seeded bugs')
+    .option('--out <dir>', 'report directory', 'reports/nightly')
+    .action(async (o) => { code = await nightlyCommand(o, out); });
 
   program.command('profiles')
     .description('list the design profiles and the seeded bugs')
