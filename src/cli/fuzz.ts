@@ -60,12 +60,12 @@ export async function fuzzCommand(o: FuzzCliOptions, out: (s: string) => void, e
   const seed = seedFrom(o.seed);
   const corpus = o.corpus ?? 'corpus/found';
   const say = o.json ? err : out;
-  say(`tdxfuzz fuzz: profile ${profiles.join(',')}, bugs ${bugs.join(',') || 'none'}, seed ${seed}${o.seed !== undefined && String(seed) !== o.seed ? ` (from '${o.seed}')` : ''}${shard ? `, shard ${shard.index}/${shard.count}` : ''}, ${workers} worker(s); replay with --seed ${seed}`);
-
   let interrupted = false;
   const onSignal = () => { interrupted = true; };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  say(`tdxfuzz fuzz: profile ${profiles.join(',')}, bugs ${bugs.join(',') || 'none'}, seed ${seed}${o.seed !== undefined && String(seed) !== o.seed ? ` (from '${o.seed}')` : ''}${shard ? `, shard ${shard.index}/${shard.count}` : ''}, ${workers} worker(s); replay with --seed ${seed}`);
+
   const stats = o.stats ? new Stats() : undefined;
   const progress = new Progress(process.stderr, time !== undefined ? time * 1000 : undefined);
   const totals = { runs: 0, calls: 0, ms: 0 };

@@ -64,9 +64,11 @@ export interface FuzzResult extends SearchResult {
 
 /**
  * Run the shard's programs k = first, first + step, ... in order, stopping at
- * the first finding. Workers call this with step = number of workers.
+ * the first finding. A generator, so the same loop serves the synchronous
+ * search of workers and tests and the asynchronous one of the command line,
+ * which yields to the event loop so SIGINT is seen between programs.
  */
-export function search(o: FuzzOptions, first = 0, step = 1): SearchResult {
+function* searchSteps(o: FuzzOptions, first: number, step: number): Generator<void, SearchResult> {
   const shard = o.shard ?? NO_SHARD;
   const target = { profile: o.profile, bugs: o.bugs, want: o.want };
   const start = Date.now();
@@ -88,8 +90,31 @@ export function search(o: FuzzOptions, first = 0, step = 1): SearchResult {
       o.onProgress({ runs, calls, elapsedMs: now - start });
     }
     if (finding) return { runs, calls, elapsedMs: now - start, interrupted: false, foundAt: i };
+    yield;
   }
   return { runs, calls, elapsedMs: Date.now() - start, interrupted: false };
+}
+
+export function search(o: FuzzOptions, first = 0, step = 1): SearchResult {
+  const it = searchSteps(o, first, step);
+  for (;;) {
+    const r = it.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** The same search, giving the event loop a turn every 50 ms. */
+export async function searchAsync(o: FuzzOptions, first = 0, step = 1): Promise<SearchResult> {
+  const it = searchSteps(o, first, step);
+  let turn = Date.now();
+  for (;;) {
+    const r = it.next();
+    if (r.done) return r.value;
+    if (Date.now() - turn > 50) {
+      await new Promise((res) => setImmediate(res));
+      turn = Date.now();
+    }
+  }
 }
 
 export function fuzz(o: FuzzOptions): FuzzResult {

@@ -5,14 +5,14 @@
 
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import { search, type FuzzOptions, type SearchResult } from './engine.js';
+import { searchAsync, type FuzzOptions, type SearchResult } from './engine.js';
 import type { WorkerInput } from './worker.js';
 import type { Stats } from './stats.js';
 
 const workerUrl = new URL('./worker-boot.mjs', import.meta.url);
 
 export async function searchParallel(o: FuzzOptions, workers: number): Promise<SearchResult> {
-  if (workers <= 1) return search(o);
+  if (workers <= 1) return searchAsync(o);
   const { stats, onProgress, stop, ...plain } = o;
   const progress = Array.from({ length: workers }, () => ({ runs: 0, calls: 0, elapsedMs: 0 }));
   const results: SearchResult[] = [];
