@@ -13,6 +13,16 @@ import { parseProgram } from '../src/program/parser.js';
 import { BUGS } from '../src/model/bugs.js';
 import { PROFILES, type ProfileName } from '../src/model/profiles.js';
 import type { Program } from '../src/program/types.js';
+import { search } from '../src/fuzz/engine.js';
+import { searchParallel } from '../src/fuzz/pool.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -86,7 +96,7 @@ function guestBench(bytes: bigint): number {
   return median(rates);
 }
 
-function main(): void {
+async function main(): Promise<void> {
   console.log(`tdxfuzz bench: medians of ${REPS} repetitions (BENCH_REPS to change)\n`);
   const s = streamBench('upstream', 300);
   const ratio = s.harness / s.bare;
@@ -100,6 +110,39 @@ function main(): void {
   console.log(row(['16 MiB guest, calls/s', fmt(small), '', ''], widths));
   console.log(row(['1 TiB guest, calls/s', fmt(large), '', ''], widths));
   console.log(row(['1 TiB / 16 MiB', (large / small).toFixed(2), '>= 0.80', large / small >= 0.8 ? 'yes' : 'NO'], widths));
+  const perWorkers = async (n: number) => {
+    const rates: number[] = [];
+    for (let r = 0; r < Math.min(REPS, 3); r++) {
+      const res = await searchParallel({ profile: 'upstream', bugs: [], seed: 11 + r, maxCalls: 40, timeMs: 8000 }, n, true);
+      rates.push(res.calls / (res.elapsedMs / 1000));
+    }
+    return median(rates);
+  };
+  const w1 = await perWorkers(1);
+  const w2 = await perWorkers(2);
+  console.log(row(['--workers 1, calls/s (8 s runs, in a thread)', fmt(w1), '', ''], widths));
+  console.log(row(['--workers 2, calls/s (8 s runs)', fmt(w2), '', ''], widths));
+  console.log(row(['workers 2 / workers 1', (w2 / w1).toFixed(2), '>= 1.80', w2 / w1 >= 1.8 ? 'yes' : 'NO'], widths));
+  // The machine's own ceiling: two independent processes on two shards.
+  const proc = (args: string[]) => new Promise<number>((resolve) => {
+    const c = spawn(process.execPath, [join(import.meta.dirname, '..', 'bin', 'tdxfuzz.mjs'), 'fuzz', '--json', '--corpus', join(tmpdir(), 'tdxfuzz-bench'), ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    c.stdout.on('data', (d) => { out += d; });
+    c.on('exit', () => resolve(JSON.parse(out.trim().split('\n').at(-1)!).callsPerSecond));
+  });
+  const solo = await proc(['--time', '8', '--seed', '11']);
+  const pair = (await Promise.all([proc(['--time', '8', '--seed', '11', '--shard', '1/2']), proc(['--time', '8', '--seed', '11', '--shard', '2/2'])])).reduce((a, b) => a + b, 0);
+  console.log(row(['two processes / one (this machine\'s ceiling)', (pair / solo).toFixed(2), '', ''], widths));
+  const heapAfter = (runs: number) => {
+    search({ profile: 'upstream', bugs: [], seed: 5, maxCalls: 40, runs });
+    gc();
+    return process.memoryUsage().heapUsed / 2 ** 20;
+  };
+  const h1 = heapAfter(1000);
+  const h10 = heapAfter(10000);
+  console.log(row(['heap after 1,000 runs, MiB', h1.toFixed(1), '', ''], widths));
+  console.log(row(['heap after 10,000 runs, MiB', h10.toFixed(1), '', ''], widths));
+  console.log(row(['heap growth 1k -> 10k runs', (h10 / h1).toFixed(2), '<= 1.20', h10 / h1 <= 1.2 ? 'yes' : 'NO'], widths));
   console.log('\nseeded bugs (seeds 1..' + REPS + '):');
   const bw = [28, 22, 10, 10, 12, 10, 4];
   console.log(row(['bug', 'invariant', 'found ms', 'runs', 'shrunk calls', 'shrink ms', 'ok'], bw));
@@ -125,4 +168,4 @@ function main(): void {
   console.log(`\nevery bug found in under 5 s at the median: ${times.every((t) => t < 5000) ? 'yes' : 'NO'}`);
 }
 
-main();
+await main();

@@ -11,8 +11,9 @@ import type { Stats } from './stats.js';
 
 const workerUrl = new URL('./worker-boot.mjs', import.meta.url);
 
-export async function searchParallel(o: FuzzOptions, workers: number): Promise<SearchResult> {
-  if (workers <= 1) return searchAsync(o);
+/** `threads`: run even a single worker in a thread (benchmarks compare like with like). */
+export async function searchParallel(o: FuzzOptions, workers: number, threads = false): Promise<SearchResult> {
+  if (workers <= 1 && !threads) return searchAsync(o);
   const { stats, onProgress, stop, ...plain } = o;
   const progress = Array.from({ length: workers }, () => ({ runs: 0, calls: 0, elapsedMs: 0 }));
   const results: SearchResult[] = [];
