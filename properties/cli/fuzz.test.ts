@@ -58,6 +58,7 @@ describe('tdxfuzz fuzz', () => {
     [['--profile', 'nope'], /unknown profile 'nope'/],
     [['--bug', 'nope'], /unknown bug 'nope'/],
     [['--runs', '5', '--time', '5'], /give --runs or --time, not both/],
+    [['--runs', '5', '--corpus', bin], /is a file, expected a directory/],
   ])('bad arguments %j: exit 2, one line', (args, msg) => {
     const r = run('fuzz', ...args);
     expect(r.status).toBe(2);

@@ -9,6 +9,7 @@ import { saveFinding } from '../fuzz/save.js';
 import { Stats } from '../fuzz/stats.js';
 import type { Shard } from '../fuzz/stream.js';
 import { printProgram } from '../program/printer.js';
+import { existsSync, statSync } from 'node:fs';
 import { SOUND_PROFILES, type ProfileName } from '../model/profiles.js';
 import type { BugName } from '../model/bugs.js';
 import { parseBugs, parseCount, parseProfile, parseSeconds } from './options.js';
@@ -59,6 +60,7 @@ export async function fuzzCommand(o: FuzzCliOptions, out: (s: string) => void, e
   const shard = parseShard(o.shard);
   const seed = seedFrom(o.seed);
   const corpus = o.corpus ?? 'corpus/found';
+  if (existsSync(corpus) && !statSync(corpus).isDirectory()) throw new UsageError(`--corpus ${corpus}: is a file, expected a directory`);
   const say = o.json ? err : out;
   let interrupted = false;
   const onSignal = () => { interrupted = true; };
