@@ -8,6 +8,7 @@ import { replayCommand } from './replay.js';
 import { profilesCommand } from './profiles.js';
 import { fuzzCommand } from './fuzz.js';
 import { nightlyCommand } from './nightly.js';
+import { diffCommand } from './diff.js';
 import { corpusCheckCommand, corpusMergeCommand, shrinkCommand } from './corpus.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
@@ -74,6 +75,17 @@ export async function main(argv: string[]): Promise<number> {
     .option('--no-fuzz', 'only hunt the seeded bugs')
     .option('--out <dir>', 'report directory', 'reports/nightly')
     .action(async (o) => { code = await nightlyCommand(o, out); });
+
+  program.command('diff')
+    .description('find the shortest program on which two designs answer differently')
+    .option('--a <profile>', 'first design')
+    .option('--b <profile>', 'second design')
+    .option('--seed <seed>', 'a number or any string')
+    .option('--time <seconds>', 'time budget')
+    .option('--runs <n>', 'programs to try (default 2000)')
+    .option('--max-calls <n>', 'calls per program at most', '40')
+    .option('--json', 'one JSON object on stdout')
+    .action((o) => { code = diffCommand(o, out, (s) => process.stderr.write(`${s}\n`)); });
 
   program.command('profiles')
     .description('list the design profiles and the seeded bugs')

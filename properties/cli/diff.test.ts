@@ -1,0 +1,36 @@
+// tdxfuzz diff finds, from a fixed seed, the programs on which the designs
+// the seeds argue about answer differently.
+
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { describe, expect, test } from 'vitest';
+
+const bin = join(import.meta.dirname, '..', '..', 'bin', 'tdxfuzz.mjs');
+const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+
+describe('tdxfuzz diff', () => {
+  test.each([
+    ['upstream', 'null-source-target', /^>>> KVM_TDX_INIT_MEM_REGION\(cpu0, source=0x0.*EINVAL\s+0$/m],
+    ['upstream', 'g1', /^>>> KVM_TDX_INIT_MEM_REGION\(.*EIO\s+EEXIST$/m],
+    ['hugepage', 'hugepage-folio', /^>>> .*\s+0\s+EIO$/m],
+    ['upstream', 'inplace', /^>>> /m],
+  ])('%s against %s', (a, b, marked) => {
+    const r = run('diff', '--a', a, '--b', b, '--seed', '1');
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(marked);
+    expect(r.stdout).toMatch(/shrunk from \d+ to \d+ calls; first difference at call \d+/);
+  }, 60_000);
+
+  test('--json gives both result columns', () => {
+    const r = run('diff', '--a', 'upstream', '--b', 'g1', '--seed', '1', '--json');
+    const j = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(j.status).toBe('different');
+    expect(j.upstream[j.index]).toBe('EIO');
+    expect(j.g1[j.index]).toBe('EEXIST');
+  }, 60_000);
+
+  test('a profile against itself is a usage error', () => {
+    const r = run('diff', '--a', 'g1', '--b', 'g1');
+    expect(r.status).toBe(2);
+  });
+});
