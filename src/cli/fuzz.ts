@@ -7,6 +7,7 @@ import { searchParallel } from '../fuzz/pool.js';
 import { seedFrom } from '../fuzz/seed.js';
 import { saveFinding } from '../fuzz/save.js';
 import { Stats } from '../fuzz/stats.js';
+import { Coverage } from '../fuzz/coverage.js';
 import type { Shard } from '../fuzz/stream.js';
 import { printProgram } from '../program/printer.js';
 import { existsSync, statSync } from 'node:fs';
@@ -29,6 +30,7 @@ export interface FuzzCliOptions {
   stats?: boolean;
   workers?: string;
   shard?: string;
+  coverage?: boolean;
 }
 
 /** `--profile sound` (or a comma list) runs several designs in turn. */
@@ -69,6 +71,7 @@ export async function fuzzCommand(o: FuzzCliOptions, out: (s: string) => void, e
   say(`tdxfuzz fuzz: profile ${profiles.join(',')}, bugs ${bugs.join(',') || 'none'}, seed ${seed}${o.seed !== undefined && String(seed) !== o.seed ? ` (from '${o.seed}')` : ''}${shard ? `, shard ${shard.index}/${shard.count}` : ''}, ${workers} worker(s); replay with --seed ${seed}`);
 
   const stats = o.stats ? new Stats() : undefined;
+  const coverage = o.coverage ? new Coverage() : undefined;
   const progress = new Progress(process.stderr, time !== undefined ? time * 1000 : undefined);
   const totals = { runs: 0, calls: 0, ms: 0 };
   let found: { f: FuzzFinding; profile: ProfileName; file: string; isNew: boolean } | undefined;
@@ -76,7 +79,7 @@ export async function fuzzCommand(o: FuzzCliOptions, out: (s: string) => void, e
     for (const profile of profiles) {
       const share = (n: number) => n / profiles.length;
       const opts: FuzzOptions = {
-        profile, bugs, seed, maxCalls, stats, shard,
+        profile, bugs, seed, maxCalls, stats, coverage, shard,
         runs: runs !== undefined ? Math.ceil(share(runs)) : time === undefined ? Math.ceil(share(1000)) : undefined,
         timeMs: time !== undefined ? share(time * 1000) : undefined,
         stop: () => interrupted,
@@ -103,6 +106,7 @@ export async function fuzzCommand(o: FuzzCliOptions, out: (s: string) => void, e
   }
   const cps = Math.round(totals.calls / Math.max(0.001, totals.ms / 1000));
   if (stats) for (const l of stats.lines()) say(l);
+  if (coverage) for (const l of coverage.lines()) say(l);
   if (found) {
     const { f } = found;
     const text = printProgram({ headers: [['profile', found.profile], ['bugs', bugs.join(',') || 'none'], ['invariant', f.invariant]], calls: f.program.calls });

@@ -40,6 +40,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--corpus <dir>', 'where found programs are saved', 'corpus/found')
     .option('--json', 'end with one JSON object on stdout')
     .option('--stats', 'print counts of what was generated')
+    .option('--coverage', 'print the (call, result) pairs, S-EPT and TD transitions reached, and invariant activity')
     .option('--workers <n>', 'worker threads on this machine', '1')
     .option('--shard <i/n>', 'run the I-th of N disjoint slices of the program stream')
     .action(async (o) => { code = await fuzzCommand(o, out, (s) => process.stderr.write(`${s}\n`)); });

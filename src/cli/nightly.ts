@@ -4,6 +4,8 @@
 // writes a Markdown summary and a JUnit XML report.
 
 import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { Coverage } from '../fuzz/coverage.js';
 import { BUGS } from '../model/bugs.js';
 import type { ProfileName } from '../model/profiles.js';
 import { fuzz, shrinkFinding, type FuzzFinding } from '../fuzz/engine.js';
@@ -55,10 +57,13 @@ export async function nightlyCommand(o: NightlyOptions, out: (s: string) => void
   const profiles: ProfileName[] = profilesOf(o.profile ?? 'sound');
   out(`tdxfuzz nightly: seed ${seed} (from '${seedText}'), ${time}s over ${profiles.join(',')}${shard ? `, shard ${shard.index}/${shard.count}` : ''}, output in ${outDir}`);
   const cells: Cell[] = [];
+  const coverage = new Coverage();
+  const covFile = join(outDir, 'coverage.json');
+  const previous = existsSync(covFile) ? JSON.parse(readFileSync(covFile, 'utf8')) as ReturnType<Coverage['toJSON']> : undefined;
   if (doFuzz) {
     for (const profile of profiles) {
       const seconds = time / profiles.length;
-      const opts = { profile, bugs: [], seed, maxCalls: 40, shard, timeMs: seconds * 1000 };
+      const opts = { profile, bugs: [], seed, maxCalls: 40, shard, timeMs: seconds * 1000, coverage };
       const r = await searchParallel(opts, workers);
       const cell: Cell = { name: `fuzz ${profile}${shard ? ` shard ${shard.index}/${shard.count}` : ''}`, profile, seconds, runs: r.runs, calls: r.calls, cps: Math.round(r.calls / Math.max(0.001, r.elapsedMs / 1000)) };
       if (r.foundAt !== undefined) {
@@ -82,7 +87,10 @@ export async function nightlyCommand(o: NightlyOptions, out: (s: string) => void
       cells.push(cell);
     }
   }
-  writeAtomic(join(outDir, 'summary.md'), summary(cells, seed, seedText, shard ? `${shard.index}/${shard.count}` : '1/1'));
+  const md = summary(cells, seed, seedText, shard ? `${shard.index}/${shard.count}` : '1/1');
+  const cov = doFuzz ? ['## State coverage', '', ...coverage.markdown(previous)].join('\n') : '';
+  writeAtomic(join(outDir, 'summary.md'), `${md}${cov}`);
+  if (doFuzz) writeAtomic(covFile, `${JSON.stringify(coverage.toJSON(), null, 1)}\n`);
   writeAtomic(join(outDir, 'junit.xml'), junit(cells));
   out(`wrote ${join(outDir, 'summary.md')} and ${join(outDir, 'junit.xml')}`);
   return cells.some((c) => c.failure) ? EXIT_FOUND : EXIT_OK;

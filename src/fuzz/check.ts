@@ -5,6 +5,7 @@ import type { BugName } from '../model/bugs.js';
 import type { ProfileName } from '../model/profiles.js';
 import type { Program } from '../program/types.js';
 import { runProgram, type RunReport } from './runner.js';
+import type { Coverage } from './coverage.js';
 
 export interface Finding {
   index: number;
@@ -17,10 +18,11 @@ export interface Target {
   bugs: readonly BugName[];
   /** Only this invariant counts as a finding (used to prove a seeded bug trips its own invariant). */
   want?: string;
+  coverage?: Coverage;
 }
 
 export function firstFinding(p: Program, t: Target): { finding: Finding | null; report: RunReport } {
-  const report = runProgram(p, { profile: t.profile, bugs: t.bugs, stopOnViolation: t.want === undefined });
+  const report = runProgram(p, { profile: t.profile, bugs: t.bugs, stopOnViolation: t.want === undefined, onStep: t.coverage ? (c, s) => t.coverage!.observe(c, s) : undefined });
   for (const s of report.steps) {
     const v = s.violations.find((x) => t.want === undefined || x.invariant === t.want);
     if (v) return { finding: { index: s.index, invariant: v.invariant, message: v.message }, report };

@@ -12,6 +12,7 @@ import { firstFinding, type Finding } from './check.js';
 import { minimize } from './minimize.js';
 import { NO_SHARD, programArb, programAt, programSeed, shardIndex, type Shard } from './stream.js';
 import type { Stats } from './stats.js';
+import type { Coverage } from './coverage.js';
 
 export interface FuzzOptions {
   profile: ProfileName;
@@ -28,6 +29,7 @@ export interface FuzzOptions {
   /** Budget for fast-check's shrinking and for the minimiser, each. */
   shrinkMs?: number;
   stats?: Stats;
+  coverage?: Coverage;
   onProgress?: (p: Progress) => void;
   /** Polled before each program with its global index; true stops the search (SIGINT, or a lower finding elsewhere). */
   stop?: (index: number) => boolean;
@@ -70,7 +72,7 @@ export interface FuzzResult extends SearchResult {
  */
 function* searchSteps(o: FuzzOptions, first: number, step: number): Generator<void, SearchResult> {
   const shard = o.shard ?? NO_SHARD;
-  const target = { profile: o.profile, bugs: o.bugs, want: o.want };
+  const target = { profile: o.profile, bugs: o.bugs, want: o.want, coverage: o.coverage };
   const start = Date.now();
   const deadline = o.timeMs !== undefined ? start + o.timeMs : Infinity;
   let runs = 0;

@@ -8,13 +8,14 @@ import { fileURLToPath } from 'node:url';
 import { searchAsync, type FuzzOptions, type SearchResult } from './engine.js';
 import type { WorkerInput } from './worker.js';
 import type { Stats } from './stats.js';
+import type { Coverage } from './coverage.js';
 
 const workerUrl = new URL('./worker-boot.mjs', import.meta.url);
 
 /** `threads`: run even a single worker in a thread (benchmarks compare like with like). */
 export async function searchParallel(o: FuzzOptions, workers: number, threads = false): Promise<SearchResult> {
   if (workers <= 1 && !threads) return searchAsync(o);
-  const { stats, onProgress, stop, ...plain } = o;
+  const { stats, coverage, onProgress, stop, ...plain } = o;
   const progress = Array.from({ length: workers }, () => ({ runs: 0, calls: 0, elapsedMs: 0 }));
   const results: SearchResult[] = [];
   const pool: Worker[] = [];
@@ -23,10 +24,10 @@ export async function searchParallel(o: FuzzOptions, workers: number, threads = 
   }, 50);
   try {
     await Promise.all(Array.from({ length: workers }, (_, w) => new Promise<void>((resolve, reject) => {
-      const input: WorkerInput = { options: plain, first: w, step: workers, stats: stats !== undefined };
+      const input: WorkerInput = { options: plain, first: w, step: workers, stats: stats !== undefined, coverage: coverage !== undefined };
       const worker = new Worker(fileURLToPath(workerUrl), { workerData: input });
       pool.push(worker);
-      worker.on('message', (m: { progress?: SearchResult; done?: SearchResult; stats?: ReturnType<Stats['toJSON']> }) => {
+      worker.on('message', (m: { progress?: SearchResult; done?: SearchResult; stats?: ReturnType<Stats['toJSON']>; coverage?: ReturnType<Coverage['toJSON']> }) => {
         if (m.progress) {
           progress[w] = m.progress;
           onProgress?.({
@@ -38,6 +39,7 @@ export async function searchParallel(o: FuzzOptions, workers: number, threads = 
         if (m.done) {
           results[w] = m.done;
           if (m.stats) stats?.merge(m.stats);
+          if (m.coverage) coverage?.merge(m.coverage);
           if (m.done.foundAt !== undefined) for (const other of pool) other.postMessage({ stopAfter: m.done.foundAt });
           resolve();
         }

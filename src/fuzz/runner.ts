@@ -10,7 +10,7 @@ import type { SeamcallRecord } from '../model/tdx/seamcall.js';
 import { newWorld, type World } from '../model/world.js';
 import { takeBefore } from '../invariants/before.js';
 import { checkAll } from '../invariants/registry.js';
-import type { Violation } from '../invariants/types.js';
+import type { CheckCtx, Violation } from '../invariants/types.js';
 
 export interface RunOptions {
   profile: ProfileName;
@@ -19,6 +19,8 @@ export interface RunOptions {
   noInvariants?: boolean;
   /** Stop after the first step with a violation. */
   stopOnViolation?: boolean;
+  /** Called after every checked step (state coverage). */
+  onStep?: (c: CheckCtx, s: StepReport) => void;
 }
 
 export interface StepReport {
@@ -75,12 +77,13 @@ export function runStep(w: World, call: Call, index: number, names: Map<string, 
   const before = opts.noInvariants ? undefined : takeBefore(w, ec);
   const r = execCall(w, ec);
   if (call.bind) names.set(call.bind, { value: r.ret.handle ?? -1 });
-  const violations = before
-    ? checkAll({ world: w, call: ec, ret: r.ret, step: r.step, before, exception: r.exception })
-    : r.exception ? [{ invariant: 'no-exception', message: r.exception }] : [];
-  return {
+  const ctx: CheckCtx | undefined = before ? { world: w, call: ec, ret: r.ret, step: r.step, before, exception: r.exception } : undefined;
+  const violations = ctx ? checkAll(ctx) : r.exception ? [{ invariant: 'no-exception', message: r.exception }] : [];
+  const report: StepReport = {
     index, call, result: r.ret, out: r.step.out, seamcalls: r.step.seamcall.log, violations, exception: r.exception,
   };
+  if (ctx && opts.onStep) opts.onStep(ctx, report);
+  return report;
 }
 
 export function runProgram(p: Program, opts: RunOptions): RunReport {
