@@ -9,6 +9,7 @@ import { profilesCommand } from './profiles.js';
 import { fuzzCommand } from './fuzz.js';
 import { nightlyCommand } from './nightly.js';
 import { diffCommand } from './diff.js';
+import { exportCommand } from './export.js';
 import { corpusCheckCommand, corpusMergeCommand, shrinkCommand } from './corpus.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
@@ -87,6 +88,15 @@ export async function main(argv: string[]): Promise<number> {
     .option('--max-calls <n>', 'calls per program at most', '40')
     .option('--json', 'one JSON object on stdout')
     .action((o) => { code = diffCommand(o, out, (s) => process.stderr.write(`${s}\n`)); });
+
+  program.command('export')
+    .description('export a program as a C reproducer or a KVM selftest that checks each result against the model')
+    .argument('<file>', 'program file')
+    .option('--format <c|selftest>', 'output form', 'c')
+    .option('--out <file>', 'write here instead of stdout')
+    .option('--profile <name>', 'design profile for the expected results (overrides the # profile: header)')
+    .option('--bug <name>', 'seeded bug (repeatable)', collect, [])
+    .action((file: string, o) => { code = exportCommand(file, o, out); });
 
   program.command('profiles')
     .description('list the design profiles and the seeded bugs')
