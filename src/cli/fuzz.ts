@@ -5,7 +5,8 @@
 import { shrinkFinding, type FuzzFinding, type FuzzOptions } from '../fuzz/engine.js';
 import { searchParallel } from '../fuzz/pool.js';
 import { seedFrom } from '../fuzz/seed.js';
-import { saveFinding } from '../fuzz/save.js';
+import { saveFinding, writeAtomic } from '../fuzz/save.js';
+import { renderReport } from '../report/html.js';
 import { Stats } from '../fuzz/stats.js';
 import { Coverage } from '../fuzz/coverage.js';
 import type { Shard } from '../fuzz/stream.js';
@@ -95,6 +96,12 @@ export async function fuzzCommand(o: FuzzCliOptions, out: (s: string) => void, e
         const f = shrinkFinding({ ...opts, shrinkMs: interrupted ? 3000 : 20_000 }, r.foundAt);
         const saved = saveFinding(corpus, f.program, { invariant: f.invariant, profile, bugs, seed, path: String(f.programIndex), message: f.message });
         found = { f, profile, ...saved };
+        // The report comes after the program is safely on disk.
+        try {
+          writeAtomic(saved.file.replace(/\.prog$/, '.html'), renderReport(saved.file, { headers: [], calls: f.program.calls }, { profile, bugs }));
+        } catch (e) {
+          err(`report not written: ${e instanceof Error ? e.message : String(e)}`);
+        }
         break;
       }
       if (interrupted) break;

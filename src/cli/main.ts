@@ -10,6 +10,7 @@ import { fuzzCommand } from './fuzz.js';
 import { nightlyCommand } from './nightly.js';
 import { diffCommand } from './diff.js';
 import { exportCommand } from './export.js';
+import { reportCommand } from './report.js';
 import { corpusCheckCommand, corpusMergeCommand, shrinkCommand } from './corpus.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
@@ -97,6 +98,14 @@ export async function main(argv: string[]): Promise<number> {
     .option('--profile <name>', 'design profile for the expected results (overrides the # profile: header)')
     .option('--bug <name>', 'seeded bug (repeatable)', collect, [])
     .action((file: string, o) => { code = exportCommand(file, o, out); });
+
+  program.command('report')
+    .description('write a self-contained HTML report: results, SEAMCALLs, the violation, and the memory before and at the failing step')
+    .argument('<file>', 'program file')
+    .option('--html <out>', 'output file (default: beside the program, .html)')
+    .option('--profile <name>', 'design profile (overrides the # profile: header)')
+    .option('--bug <name>', 'seeded bug (repeatable)', collect, [])
+    .action((file: string, o) => { code = reportCommand(file, o, out); });
 
   program.command('profiles')
     .description('list the design profiles and the seeded bugs')
