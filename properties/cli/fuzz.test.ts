@@ -28,7 +28,8 @@ describe('tdxfuzz fuzz', () => {
     expect(j).toMatchObject({ status: 'violation', profile: 'upstream', bugs: ['remove-without-track'], seed: 1, invariant: 'removal-order' });
     expect(j.programCalls).toBeLessThanOrEqual(12);
     expect(j.program).toContain('# invariant: removal-order');
-    expect(readdirSync(dir)).toEqual([j.file.split('/').at(-1)]);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.prog'))).toEqual([j.file.split('/').at(-1)]);
+    expect(readdirSync(dir)).toContain(j.file.split('/').at(-1).replace('.prog', '.html'));
   });
 
   test('the same seed and runs give the same finding with 1 and 2 workers', () => {
@@ -87,6 +88,6 @@ describe('tdxfuzz fuzz', () => {
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
     expect([1, 130]).toContain(code);
-    if (stdout.includes('violation of')) expect(readdirSync(dir).length).toBe(1);
+    if (stdout.includes('violation of')) expect(readdirSync(dir).filter((f) => f.endsWith('.prog')).length).toBe(1);
   }, 30_000);
 });
