@@ -39,7 +39,7 @@ export function diffCommand(o: DiffCliOptions, out: (s: string) => void, err: (s
   const names = canonicalNames(f.program);
   const rn = (n: string) => names.get(n) ?? n;
   const texts = f.program.calls.map((c) => printCall({ ...c, expect: undefined }, rn));
-  const width = Math.min(110, Math.max(...texts.map((t) => t.length)));
+  const width = Math.max(...texts.map((t) => t.length));
   const ra = f.resultsA.map(printResult);
   const rb = f.resultsB.map(printResult);
   const wa = Math.max(a.length, ...ra.map((x) => x.length));
