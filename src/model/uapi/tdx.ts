@@ -10,6 +10,7 @@ import { SHARED_BIT } from '../kvm/tdx_fault.js';
 import { err, ok, type Ret } from '../result.js';
 import { isPageAligned, U64_MAX } from '../units.js';
 import type { World } from '../world.js';
+import type { Vm } from '../kvm/vm.js';
 import { vcpuIoctl, vmIoctl } from './common.js';
 
 export interface TdxCmd {
@@ -28,20 +29,21 @@ function notTdx(): Ret {
   return err('ENOTTY');
 }
 
-export function tdxInitVmIoctl(w: World, vmFd: number, c: TdxCmd): Ret {
+/** Models tdx_vm_ioctl(): resolve the VM, the command preamble (tdx_get_cmd()), then the command. */
+function vmCmd(w: World, vmFd: number, c: TdxCmd, run: (vm: Vm) => string | null): Ret {
   const g = vmIoctl(w, vmFd);
   if (!g.ok) return g.r;
   if (!g.v.tdx) return notTdx();
   if (c.hwError !== 0n) return err('EINVAL');
-  return done(tdxInitVm(w, g.v, c.flags));
+  return done(run(g.v));
+}
+
+export function tdxInitVmIoctl(w: World, vmFd: number, c: TdxCmd): Ret {
+  return vmCmd(w, vmFd, c, (vm) => tdxInitVm(w, vm, c.flags));
 }
 
 export function tdxFinalizeIoctl(w: World, vmFd: number, c: TdxCmd): Ret {
-  const g = vmIoctl(w, vmFd);
-  if (!g.ok) return g.r;
-  if (!g.v.tdx) return notTdx();
-  if (c.hwError !== 0n) return err('EINVAL');
-  return done(tdxFinalize(w, g.v, c.flags));
+  return vmCmd(w, vmFd, c, (vm) => tdxFinalize(w, vm, c.flags));
 }
 
 export function tdxInitVcpuIoctl(w: World, vcpuFd: number, c: TdxCmd): Ret {
