@@ -112,16 +112,16 @@ async function main(): Promise<void> {
   console.log(row(['1 TiB / 16 MiB', (large / small).toFixed(2), '>= 0.80', large / small >= 0.8 ? 'yes' : 'NO'], widths));
   const perWorkers = async (n: number) => {
     const rates: number[] = [];
-    for (let r = 0; r < Math.min(REPS, 3); r++) {
-      const res = await searchParallel({ profile: 'upstream', bugs: [], seed: 11 + r, maxCalls: 40, timeMs: 8000 }, n, true);
+    for (let r = 0; r < Math.min(REPS, 2); r++) {
+      const res = await searchParallel({ profile: 'upstream', bugs: [], seed: 11 + r, maxCalls: 40, timeMs: 15000 }, n, true);
       rates.push(res.calls / (res.elapsedMs / 1000));
     }
     return median(rates);
   };
   const w1 = await perWorkers(1);
   const w2 = await perWorkers(2);
-  console.log(row(['--workers 1, calls/s (8 s runs, in a thread)', fmt(w1), '', ''], widths));
-  console.log(row(['--workers 2, calls/s (8 s runs)', fmt(w2), '', ''], widths));
+  console.log(row(['--workers 1, calls/s (15 s, in a thread)', fmt(w1), '', ''], widths));
+  console.log(row(['--workers 2, calls/s (15 s)', fmt(w2), '', ''], widths));
   console.log(row(['workers 2 / workers 1', (w2 / w1).toFixed(2), '>= 1.80', w2 / w1 >= 1.8 ? 'yes' : 'NO'], widths));
   // The machine's own ceiling: two independent processes on two shards.
   const proc = (args: string[]) => new Promise<number>((resolve) => {
@@ -130,8 +130,8 @@ async function main(): Promise<void> {
     c.stdout.on('data', (d) => { out += d; });
     c.on('exit', () => resolve(JSON.parse(out.trim().split('\n').at(-1)!).callsPerSecond));
   });
-  const solo = await proc(['--time', '8', '--seed', '11']);
-  const pair = (await Promise.all([proc(['--time', '8', '--seed', '11', '--shard', '1/2']), proc(['--time', '8', '--seed', '11', '--shard', '2/2'])])).reduce((a, b) => a + b, 0);
+  const solo = await proc(['--time', '15', '--seed', '11']);
+  const pair = (await Promise.all([proc(['--time', '15', '--seed', '11', '--shard', '1/2']), proc(['--time', '15', '--seed', '11', '--shard', '2/2'])])).reduce((a, b) => a + b, 0);
   console.log(row(['two processes / one (this machine\'s ceiling)', (pair / solo).toFixed(2), '', ''], widths));
   const heapAfter = (runs: number) => {
     search({ profile: 'upstream', bugs: [], seed: 5, maxCalls: 40, runs });
