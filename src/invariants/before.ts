@@ -15,7 +15,8 @@ export interface VmBefore {
   dead: boolean;
   preFaultAllowed: boolean;
   mrtdRecords: number;
-  slots: Array<{ uid: number; id: number; flags: bigint; baseGfn: number; npages: number; gmemId: number | null }>;
+  /** The memslots as they were (slot objects are replaced, never re-flagged, so a shallow copy is a snapshot). */
+  slots: ReadonlyArray<{ uid: number; id: number; flags: bigint; baseGfn: number; npages: number }>;
 }
 
 export interface Before {
@@ -35,7 +36,7 @@ export function takeBefore(w: World, call: ExecCall): Before {
       dead: vm.dead,
       preFaultAllowed: vm.tdx?.preFaultAllowed ?? false,
       mrtdRecords: vm.tdx?.td != null ? mrtdRecordCount(w.tdx, vm.tdx.td) : 0,
-      slots: vm.memslots.map((s) => ({ uid: s.uid, id: s.id, flags: s.flags, baseGfn: s.baseGfn, npages: s.npages, gmemId: s.gmemId })),
+      slots: vm.memslots.slice(),
     });
   }
   let mirrorLeafAtGpa = false;

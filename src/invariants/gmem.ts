@@ -36,7 +36,7 @@ export const gmemBindings: Invariant = {
       const b = c.before.vms.get(vmId);
       if (!vm || !b) continue;
       for (const old of b.slots) {
-        if (old.gmemId === null && !(old.flags & 4n)) continue;
+        if (!(old.flags & 4n)) continue;
         const now = vm.memslots.find((s) => s.id === old.id);
         if (now && now.uid !== old.uid) say(`guest_memfd memslot ${old.id} of vm${vm.id} was replaced (flags ${hex(old.flags)} -> ${hex(now.flags)}); it may only be deleted`);
       }
