@@ -35,6 +35,11 @@ export function touchedLeaves(w: World, vm: Vm, rootName: RootName): Array<{ bas
   const hit = perStep.get(key);
   if (hit) return hit;
   const out: Array<{ base: number; spte: Spte }> = [];
+  const root = vm.mmu[rootName];
+  if (root.leaves[0].size + root.leaves[1].size + root.leaves[2].size === 0) {
+    perStep.set(key, out);
+    return out;
+  }
   // Merge the step's touched ranges first: a zap touches one range per leaf.
   const ranges = w.step.touched.gfns.filter(([id]) => id === vm.id).map(([, s, e]) => [s, e]).sort((a, b) => a[0] - b[0]);
   let cur: number[] | undefined;
