@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { checkProgram } from '../corpus/check.js';
 import { mergeCorpora, programFiles } from '../corpus/merge.js';
-import { firstFinding } from '../fuzz/check.js';
+import { firstFinding, pinResults } from '../fuzz/check.js';
 import { minimize } from '../fuzz/minimize.js';
 import { writeAtomic } from '../fuzz/save.js';
 import { printProgram } from '../program/printer.js';
@@ -56,10 +56,7 @@ export function shrinkCommand(file: string, o: { out?: string; profile?: string;
   };
   const { program } = minimize(p, oracle, Date.now() + 60_000);
   const final = firstFinding(program, { ...target, want: first.invariant });
-  const pinned: Program = {
-    headers: [...p.headers.filter(([k]) => k !== 'invariant'), ['invariant', first.invariant]],
-    calls: program.calls.map((c, i) => ({ ...c, expect: final.report.steps[i]?.result })),
-  };
+  const pinned = pinResults({ headers: [...p.headers.filter(([k]) => k !== 'invariant'), ['invariant', first.invariant]], calls: program.calls }, final.report);
   const text = printProgram(pinned);
   out(`${file}: ${first.invariant} kept, ${p.calls.length} -> ${program.calls.length} calls`);
   if (o.out) {

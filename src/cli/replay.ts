@@ -2,7 +2,7 @@
 // each program on a fresh model, print every call with its actual result,
 // every invariant violation and every expectation that did not hold.
 
-import { header, type Program } from '../program/types.js';
+import { header, headerBugs, type Program } from '../program/types.js';
 import { printCall, printResult } from '../program/printer.js';
 import { runProgram, type RunReport } from '../fuzz/runner.js';
 import { sameResult } from '../model/result.js';
@@ -29,7 +29,7 @@ export interface ReplayOutcome {
 /** The profile and bugs a program runs under: the command line wins over its headers. */
 export function programSetup(p: Program, opts: ReplayOptions): { profile: ProfileName; bugs: BugName[] } {
   const profile = parseProfile(opts.profile ?? header(p, 'profile'));
-  const bugs = opts.bug && opts.bug.length > 0 ? parseBugs(opts.bug) : parseBugs((header(p, 'bugs') ?? '').split(/[\s,]+/).filter((b) => b && b !== 'none'));
+  const bugs = opts.bug && opts.bug.length > 0 ? parseBugs(opts.bug) : parseBugs(headerBugs(p));
   return { profile, bugs };
 }
 

@@ -5,7 +5,7 @@
 // its profile departs from (the model is sound there).
 
 import { replayProgram } from '../cli/replay.js';
-import { header, type Program } from '../program/types.js';
+import { header, headerBugs, type Program } from '../program/types.js';
 import { parseBugs, parseProfile } from '../cli/options.js';
 import { soundCounterpart } from '../model/profiles.js';
 import { runProgram } from '../fuzz/runner.js';
@@ -28,7 +28,7 @@ export function checkProgram(p: Program): CorpusVerdict {
     };
   }
   const profile = parseProfile(header(p, 'profile'));
-  const bugs = parseBugs((header(p, 'bugs') ?? '').split(/[\s,]+/).filter((b) => b && b !== 'none'));
+  const bugs = parseBugs(headerBugs(p));
   const withBug = runProgram(p, { profile, bugs });
   if (!withBug.violations.some((v) => v.invariant === invariant)) {
     return { kind: 'found', ok: false, detail: `no longer trips ${invariant} under ${profile}${bugs.length ? ` with ${bugs.join(',')}` : ''}: the harness has gone blind to it` };

@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseProgram, formatParseError } from '../program/parser.js';
-import { header } from '../program/types.js';
+import { header, headerBugs } from '../program/types.js';
 import { saveFinding } from '../fuzz/save.js';
 import { UsageError } from '../cli/errors.js';
 
@@ -33,7 +33,7 @@ export function mergeCorpora(dirs: string[], into: string): MergeResult {
       const p = r.program;
       const invariant = header(p, 'invariant');
       if (!invariant) throw new UsageError(`${file}:1:1: a found program needs a '# invariant:' header`);
-      const bugs = (header(p, 'bugs') ?? '').split(/[\s,]+/).filter((b) => b && b !== 'none');
+      const bugs = headerBugs(p);
       const found = /seed=(\S+)\s+path=(\S+)/.exec(header(p, 'found') ?? '');
       const saved = saveFinding(into, p, {
         invariant, profile: header(p, 'profile') ?? 'upstream', bugs,

@@ -29,3 +29,8 @@ export function firstFinding(p: Program, t: Target): { finding: Finding | null; 
   }
   return { finding: null, report };
 }
+
+/** The program with every call's expectation set to what it returns now: a regression with all results pinned. */
+export function pinResults(p: Program, report: RunReport): Program {
+  return { headers: p.headers, calls: p.calls.map((c, i) => ({ ...c, expect: report.steps[i]?.result })) };
+}

@@ -8,7 +8,7 @@ import type { BugName } from '../model/bugs.js';
 import type { ProfileName } from '../model/profiles.js';
 import type { Program } from '../program/types.js';
 import { materialize, type ACall } from './abstract.js';
-import { firstFinding, type Finding } from './check.js';
+import { firstFinding, pinResults, type Finding } from './check.js';
 import { minimize } from './minimize.js';
 import { NO_SHARD, programArb, programAt, programSeed, shardIndex, type Shard } from './stream.js';
 import type { Stats } from './stats.js';
@@ -145,10 +145,7 @@ export function shrinkFinding(o: FuzzOptions, i: number): FuzzFinding {
   const { program } = minimize(materialize(best), oracle, deadline);
   const final = firstFinding(program, target);
   const f = final.finding ?? original;
-  const pinned: Program = {
-    headers: program.headers,
-    calls: program.calls.map((c, j) => ({ ...c, expect: final.report.steps[j]?.result })),
-  };
+  const pinned = pinResults(program, final.report);
   return {
     ...f, program: pinned, programIndex: i, unshrunkCalls: materialize(first).calls.length,
     shrinkMs: Date.now() - t0, shrunk: !d.interrupted && Date.now() < deadline,

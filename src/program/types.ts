@@ -49,3 +49,8 @@ export interface Program {
 export function header(p: Program, key: string): string | undefined {
   return p.headers.find(([k]) => k === key)?.[1];
 }
+
+/** The seeded bugs a `# bugs:` header names ("none" or absent: no bugs). */
+export function headerBugs(p: Program): string[] {
+  return (header(p, 'bugs') ?? '').split(/[\s,]+/).filter((b) => b && b !== 'none');
+}
