@@ -41,6 +41,9 @@ export interface RunReport {
   firstViolation: number;
 }
 
+/** How often (in steps) the runner asks every invariant for a full sweep; bench prints it. */
+export const SWEEP_EVERY = 16;
+
 /** A host address no mapping ever has: where a failed mapping's `+offset` points. */
 const NOWHERE = 0xdead000000000000n;
 
@@ -72,12 +75,12 @@ export function newRunWorld(opts: RunOptions): World {
 }
 
 /** Run one call in an existing world; used by replay, the fuzzer and the shrinker alike. */
-export function runStep(w: World, call: Call, index: number, names: Map<string, Bound>, opts: RunOptions): StepReport {
+export function runStep(w: World, call: Call, index: number, names: Map<string, Bound>, opts: RunOptions, last = false): StepReport {
   const ec = toExecCall(call, names, w);
   const before = opts.noInvariants ? undefined : takeBefore(w, ec);
   const r = execCall(w, ec);
   if (call.bind) names.set(call.bind, { value: r.ret.handle ?? -1 });
-  const ctx: CheckCtx | undefined = before ? { world: w, call: ec, ret: r.ret, step: r.step, before, exception: r.exception } : undefined;
+  const ctx: CheckCtx | undefined = before ? { world: w, call: ec, ret: r.ret, step: r.step, before, exception: r.exception, full: last || index % SWEEP_EVERY === SWEEP_EVERY - 1 } : undefined;
   const violations = ctx ? checkAll(ctx) : r.exception ? [{ invariant: 'no-exception', message: r.exception }] : [];
   const report: StepReport = {
     index, call, result: r.ret, out: r.step.out, seamcalls: r.step.seamcall.log, violations, exception: r.exception,
@@ -93,7 +96,7 @@ export function runProgram(p: Program, opts: RunOptions): RunReport {
   const violations: Violation[] = [];
   let firstViolation = -1;
   for (let i = 0; i < p.calls.length; i++) {
-    const s = runStep(w, p.calls[i], i, names, opts);
+    const s = runStep(w, p.calls[i], i, names, opts, i === p.calls.length - 1);
     steps.push(s);
     if (s.violations.length > 0) {
       violations.push(...s.violations);

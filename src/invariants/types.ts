@@ -19,6 +19,13 @@ export interface CheckCtx {
   step: StepCtx;
   before: Before;
   exception?: string;
+  /**
+   * A full sweep: check the whole state, not only what the step says it
+   * touched. The runner asks for one every SWEEP_EVERY steps and after the
+   * last step of a program, so a model path that forgets its bookkeeping
+   * cannot hide a violation from the incremental checks.
+   */
+  full: boolean;
 }
 
 export interface Invariant {

@@ -34,7 +34,7 @@ export function collect(p: Program, opts: RunOptions): ReportData {
   const steps: StepReport[] = [];
   const snapshots: Snapshot[] = [snapshot(w)];
   for (let i = 0; i < p.calls.length; i++) {
-    steps.push(runStep(w, p.calls[i], i, names, opts));
+    steps.push(runStep(w, p.calls[i], i, names, opts, i === p.calls.length - 1));
     snapshots.push(snapshot(w));
   }
   const failing = steps.findIndex((s) => s.violations.length > 0);
