@@ -20,7 +20,11 @@ import type { Vm } from './vm.js';
 /** GPA of a GFN (the private alias: shared bit clear). */
 export const gpaOf = (gfn: number): number => gfn * 4096;
 
-/** Once bugged, KVM issues no further SEAMCALL for the VM (TDX_BUG_ON, KVM_REQ_VM_DEAD). */
+/**
+ * Once bugged, KVM issues no further map SEAMCALL for the VM (TDX_BUG_ON,
+ * KVM_REQ_VM_DEAD). Zaps and teardown still reach the module: the remove
+ * hook does not look at whether the VM is bugged.
+ */
 export function tdxSilenced(w: World, vm: Vm): boolean {
   return vm.bugged && !w.bugs.has('bugged-vm-keeps-answering');
 }
@@ -80,22 +84,21 @@ function retryOnce(f: () => { status: TdxStatus }): TdxStatus {
 }
 
 /**
+ * G1's tdx_is_sept_zap_err_due_to_premap(): before finalize, a BLOCK that
+ * finds the entry FREE means the leaf was pre-mapped and never ADDed.
+ */
+function zapOfPremapped(vm: Vm, s: TdxStatus): boolean {
+  const t = vm.tdx!;
+  return s === 'TDX_EPT_ENTRY_STATE_INCORRECT' && t.state !== 'RUNNABLE' && t.nrPremapped > 0;
+}
+
+/**
  * Remove hook for a mirror leaf (tdx.md §5.2): BLOCK, TRACK when RUNNABLE,
  * REMOVE, WBINVD. Any failure bugs the VM and stops; the caller clears the
- * mirror leaf regardless.
+ * mirror leaf regardless. Runs for bugged VMs too.
  */
 export function tdxUnmapLeaf(w: World, vm: Vm, base: number, level: Level, old: Spte): void {
   const t = vm.tdx!;
-  if (tdxSilenced(w, vm)) {
-    // The leaf leaks in the S-EPT; the mirror goes regardless.
-    w.step.events.push(`vm${vm.id} bugged: S-EPT leaf at GFN 0x${base.toString(16)} leaked`);
-    return;
-  }
-  if (old.premapped) {
-    // G1: a pre-mapped leaf was never ADDed; dropping it only fixes the count.
-    t.nrPremapped--;
-    return;
-  }
   if (t.hkid === null) {
     tdxBug(w, vm, 'remove without HKID');
     return;
@@ -104,6 +107,11 @@ export function tdxUnmapLeaf(w: World, vm: Vm, base: number, level: Level, old: 
   const gpa = gpaOf(base);
   const ctx = w.step.seamcall;
   let s = retryOnce(() => sc.tdhMemRangeBlock(w.tdx, ctx, td, gpa, level));
+  if (zapOfPremapped(vm, s)) {
+    // G1: the leaf was never ADDed; the failed BLOCK tells KVM so, and only the count changes.
+    t.nrPremapped--;
+    return;
+  }
   if (s !== 'TDX_SUCCESS') return void tdxBug(w, vm, `TDH.MEM.RANGE.BLOCK -> ${s}`);
   if (t.state === 'RUNNABLE' && !w.bugs.has('remove-without-track')) {
     s = retryOnce(() => sc.tdhMemTrack(w.tdx, ctx, td));

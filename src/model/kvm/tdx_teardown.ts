@@ -2,7 +2,8 @@
 // is gone and every private leaf was zapped: release the HKID
 // (tdx_mmu_release_hkid()), then reclaim vCPU, S-EPT and TD control pages
 // (tdx_vcpu_free(), tdx_sept_free_private_spt(),
-// tdx_reclaim_td_control_pages()). A failed reclaim leaks the page.
+// tdx_reclaim_td_control_pages()). A failed reclaim leaks the page; a leaked
+// HKID leaks every page the TD owns.
 
 import { freeFrames } from '../host/pfnspace.js';
 import * as sc from '../tdx/seamcall.js';
@@ -11,43 +12,93 @@ import type { World } from '../world.js';
 import { tdxBug } from './tdx_bug.js';
 import type { Vm } from './vm.js';
 
-function reclaim(w: World, pfn: Pfn): void {
+/** Reclaim a control or S-EPT page; on failure the page leaks (tdx_reclaim_control_page()). */
+function reclaim(w: World, pfn: Pfn): boolean {
   const r = sc.tdhPhymemPageReclaim(w.tdx, w.step.seamcall, pfn);
-  if (r.status === 'TDX_SUCCESS') freeFrames(w.pfns, pfn, 1);
-  else w.step.events.push(`leak pfn 0x${pfn.toString(16)}: RECLAIM -> ${r.status}`);
+  if (r.status !== 'TDX_SUCCESS') {
+    w.step.events.push(`leak pfn 0x${pfn.toString(16)}: RECLAIM -> ${r.status}`);
+    return false;
+  }
+  return true;
 }
 
+function reclaimAndFree(w: World, pfn: Pfn): void {
+  if (reclaim(w, pfn)) freeFrames(w.pfns, pfn, 1);
+}
+
+/**
+ * Models tdx_mmu_release_hkid(): flush every initialized vCPU, VPFLUSHDONE,
+ * CACHE.WB, KEY.FREEID. Returns whether the HKID was freed; when it was not,
+ * the HKID and every page of the TD leak.
+ */
+function releaseHkid(w: World, vm: Vm): boolean {
+  const t = vm.tdx!;
+  const td = t.td!;
+  const ctx = w.step.seamcall;
+  for (const id of vm.vcpus) {
+    const vcpu = w.vcpus.get(id)!;
+    // tdx_flush_vp() skips a vCPU that never finished KVM_TDX_INIT_VCPU.
+    if (vcpu.tdxInitialized && vcpu.vp !== null) sc.tdhVpFlush(w.tdx, ctx, vcpu.vp);
+  }
+  const done = sc.tdhMngVpflushdone(w.tdx, ctx, td);
+  if (done.status === 'TDX_FLUSHVP_NOT_DONE') {
+    w.step.events.push(`vm${vm.id}: VPFLUSHDONE not done, HKID leaked`);
+    return false;
+  }
+  if (done.status !== 'TDX_SUCCESS') {
+    tdxBug(w, vm, `TDH.MNG.VPFLUSHDONE -> ${done.status}; HKID leaked`);
+    return false;
+  }
+  sc.tdhPhymemCacheWb(w.tdx, ctx);
+  const r = sc.tdhMngKeyFreeid(w.tdx, ctx, td);
+  if (r.status !== 'TDX_SUCCESS') {
+    tdxBug(w, vm, `TDH.MNG.KEY.FREEID -> ${r.status}; HKID leaked`);
+    return false;
+  }
+  t.hkid = null;
+  return true;
+}
+
+/**
+ * Models tdx_reclaim_td_control_pages(): the TDCS pages in order, then the
+ * TDR, which is flushed with the global KeyID (TDH.PHYMEM.PAGE.WBINVD) before
+ * it goes back to the host.
+ */
+function reclaimTdControlPages(w: World, vm: Vm): void {
+  const t = vm.tdx!;
+  const [tdr, ...tdcs] = t.controlPfns;
+  for (const pfn of tdcs) reclaimAndFree(w, pfn);
+  t.controlPfns = [];
+  if (tdr === undefined || !reclaim(w, tdr)) return;
+  const wb = sc.tdhPhymemPageWbinvdTdr(w.tdx, w.step.seamcall, tdr);
+  if (wb.status !== 'TDX_SUCCESS') {
+    tdxBug(w, vm, `TDH.PHYMEM.PAGE.WBINVD of the TDR -> ${wb.status}`);
+    return;
+  }
+  freeFrames(w.pfns, tdr, 1);
+}
+
+/**
+ * Models the TDX part of kvm_destroy_vm(). A bugged VM is torn down the same
+ * way: TDX_BUG_ON stops the map path only, and neither
+ * tdx_mmu_release_hkid() nor the reclaims look at whether the VM is bugged.
+ */
 export function tdxDestroyVm(w: World, vm: Vm): void {
   const t = vm.tdx!;
   t.preFaultAllowed = false;
-  if (t.td === null) return;
-  if (vm.bugged && !w.bugs.has('bugged-vm-keeps-answering')) {
-    // A bugged VM issues no more SEAMCALLs: its HKID and every page it owns leak.
-    w.step.events.push(`vm${vm.id} bugged: HKID and TD pages leaked at teardown`);
-    t.state = 'UNINITIALIZED';
-    return;
-  }
-  const ctx = w.step.seamcall;
-  if (t.hkid !== null) {
+  if (t.td !== null && (t.hkid === null || releaseHkid(w, vm))) {
+    // tdx_vcpu_free(): the TDCX pages, then the TDVPR.
     for (const id of vm.vcpus) {
-      const vcpu = w.vcpus.get(id)!;
-      if (vcpu.vp !== null) sc.tdhVpFlush(w.tdx, ctx, vcpu.vp);
+      const [tdvpr, ...tdcx] = w.vcpus.get(id)!.tdxPfns;
+      for (const pfn of tdcx) reclaimAndFree(w, pfn);
+      if (tdvpr !== undefined) reclaimAndFree(w, tdvpr);
     }
-    sc.tdhMngVpflushdone(w.tdx, ctx, t.td);
-    sc.tdhPhymemCacheWb(w.tdx, ctx);
-    const r = sc.tdhMngKeyFreeid(w.tdx, ctx, t.td);
-    if (r.status !== 'TDX_SUCCESS') {
-      // The HKID leaks, and with it every page the TD still owns.
-      tdxBug(w, vm, `TDH.MNG.KEY.FREEID -> ${r.status}`);
-      return;
-    }
-    t.hkid = null;
+    for (const pfn of t.septPfns.values()) reclaimAndFree(w, pfn);
+    t.septPfns.clear();
+    vm.mmu.mirror.tables.clear();
+    reclaimTdControlPages(w, vm);
+  } else if (t.td !== null) {
+    w.step.events.push(`vm${vm.id}: HKID leaked, TD pages leaked at teardown`);
   }
-  for (const id of vm.vcpus) for (const pfn of w.vcpus.get(id)!.tdxPfns) reclaim(w, pfn);
-  for (const pfn of t.septPfns.values()) reclaim(w, pfn);
-  t.septPfns.clear();
-  vm.mmu.mirror.tables.clear();
-  for (const pfn of [...t.controlPfns].reverse()) reclaim(w, pfn);
-  t.controlPfns = [];
   t.state = 'UNINITIALIZED';
 }

@@ -71,12 +71,12 @@ export function tdxInitVcpu(w: World, vm: Vm, vcpu: Vcpu, flags: bigint): Errno 
 
 /**
  * Models tdx_td_finalize(): BUSY is returned to userspace as EBUSY with the
- * state unchanged; any other failure (e.g. TDX_NO_VCPUS) bugs the VM.
+ * state unchanged; any other failure (e.g. TDX_NO_VCPUS) bugs the VM. The
+ * command's flags are not looked at: tdx_td_finalize() never reads cmd->flags.
  */
-export function tdxFinalize(w: World, vm: Vm, flags: bigint): Errno | null {
+export function tdxFinalize(w: World, vm: Vm, _flags: bigint): Errno | null {
   const t = vm.tdx!;
   if (t.hkid === null || t.state === 'RUNNABLE') return 'EINVAL';
-  if (flags !== 0n) return 'EINVAL';
   if (w.profile.settings.generation === 'G1' && t.nrPremapped !== 0) return 'EINVAL';
   const r = sc.tdhMrFinalize(w.tdx, w.step.seamcall, t.td!);
   w.step.out.hw_error = sc.statusValue(r.status);

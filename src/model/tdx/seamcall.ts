@@ -134,6 +134,11 @@ export const tdhPhymemPageWbinvd = (m: TdxModule, ctx: SeamcallCtx, hkid: number
     const status = phymemPageWbinvd(m, pfn, level);
     return status === 'TDX_SUCCESS' ? { status, pfn } : { status };
   });
+/** The global KeyID (not a TD's HKID) that tdh_phymem_page_wbinvd_tdr() flushes the TDR with. */
+export const TDX_GLOBAL_KEYID = 0;
+/** TDH.PHYMEM.PAGE.WBINVD of a reclaimed TDR, keyed with the global KeyID (tdh_phymem_page_wbinvd_tdr()). */
+export const tdhPhymemPageWbinvdTdr = (m: TdxModule, ctx: SeamcallCtx, tdr: Pfn) =>
+  issue(ctx, { name: 'TDH.PHYMEM.PAGE.WBINVD', td: null, args: { hkid: TDX_GLOBAL_KEYID, pfn: tdr, level: 0 } }, () => ({ status: phymemPageWbinvd(m, tdr, 0) }));
 
 // Guest-side calls: TDCALLs and hardware walks are not SEAMCALLs and are not counted or logged.
 export function tdgMemPageAccept(m: TdxModule, td: number, gpa: number, level: Level): AcceptResult {
