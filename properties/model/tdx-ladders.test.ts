@@ -80,6 +80,36 @@ describe('KVM_TDX_INIT_MEM_REGION ladder', () => {
   });
 });
 
+describe('KVM_TDX_INIT_MEM_REGION ladder under G1 (tdx.md §2.3 G1 deltas)', () => {
+  // Each row runs on a fresh baseline where GPA 0 is already added and GPA 0x2000 is shared.
+  const rows: Array<[string, (t: Td) => Record<string, bigint | number>, string, string]> = [
+    ['NULL source: GUP of address 0', (t) => region(t, { source: 0, gpa: 0x1000 }), 'EFAULT', 'EINVAL'],
+    ['prepared page, unmapped source', (t) => region(t, { source: t.srcVa + 0x10000n }), 'EEXIST', 'EFAULT'],
+    ['shared GFN, unmapped source', (t) => region(t, { source: t.srcVa + 0x10000n, gpa: 0x2000 }), 'EINVAL', 'EFAULT'],
+    ['shared GFN, NULL source', (t) => region(t, { source: 0, gpa: 0x2000 }), 'EINVAL', 'EINVAL'],
+    ['prepared page', (t) => region(t), 'EEXIST', 'EIO'],
+  ];
+  test.each(rows)('%s: g1 %s, upstream %s', (_n, args, g1, upstream) => {
+    for (const [profile, want] of [['g1', g1], ['upstream', upstream]] as const) {
+      const t = baseline(profile);
+      expect(t.d.text('KVM_TDX_INIT_MEM_REGION', [t.cpu], region(t))).toBe('0');
+      t.d.call('KVM_SET_MEMORY_ATTRIBUTES', [t.vm], { gpa: 0x2000, size: 0x1000, attributes: 0, flags: 0 });
+      expect(t.d.text('KVM_TDX_INIT_MEM_REGION', [t.cpu], args(t))).toBe(want);
+      expect(t.d.w.step.seamcall.log).toEqual([]);
+    }
+  });
+
+  test('an MR.EXTEND error is EIO without bugging the VM under G1, TDX_BUG_ON under G3', () => {
+    for (const [profile, bugged] of [['g1', false], ['upstream', true]] as const) {
+      const t = baseline(profile);
+      // G1: three SEPT.ADDs, PAGE.ADD, then MR.EXTEND; G3 the same order.
+      expect(t.d.text('KVM_TDX_INIT_MEM_REGION', [t.cpu], region(t, { flags: 1 }), 5)).toBe('EIO');
+      expect(t.d.w.vms.get(1)!.bugged).toBe(bugged);
+      expect(t.d.text('KVM_TDX_FINALIZE_VM', [t.vm])).toBe(bugged ? 'EIO' : '0');
+    }
+  });
+});
+
 describe('lifecycle ladders', () => {
   test('INIT_VM: state, flags, then vCPUs already created', () => {
     const t = baseline('upstream', 'vm');

@@ -42,7 +42,9 @@ export function takeBefore(w: World, call: ExecCall): Before {
   let mirrorLeafAtGpa = false;
   const vm = targetVm(w, call);
   if (vm && call.args.gpa !== undefined && call.args.gpa < 1n << 52n) {
-    mirrorLeafAtGpa = leafFor(vm.mmu.mirror, Number(call.args.gpa >> 12n)) !== undefined;
+    // A G1 pre-mapped leaf whose PAGE.ADD failed is not a mapped GPA: a retry may add it.
+    const leaf = leafFor(vm.mmu.mirror, Number(call.args.gpa >> 12n));
+    mirrorLeafAtGpa = leaf !== undefined && !leaf.spte.premapped;
   }
   return { vms, mirrorLeafAtGpa, fingerprint: fingerprint(w) };
 }

@@ -8,8 +8,14 @@ export interface ProfileSettings {
   generation: 'G1' | 'G3';
   /** guest_memfd in-place conversion ([v8]): KVM_SET_MEMORY_ATTRIBUTES2 on, per-VM PRIVATE off. */
   inPlaceConversion: boolean;
-  /** What INIT_MEM_REGION does with source=0: reject (EINVAL), use the target page when in-place conversion is on, or always use the target page. */
-  nullSource: 'reject' | 'in-place' | 'target';
+  /** What INIT_MEM_REGION does with source=0: reject (EINVAL), use the target page when in-place conversion is on, always use the target page, or GUP address 0 like any other (G1: EFAULT). */
+  nullSource: 'reject' | 'in-place' | 'target' | 'gup';
+  /** Where INIT_MEM_REGION GUPs the source: in kvm_gmem_populate() before guest_memfd's checks (G3), or in the TDX hook after them (G1). */
+  sourceGup: 'before-gmem' | 'in-hook';
+  /** guest_memfd refuses to populate a page it already prepared, with EEXIST, before any TDX code (G1). */
+  populateRefusesPrepared: boolean;
+  /** A failed TDH.MR.EXTEND bugs the VM (G3, TDX_BUG_ON); otherwise the call fails with EIO and the VM lives on (G1). */
+  mrExtendErrorBugs: boolean;
   /** HugeTLB-backed guest_memfd (HUGETLB_2M / HUGETLB_1G creation flags) ([1G-rfc]). */
   hugetlb: boolean;
   /** 2 MiB private mappings through PAGE.AUG after finalize (tdx.md §6.1). */
@@ -31,7 +37,12 @@ export type ProfileName = (typeof PROFILE_NAMES)[number];
 
 const G3: ProfileSettings = {
   generation: 'G3', inPlaceConversion: false, nullSource: 'reject',
+  sourceGup: 'before-gmem', populateRefusesPrepared: false, mrExtendErrorBugs: true,
   hugetlb: false, hugeMappings: false, folioWrappers: false,
+};
+/** The G1 deltas of tdx.md §2.3. */
+const G1: ProfileSettings = {
+  ...G3, generation: 'G1', nullSource: 'gup', sourceGup: 'in-hook', populateRefusesPrepared: true, mrExtendErrorBugs: false,
 };
 const INPLACE: ProfileSettings = { ...G3, inPlaceConversion: true, nullSource: 'in-place' };
 const HUGE: ProfileSettings = { ...INPLACE, hugetlb: true, hugeMappings: true };
@@ -42,8 +53,8 @@ export const PROFILES: Record<ProfileName, Profile> = {
     description: 'current KVM (G3): per-VM attributes, 4 KiB private mappings, PFN-based SEAMCALL wrappers, NULL source rejected with EINVAL, re-adding a mapped GPA gives EIO',
   },
   g1: {
-    name: 'g1', sound: true, settings: { ...G3, generation: 'G1' },
-    description: 'first upstream TDX generation: INIT_MEM_REGION pre-maps (nr_premapped), guest_memfd answers EEXIST to a second populate, FINALIZE refused while pre-mapped pages remain',
+    name: 'g1', sound: true, settings: G1,
+    description: 'first upstream TDX generation: INIT_MEM_REGION pre-maps (nr_premapped), guest_memfd answers EEXIST to a second populate before the source is GUPed, source=0 is GUPed (EFAULT), an MR.EXTEND error is EIO without bugging the VM, FINALIZE refused while pre-mapped pages remain',
   },
   inplace: {
     name: 'inplace', sound: true, settings: INPLACE,

@@ -84,6 +84,16 @@ export function getPageForExposure(w: World, g: Gmem, index: number, by: 'guest'
 }
 
 /**
+ * Forget that the page at `index` was prepared: G1's kvm_gmem_populate()
+ * marks a folio prepared only when the vendor callback succeeded, so a
+ * failed populate can be retried.
+ */
+export function markNotPrepared(g: Gmem, index: number): void {
+  const page = lookupPage(g.inode, index);
+  if (page) setRun(g.inode, index, index + 1, { delta: page.pfn - index, order: page.order, uptodate: false });
+}
+
+/**
  * Expose every page of [start, end) at once (a huge mapping): allocate what
  * is missing, zero what was never seen, one run at a time rather than one
  * page at a time.

@@ -4,7 +4,7 @@
 // measures it with 16 MR.EXTENDs. Partial progress is reported back.
 
 import type { Errno } from '../errno.js';
-import { getPageForExposure } from '../gmem/pages.js';
+import { getPageForExposure, markNotPrepared } from '../gmem/pages.js';
 import { lookupPage } from '../gmem/inode.js';
 import { mappingAt } from '../host/mapping.js';
 import { hostFault } from '../uapi/host.js';
@@ -40,23 +40,35 @@ function sourceFrame(w: World, source: bigint): number | null {
 /**
  * Populate one page. Returns null on success; the errno otherwise. Models
  * kvm_gmem_populate() (slot, file, GUP, folio, privacy) and
- * tdx_gmem_post_populate().
+ * tdx_gmem_post_populate(). G3 GUPs the source before guest_memfd's checks;
+ * G1 refuses an already-prepared page (EEXIST) and a shared GFN (EINVAL)
+ * first and GUPs the source inside the TDX hook.
  */
 function populateOne(w: World, vm: Vm, cur: RegionCursor, measure: boolean, nullSource: boolean): Errno | null {
+  const s = w.profile.settings;
   const gfn = Number(cur.gpa >> 12n);
   const slot = findSlot(vm.memslots, gfn);
   if (!slot || !slot.hasGmemFlag) return 'EINVAL';
   const g = slot.gmemId === null ? undefined : w.gmems.get(slot.gmemId);
   if (!g || g.released) return 'EFAULT';
-  // G3 GUPs the source before taking the invalidate lock.
-  const src = nullSource ? null : sourceFrame(w, cur.source);
-  if (!nullSource && src === null) return 'EFAULT';
-  const index = gmemIndex(slot, gfn);
-  if (w.profile.settings.generation === 'G1' && lookupPage(g.inode, index)?.uptodate) {
-    // G1 guest_memfd refused to populate a folio it had already prepared.
-    return 'EEXIST';
+  let src: number | null = null;
+  if (!nullSource && s.sourceGup === 'before-gmem') {
+    src = sourceFrame(w, cur.source);
+    if (src === null) return 'EFAULT';
   }
+  const index = gmemIndex(slot, gfn);
+  if (s.populateRefusesPrepared && lookupPage(g.inode, index)?.uptodate) return 'EEXIST';
   if (!isPrivateGfn(w, vm, gfn)) return 'EINVAL';
+  if (!nullSource && s.sourceGup === 'in-hook') {
+    src = sourceFrame(w, cur.source);
+    if (src === null) return 'EFAULT';
+  }
+  const present = leafFor(vm.mmu.mirror, gfn);
+  if (s.generation === 'G1' && present && !present.spte.premapped && !w.bugs.has('map-ignores-present-leaf')) {
+    // Choice: G1's kvm_tdp_map_page() takes the present leaf as success and
+    // PAGE.ADD is refused by the module (EIO); the model answers EIO without it.
+    return 'EIO';
+  }
   const pfn = getPageForExposure(w, g, index, 'populate');
   const srcPfn = src ?? pfn;
   const t = vm.tdx!;
@@ -64,16 +76,22 @@ function populateOne(w: World, vm: Vm, cur: RegionCursor, measure: boolean, null
   t.pageAddSrc = srcPfn;
   const m = mapPrivate(w, vm, gfn, pfn, 0);
   t.pageAddSrc = null;
-  if (m === 'spurious') return w.bugs.has('spurious-returns-success') ? null : 'EIO';
-  if (m !== 'fixed') return m;
-  if (w.profile.settings.generation === 'G1') {
+  const retryPremapped = m === 'spurious' && s.generation === 'G1' && present?.spte.premapped === true;
+  if (m === 'spurious' && !retryPremapped) return w.bugs.has('spurious-returns-success') ? null : 'EIO';
+  const failed = (e: Errno): Errno => {
+    if (s.populateRefusesPrepared) markNotPrepared(g, index);
+    return e;
+  };
+  if (m !== 'fixed' && m !== 'spurious') return failed(m);
+  if (s.generation === 'G1') {
     const e = g1PageAdd(w, vm, gfn, srcPfn);
-    if (e) return e;
+    if (e) return failed(e);
   }
   if (measure) {
     for (let k = 0; k < 16; k++) {
       const r = sc.tdhMrExtend(w.tdx, w.step.seamcall, t.td!, gpaOf(gfn) + k * 256);
-      if (r.status !== 'TDX_SUCCESS') return tdxBug(w, vm, `TDH.MR.EXTEND -> ${r.status}`);
+      if (r.status === 'TDX_SUCCESS') continue;
+      return s.mrExtendErrorBugs ? tdxBug(w, vm, `TDH.MR.EXTEND -> ${r.status}`) : failed('EIO');
     }
   }
   return null;

@@ -60,12 +60,16 @@ export interface InitMemArgs extends TdxCmd {
   nrPages: bigint;
 }
 
-/** Whether this profile (or a seeded bug) lets source=0 mean "the target page". */
-function nullSourceAllowed(w: World): boolean {
+/**
+ * What source=0 means under this profile (or a seeded bug): refused up front
+ * (G3), the target page itself (in-place conversion), or address 0, GUPed
+ * like any other (G1, which has no NULL check).
+ */
+function nullSourceMeaning(w: World): 'reject' | 'target' | 'address' {
   const s = w.profile.settings;
-  if (w.bugs.has('null-source-as-target')) return true;
-  if (s.nullSource === 'target') return true;
-  return s.nullSource === 'in-place' && s.inPlaceConversion;
+  if (w.bugs.has('null-source-as-target') || s.nullSource === 'target') return 'target';
+  if (s.nullSource === 'in-place' && s.inPlaceConversion) return 'target';
+  return s.nullSource === 'gup' ? 'address' : 'reject';
 }
 
 export function tdxInitMemRegionIoctl(w: World, vcpuFd: number, a: InitMemArgs): Ret {
@@ -79,15 +83,15 @@ export function tdxInitMemRegionIoctl(w: World, vcpuFd: number, a: InitMemArgs):
   if (t.hkid === null || (t.state === 'RUNNABLE' && !afterFinalizeOk)) return err('EINVAL');
   if (!vcpu.tdxInitialized) return err('EINVAL');
   if (a.flags & ~INIT_MEM_FLAGS.MEASURE) return err('EINVAL');
-  const nullSource = a.source === 0n;
-  if (!isPageAligned(a.source) || (nullSource && !nullSourceAllowed(w))) return err('EINVAL');
+  const source = a.source === 0n ? nullSourceMeaning(w) : 'address';
+  if (!isPageAligned(a.source) || source === 'reject') return err('EINVAL');
   if (!isPageAligned(a.gpa) || a.nrPages === 0n) return err('EINVAL');
   // The kernel computes gpa + (nr_pages << PAGE_SHIFT) in u64 arithmetic.
   const end = (a.gpa + ((a.nrPages << 12n) & U64_MAX)) & U64_MAX;
   if (end <= a.gpa) return err('EINVAL');
   if ((a.gpa & SHARED_BIT) !== 0n || (((end - 1n) & U64_MAX) & SHARED_BIT) !== 0n) return err('EINVAL');
   const cur: RegionCursor = { source: a.source, gpa: a.gpa, nrPages: a.nrPages };
-  const e = populateRegion(w, vm, cur, (a.flags & INIT_MEM_FLAGS.MEASURE) !== 0n, nullSource);
+  const e = populateRegion(w, vm, cur, (a.flags & INIT_MEM_FLAGS.MEASURE) !== 0n, source === 'target');
   w.step.out.source = cur.source;
   w.step.out.gpa = cur.gpa;
   w.step.out.nr_pages = cur.nrPages;
