@@ -149,8 +149,9 @@ export function tdxPrefaultStep(w: World, vm: Vm, _vcpu: Vcpu, gpa: bigint): Pre
   if ((gpa & SHARED_BIT) !== 0n || gpa >= GPAW_LIMIT) return { errno: 'EINVAL' };
   const gfn = Number(gpa >> 12n);
   const slot = findSlot(vm.memslots, gfn);
-  if (!slot) return { errno: 'ENOENT' };
   const priv = isPrivateGfn(w, vm, gfn);
+  // kvm_handle_noslot_fault(): a private fault with no memslot is a memory-fault exit, a shared one is emulated MMIO.
+  if (!slot) return { errno: priv ? 'EFAULT' : 'ENOENT' };
   if (!priv) {
     if (leafFor(vm.mmu.direct, gfn)) return { mapped: 1 };
     const f = faultinPfn(w, vm, gfn, false);

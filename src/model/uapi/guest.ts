@@ -76,9 +76,10 @@ export function guestAccept(w: World, vcpuFd: number, gpa: bigint, level: 0 | 1)
 /** One pre-fault step of a non-TDX VM: map the page, or say why not. */
 function prefaultStep(w: World, vm: Vm, gfn: number): { mapped: number } | { errno: Errno } {
   const slot = findSlot(vm.memslots, gfn);
-  if (!slot) return { errno: 'ENOENT' };
-  if (leafFor(vm.mmu.direct, gfn)) return { mapped: 1 };
   const privateAccess = isPrivateGfn(w, vm, gfn);
+  // kvm_handle_noslot_fault(): a private fault with no memslot is a memory-fault exit, a shared one is emulated MMIO.
+  if (!slot) return { errno: privateAccess ? 'EFAULT' : 'ENOENT' };
+  if (leafFor(vm.mmu.direct, gfn)) return { mapped: 1 };
   const f = faultinPfn(w, vm, gfn, privateAccess);
   if (!f.ok) return { errno: f.r.kind === 'outcome' && f.r.name === 'EXIT_MMIO' ? 'ENOENT' : 'EFAULT' };
   const e = setLeaf(w, vm, 'direct', gfn, 0, { pfn: f.pfn, level: 0, private: privateAccess });
