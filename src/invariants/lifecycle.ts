@@ -126,7 +126,7 @@ export const spuriousEio: Invariant = {
 
 export const nullSource: Invariant = {
   id: 'null-source',
-  summary: 'INIT_MEM_REGION with source=0 succeeds only with in-place conversion, adding what userspace wrote into the target page; otherwise EINVAL with no SEAMCALL.',
+  summary: 'INIT_MEM_REGION with source=0 succeeds only with in-place conversion, adding what userspace wrote into the target page; otherwise EINVAL with no SEAMCALL (g1: the GUP of address 0 fails first).',
   check(c: CheckCtx) {
     const out: Violation[] = [];
     if (c.call.op !== 'KVM_TDX_INIT_MEM_REGION' || c.call.args.source !== 0n) return out;

@@ -4,7 +4,7 @@
 // `tdxfuzz profiles` shows exactly what a profile changes.
 
 export interface ProfileSettings {
-  /** Kernel generation of the TDX code (tdx.md §0): G1 pre-maps and gets EEXIST from guest_memfd. */
+  /** Kernel generation of the TDX code (tdx.md §0): G1 pre-maps the mirror leaf (nr_premapped) and ADDs outside mmu_lock. */
   generation: 'G1' | 'G3';
   /** guest_memfd in-place conversion ([v8]): KVM_SET_MEMORY_ATTRIBUTES2 on, per-VM PRIVATE off. */
   inPlaceConversion: boolean;
