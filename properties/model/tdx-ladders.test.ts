@@ -73,10 +73,12 @@ describe('KVM_TDX_INIT_MEM_REGION ladder', () => {
     expect(t.d.w.step.out).toEqual({ source: t.srcVa + 0x4000n, gpa: 0x14000n, nr_pages: 4n });
   });
 
-  test('a non-TDX VM has no KVM_TDX_* commands', () => {
+  test('a non-TDX VM has no KVM_TDX_* commands: ENOTTY on the VM fd, EINVAL on a vCPU fd', () => {
     const d = driver();
     const vm = d.make('KVM_CREATE_VM', [], { type: VM.SW_PROTECTED });
     expect(d.text('KVM_TDX_INIT_VM', [vm])).toBe('ENOTTY');
+    const cpu = d.make('KVM_CREATE_VCPU', [vm], { id: 0 });
+    expect(d.text('KVM_TDX_INIT_VCPU', [cpu])).toBe('EINVAL');
   });
 });
 

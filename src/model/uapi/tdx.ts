@@ -20,13 +20,14 @@ export interface TdxCmd {
 
 const done = (e: string | null): Ret => (e ? err(e as never) : ok());
 
-/**
- * KVM_MEMORY_ENCRYPT_OP on a non-TDX VM has no handler (EINVAL on VMX for
- * VMs without a vendor mem_enc_ioctl hook; the model answers ENOTTY, as for
- * an ioctl the VM type does not implement).
- */
+/** KVM_MEMORY_ENCRYPT_OP on the fd of a VM that is not a TD: vt_mem_enc_ioctl() answers ENOTTY. */
 function notTdx(): Ret {
   return err('ENOTTY');
+}
+
+/** The same op on the fd of a vCPU that is not a TD vCPU: vt_vcpu_mem_enc_ioctl() answers EINVAL. */
+function notTdxVcpu(): Ret {
+  return err('EINVAL');
 }
 
 /** Models tdx_vm_ioctl(): resolve the VM, the command preamble (tdx_get_cmd()), then the command. */
@@ -49,7 +50,7 @@ export function tdxFinalizeIoctl(w: World, vmFd: number, c: TdxCmd): Ret {
 export function tdxInitVcpuIoctl(w: World, vcpuFd: number, c: TdxCmd): Ret {
   const g = vcpuIoctl(w, vcpuFd);
   if (!g.ok) return g.r;
-  if (!g.v.vm.tdx) return notTdx();
+  if (!g.v.vm.tdx) return notTdxVcpu();
   if (c.hwError !== 0n) return err('EINVAL');
   return done(tdxInitVcpu(w, g.v.vm, g.v.vcpu, c.flags));
 }
@@ -76,7 +77,7 @@ export function tdxInitMemRegionIoctl(w: World, vcpuFd: number, a: InitMemArgs):
   const g = vcpuIoctl(w, vcpuFd);
   if (!g.ok) return g.r;
   const { vm, vcpu } = g.v;
-  if (!vm.tdx) return notTdx();
+  if (!vm.tdx) return notTdxVcpu();
   if (a.hwError !== 0n) return err('EINVAL');
   const t = vm.tdx;
   const afterFinalizeOk = w.bugs.has('add-after-finalize');
