@@ -133,3 +133,22 @@ describe('KVM_SET_MEMORY_ATTRIBUTES', () => {
     expect(d.text('KVM_SET_MEMORY_ATTRIBUTES', [vm], { gpa: 0, size: 0x1000, attributes: PRIVATE, flags: 0 })).toBe('EINVAL');
   });
 });
+
+describe('closing a guest_memfd (gmem.md §4.3)', () => {
+  test('zaps with the file\'s invalidate filter: private leaves go, a shared leaf served from userspace_addr stays', () => {
+    const d = driver();
+    const vm = d.make('KVM_CREATE_VM', [], { type: VM.SW_PROTECTED });
+    const cpu = d.make('KVM_CREATE_VCPU', [vm], { id: 0 });
+    const g = d.make('KVM_CREATE_GUEST_MEMFD', [vm], { size: 0x2000, flags: 0 });
+    const src = d.make('MMAP_ANON', [], { size: 0x2000 });
+    const uaddr = d.w.mappings.get(src)!.va;
+    expect(d.text('KVM_SET_USER_MEMORY_REGION2', [vm], { slot: 0, flags: SLOT.GUEST_MEMFD, gpa: 0, size: 0x2000, uaddr, gmem: g, offset: 0 })).toBe('0');
+    d.call('KVM_SET_MEMORY_ATTRIBUTES', [vm], { gpa: 0, size: 0x1000, attributes: PRIVATE, flags: 0 });
+    expect(d.text('GUEST_ACCESS', [cpu], { gpa: 0, private: 1, write: 0 })).toBe('0');
+    expect(d.text('GUEST_ACCESS', [cpu], { gpa: 0x1000, private: 0, write: 0 })).toBe('0');
+    const direct = d.w.vms.get(1)!.mmu.direct.leaves[0];
+    expect([...direct.keys()].sort()).toEqual([0, 1]);
+    expect(d.text('CLOSE', [g])).toBe('0');
+    expect([...direct.keys()]).toEqual([1]);
+  });
+});

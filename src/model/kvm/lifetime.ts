@@ -4,7 +4,8 @@
 
 import { fileRefs, type Gmem } from '../gmem/file.js';
 import { segmentsIn } from '../intervals.js';
-import { zapAll, zapGfnRange, ZAP_ALL } from '../mmu/zap.js';
+import { zapAll, zapGfnRange } from '../mmu/zap.js';
+import { invalidateFilter } from './invalidate.js';
 import type { World } from '../world.js';
 import { tdxDestroyVm } from './tdx_teardown.js';
 import type { Vm } from './vm.js';
@@ -28,18 +29,21 @@ export function maybeDestroyVm(w: World, vm: Vm): void {
 }
 
 /**
- * Models kvm_gmem_release(): zap every SPTE backed by this file in each bound
- * memslot, clear the slots' links and the binding table, drop the VM
- * reference. Pages stay with the inode.
+ * Models kvm_gmem_release(): zap the SPTEs of every bound memslot that this
+ * file backs (private ones, or shared ones of an INIT_SHARED file), clear the
+ * slots' links and the binding table, drop the VM reference. Pages stay with
+ * the inode.
  */
 export function maybeReleaseGmem(w: World, g: Gmem): void {
   if (g.released || fileRefs(g) > 0) return;
   const vm = w.vms.get(g.vmId)!;
+  // kvm_gmem_get_invalidate_filter(): the same filter a punch hole of the whole file uses.
+  const filter = invalidateFilter(w, g, 0, g.inode.sizePages);
   for (const seg of segmentsIn(g.bindings, 0, Number.MAX_SAFE_INTEGER)) {
     const slot = vm.memslots.find((s) => s.uid === seg.value);
     if (!slot) continue;
     const startGfn = slot.baseGfn + (seg.start - slot.pgoff);
-    zapGfnRange(w, vm, startGfn, startGfn + (seg.end - seg.start), ZAP_ALL);
+    zapGfnRange(w, vm, startGfn, startGfn + (seg.end - seg.start), filter);
   }
   for (const slot of vm.memslots) if (slot.gmemId === g.id) slot.gmemId = null;
   g.bindings.segs = [];
