@@ -108,3 +108,22 @@ describe('G1: zap of a pre-mapped leaf (tdx.md §5.2)', () => {
     expect(t.d.w.vms.get(1)!.bugged).toBe(false);
   });
 });
+
+describe('a failed KVM_TDX_INIT_VM (tdx.md §2.1 step 10)', () => {
+  test('after TDH.MNG.CREATE, the failure bugs the VM and tears the TD down at once: no HKID is kept', () => {
+    const d = driver();
+    const vm = d.make('KVM_CREATE_VM', [], { type: VM.TDX });
+    // CREATE, KEY.CONFIG, then the first ADDCX is busy, which is not entropy exhaustion.
+    expect(d.text('KVM_TDX_INIT_VM', [vm], {}, 3)).toBe('EIO');
+    expect(log(d)).toEqual([
+      'MNG.CREATE:SUCCESS', 'MNG.KEY.CONFIG:SUCCESS', 'MNG.ADDCX:OPERAND_BUSY',
+      'MNG.VPFLUSHDONE:SUCCESS', 'PHYMEM.CACHE.WB:SUCCESS', 'MNG.KEY.FREEID:SUCCESS',
+      'PHYMEM.PAGE.RECLAIM(TDR):SUCCESS', 'PHYMEM.PAGE.WBINVD:SUCCESS',
+    ]);
+    expect(d.w.vms.get(1)!.tdx!.hkid).toBeNull();
+    expect(d.w.tdx.pamt.size).toBe(0);
+    expect(d.text('CLOSE', [vm])).toBe('0');
+    expect(log(d)).toEqual([]);
+    expect(d.w.pfns.allocated).toBe(0);
+  });
+});

@@ -78,6 +78,12 @@ function reclaimTdControlPages(w: World, vm: Vm): void {
   freeFrames(w.pfns, tdr, 1);
 }
 
+/** The teardown __tdx_td_init() runs when INIT_VM fails after TDH.MNG.CREATE. */
+export function tdxUndoInit(w: World, vm: Vm): void {
+  if (vm.tdx!.hkid !== null && !releaseHkid(w, vm)) return;
+  reclaimTdControlPages(w, vm);
+}
+
 /**
  * Models the TDX part of kvm_destroy_vm(). A bugged VM is torn down the same
  * way: TDX_BUG_ON stops the map path only, and neither

@@ -3,13 +3,14 @@
 // __tdx_td_init(), tdx_vcpu_create(), tdx_vcpu_init() and tdx_td_finalize().
 
 import type { Errno } from '../errno.js';
-import { allocBlock } from '../host/pfnspace.js';
+import { allocBlock, freeFrames } from '../host/pfnspace.js';
 import * as sc from '../tdx/seamcall.js';
 import { isBusy } from '../tdx/status.js';
 import type { World } from '../world.js';
 import type { Vcpu } from './vcpu.js';
 import type { Vm } from './vm.js';
 import { tdxBug } from './tdx_bug.js';
+import { tdxUndoInit } from './tdx_teardown.js';
 
 /** TDCS pages per TD and TDCX pages per vCPU (module-dependent; any small count will do). */
 const TDCS_PAGES = 4;
@@ -18,6 +19,17 @@ const TDCX_PAGES = 2;
 /** tdx_vcpu_create(): vCPUs can be created only while the TD is INITIALIZED. */
 export function tdxVcpuCreate(_w: World, vm: Vm): Errno | null {
   return vm.tdx!.state === 'INITIALIZED' ? null : 'EIO';
+}
+
+/**
+ * A failure after TDH.MNG.CREATE bugs the VM, and __tdx_td_init() then runs
+ * the full teardown at once (release the HKID, reclaim the control pages),
+ * so the VM keeps no HKID.
+ */
+function initFailed(w: World, vm: Vm, what: string): Errno {
+  const e = tdxBug(w, vm, what);
+  tdxUndoInit(w, vm);
+  return e;
 }
 
 /** Models tdx_td_init() from the state check to TDH.MNG.INIT (no CPUID/attribute errors are reachable from programs). */
@@ -29,19 +41,27 @@ export function tdxInitVm(w: World, vm: Vm, flags: bigint): Errno | null {
   const hkid = w.nextId++;
   const tdr = allocBlock(w.pfns, 0);
   const create = sc.tdhMngCreate(w.tdx, w.step.seamcall, tdr, hkid);
-  if (create.status !== 'TDX_SUCCESS') return tdxBug(w, vm, 'TDH.MNG.CREATE');
+  if (create.status !== 'TDX_SUCCESS') {
+    // Nothing was given to the module yet: the TDR page goes straight back.
+    freeFrames(w.pfns, tdr, 1);
+    return tdxBug(w, vm, 'TDH.MNG.CREATE');
+  }
   const td = create.td!;
   t.td = td;
   t.hkid = hkid;
   t.controlPfns.push(tdr);
-  if (sc.tdhMngKeyConfig(w.tdx, w.step.seamcall, td).status !== 'TDX_SUCCESS') return tdxBug(w, vm, 'TDH.MNG.KEY.CONFIG');
+  if (sc.tdhMngKeyConfig(w.tdx, w.step.seamcall, td).status !== 'TDX_SUCCESS') return initFailed(w, vm, 'TDH.MNG.KEY.CONFIG');
   for (let i = 0; i < TDCS_PAGES; i++) {
     const p = allocBlock(w.pfns, 0);
+    if (sc.tdhMngAddcx(w.tdx, w.step.seamcall, td, p).status !== 'TDX_SUCCESS') {
+      // A TDCS page the module refused was never added: freed, not reclaimed.
+      freeFrames(w.pfns, p, 1);
+      return initFailed(w, vm, 'TDH.MNG.ADDCX');
+    }
     t.controlPfns.push(p);
-    if (sc.tdhMngAddcx(w.tdx, w.step.seamcall, td, p).status !== 'TDX_SUCCESS') return tdxBug(w, vm, 'TDH.MNG.ADDCX');
   }
   const init = sc.tdhMngInit(w.tdx, w.step.seamcall, td);
-  if (init.status !== 'TDX_SUCCESS') return tdxBug(w, vm, 'TDH.MNG.INIT');
+  if (init.status !== 'TDX_SUCCESS') return initFailed(w, vm, 'TDH.MNG.INIT');
   t.state = 'INITIALIZED';
   w.step.touched.vms.add(vm.id);
   return null;
