@@ -102,6 +102,8 @@ export function preFaultMemory(w: World, vcpuFd: number, gpa: bigint, size: bigi
     if (!Number.isSafeInteger(end) || end > Number.MAX_SAFE_INTEGER) throw new RangeError(`gpa+size ${gpa + size} out of range`);
   }
   if (gpa + size <= gpa || gpa + size > U64_MAX) return err('EINVAL');
+  // Models kvm_arch_vcpu_pre_fault_memory() without a TDP MMU.
+  if (w.profile.settings.kernel && !w.profile.settings.kernel.preFault) return err('EOPNOTSUPP');
   let cur = gpa;
   let left = size;
   let first: Errno | null = null;
