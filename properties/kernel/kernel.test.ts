@@ -1,0 +1,106 @@
+// The kernel target: the C executor, the driver's hang and crash findings,
+// differential replay (against the model stand-in, so it runs everywhere),
+// and, where /dev/kvm is usable, the corpus and a short fuzz run against the
+// real kernel.
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseProgram } from '../../src/program/parser.js';
+import type { Program } from '../../src/program/types.js';
+import { runKernelProgram } from '../../src/kernel/run.js';
+import { answerText } from '../../src/kernel/protocol.js';
+import { probeKernel } from '../../src/kernel/probe.js';
+import { runDifferential } from '../../src/kernel/differential.js';
+import { kernelFuzz, retypeForKernel } from '../../src/kernel/fuzz.js';
+import { KERNEL_DEFAULT_GATES } from '../../src/model/profiles.js';
+
+const parse = (text: string): Program => {
+  const r = parseProgram(text, 'test');
+  if (!r.ok) throw new Error(r.error.message);
+  return r.program;
+};
+
+const STAND_IN = 'node executor/model-executor.mjs';
+
+const HOST = parse(`src0 = MMAP_ANON(size=0x2000)
+HOST_WRITE(src0, offset=0x1000, byte=0xaa)
+HOST_READ(src0, offset=0x1000)
+HOST_READ(src0, offset=0x2000)
+MUNMAP(src0)
+HOST_READ(src0, offset=0x0)
+MUNMAP(src0)
+`);
+
+const PRIVATE_READ = parse(`# vm-type: default
+vm0 = KVM_CREATE_VM(type=TDX)
+g0 = KVM_CREATE_GUEST_MEMFD(vm0, size=0x200000, flags=MMAP)
+m0 = MMAP(g0, offset=0x0, size=0x1000, shared=1)
+HOST_READ(m0, offset=0x0)
+KVM_SET_MEMORY_ATTRIBUTES(vm0, gpa=0x0, size=0x1000, attributes=PRIVATE, flags=0)
+cpu0 = KVM_CREATE_VCPU(vm0, id=0)
+KVM_PRE_FAULT_MEMORY(cpu0, gpa=0x0, size=0x1000, flags=0)
+`);
+
+describe('the C executor', () => {
+  it('answers host memory calls with the host kernel’s results', () => {
+    const r = runKernelProgram(HOST);
+    expect(r.fault).toBeUndefined();
+    expect(r.answers.map(answerText)).toEqual(['OK', 'OK', '170', 'SIGBUS', '0', 'SIGBUS', '0']);
+  }, 120_000);
+});
+
+describe('the driver', () => {
+  it('kills an executor that hangs and reports kernel-hang at the unanswered call', () => {
+    const r = runKernelProgram(HOST, { executor: 'echo HELLO x; echo R OK; sleep 30', callTimeoutMs: 100 });
+    expect(r.fault).toMatchObject({ kind: 'kernel-hang', index: 1 });
+    expect(r.ms).toBeLessThan(10_000);
+  });
+  it('reports an executor that dies as kernel-crash', () => {
+    const r = runKernelProgram(HOST, { executor: 'echo HELLO x; echo R OK; echo R OK; kill -SEGV $$' });
+    expect(r.fault).toMatchObject({ kind: 'kernel-crash', index: 2 });
+    expect(r.fault!.message).toContain('SIGSEGV');
+  });
+});
+
+describe('differential replay (model stand-in executor)', () => {
+  it('agrees with a stand-in of the same configuration', () => {
+    const d = runDifferential(PRIVATE_READ, { executor: STAND_IN });
+    expect(d.needs).toBeUndefined();
+    expect(d.divergence).toBe(-1);
+    expect(d.steps.map((s) => (s.kernel ? answerText(s.kernel) : '-'))).toEqual(['OK', 'OK', 'OK', 'SIGBUS', 'ENOTTY', 'OK', 'EOPNOTSUPP']);
+  }, 60_000);
+  it('reports the first call where a bugged stand-in differs', () => {
+    const d = runDifferential(PRIVATE_READ, { executor: `${STAND_IN} --bug host-maps-private` });
+    expect(d.divergence).toBe(3);
+  }, 60_000);
+  it('says what a program needs when the kernel lacks its VM type', () => {
+    const p = parse('vm0 = KVM_CREATE_VM(type=TDX)\n');
+    expect(runDifferential(p, { executor: STAND_IN }).needs).toMatch(/VM type TDX/);
+    expect(retypeForKernel(p, KERNEL_DEFAULT_GATES).calls[0].args.type).toEqual({ kind: 'int', value: 0n });
+  }, 60_000);
+});
+
+const probe = probeKernel();
+const kvmReason = probe.unavailable;
+if (kvmReason) console.log(`kernel target tests against /dev/kvm skipped: ${kvmReason}`);
+
+describe.skipIf(kvmReason !== undefined)('the real kernel (/dev/kvm)', () => {
+  const dir = 'corpus/spec';
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.prog'))) {
+    it(`${f} agrees or needs what this kernel lacks`, () => {
+      const r = parseProgram(readFileSync(join(dir, f), 'utf8'), f);
+      if (!r.ok) throw new Error(r.error.message);
+      const d = runDifferential(r.program, {});
+      const at = d.steps[d.divergence];
+      expect(d.fault, d.fault?.message).toBeUndefined();
+      expect(d.divergence, at ? `${at.call.op}: model ${JSON.stringify(at.model)} kernel ${JSON.stringify(at.kernel)}` : '').toBe(-1);
+    }, 60_000);
+  }
+  it('fuzzes the kernel target for a small budget without a divergence', () => {
+    const r = kernelFuzz({ target: {}, seed: 1, runs: 20, maxCalls: 20, corpus: 'corpus/kernel', shrinkMs: 5000 });
+    expect(r.unavailable).toBeUndefined();
+    expect(r.runs).toBe(20);
+    expect(r.finding, r.finding?.message).toBeUndefined();
+  }, 120_000);
+});
