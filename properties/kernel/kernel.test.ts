@@ -14,6 +14,10 @@ import { probeKernel } from '../../src/kernel/probe.js';
 import { runDifferential } from '../../src/kernel/differential.js';
 import { kernelFuzz, retypeForKernel } from '../../src/kernel/fuzz.js';
 import { KERNEL_DEFAULT_GATES } from '../../src/model/profiles.js';
+import { deriveSettings } from '../../src/kernel/probe.js';
+import { standInTarget } from '../../src/kernel/model_executor.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 const parse = (text: string): Program => {
   const r = parseProgram(text, 'test');
@@ -78,6 +82,51 @@ describe('differential replay (model stand-in executor)', () => {
     const p = parse('vm0 = KVM_CREATE_VM(type=TDX)\n');
     expect(runDifferential(p, { executor: STAND_IN }).needs).toMatch(/VM type TDX/);
     expect(retypeForKernel(p, KERNEL_DEFAULT_GATES).calls[0].args.type).toEqual({ kind: 'int', value: 0n });
+  }, 60_000);
+});
+
+describe('capability probing', () => {
+  it('derives the kernel profile of the project machines from their probe', () => {
+    const facts = {
+      kvm: 'OK', 'cap.pre_fault_memory': '0', 'vm.0': 'OK', 'vm.1': 'EINVAL', 'vm.5': 'EINVAL',
+      'vm.0.set_memory_attributes': 'ENOTTY', 'vm.0.set_memory_attributes2': 'ENOTTY', 'vm.0.pre_fault': 'EOPNOTSUPP',
+      'vm.0.guest': 'reserved slot=32763 gpa=0x400000000000 size=0x202000',
+    };
+    const d = deriveSettings({ release: '6.18', facts });
+    expect(d.gates).toEqual(KERNEL_DEFAULT_GATES);
+    expect(d.inPlaceConversion).toBe(false);
+    expect(d.guestAccess).toBe(true);
+  });
+  it('derives a TDX host with attributes and pre-fault', () => {
+    const facts = {
+      kvm: 'OK', 'cap.pre_fault_memory': '1', 'vm.0': 'OK', 'vm.1': 'OK', 'vm.5': 'OK',
+      'vm.0.set_memory_attributes': 'EINVAL', 'vm.0.set_memory_attributes2': 'ENOTTY', 'vm.0.pre_fault': 'ENOENT',
+      'vm.0.guest': 'unsupported no 1 GiB pages in the guest CPUID: EOPNOTSUPP',
+    };
+    const d = deriveSettings({ release: '6.18', facts });
+    expect(d.gates).toMatchObject({ vmTypes: ['DEFAULT', 'SW_PROTECTED', 'TDX'], memoryAttributes: true, preFault: true, reservedSlot: null });
+    expect(d.guestAccess).toMatch(/1 GiB pages/);
+  });
+});
+
+describe('kernel fuzzing (in-process model stand-in)', () => {
+  it('finds no divergence against a stand-in of the same configuration', () => {
+    const r = kernelFuzz({ target: { inProcess: standInTarget() }, seed: 1, runs: 150, maxCalls: 30, corpus: mkdtempSync(join(tmpdir(), 'tdxfuzz-k-')) });
+    expect(r.runs).toBe(150);
+    expect(r.skipped).toBe(0);
+    expect(r.finding?.message).toBeUndefined();
+  }, 60_000);
+  it('finds, shrinks and saves a divergence with both columns pinned', () => {
+    const corpus = mkdtempSync(join(tmpdir(), 'tdxfuzz-k-'));
+    const target = { inProcess: standInTarget(['host-maps-private']) };
+    const r = kernelFuzz({ target, seed: 1, runs: 300, maxCalls: 30, corpus, shrinkMs: 10_000 });
+    expect(r.finding?.kind).toBe('divergence');
+    expect(r.finding!.program.calls.length).toBeLessThanOrEqual(5);
+    const text = readFileSync(r.finding!.file, 'utf8');
+    expect(text).toMatch(/HOST_READ\(m0, offset=0x0\) -> SIGBUS {2}# kernel: 0/);
+    const saved = parse(text);
+    expect(runDifferential(saved, target).divergence).toBe(saved.calls.length - 1);
+    expect(runDifferential(saved, { inProcess: standInTarget() }).divergence).toBe(-1);
   }, 60_000);
 });
 

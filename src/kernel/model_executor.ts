@@ -46,7 +46,21 @@ export function standInLine(w: World, names: Map<string, number>, line: string):
   if (op === 'KVM_SET_USER_MEMORY_REGION2' && handles.length > 1) args.gmem = BigInt(handles.pop()!);
   const r = execCall(w, { op, handles, args }).ret;
   if (bind) names.set(bind, r.handle ?? -1);
-  return r.handle !== undefined ? `R OK ${r.handle}` : `R ${printResult(r)}`;
+  return r.handle !== undefined ? `R OK ${r.handle}` : r.kind === 'int' ? `R ${r.value}` : `R ${printResult(r)}`;
+}
+
+/** The stand-in as an in-process target: a fresh model per program, as a fresh executor would be. */
+export function standInTarget(bugs: BugName[] = []): (lines: string[]) => string[] {
+  return (lines) => {
+    const w = newWorld(PROFILES.kernel, new Set(bugs));
+    const names = new Map<string, number>();
+    const out: string[] = [];
+    for (const l of lines) {
+      if (l === 'PROBE') out.push(...standInProbe(), 'R 0');
+      else out.push(standInLine(w, names, l));
+    }
+    return out;
+  };
 }
 
 export async function standInMain(argv: string[]): Promise<void> {

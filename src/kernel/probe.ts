@@ -66,7 +66,7 @@ export function deriveSettings(p: KernelProbe): DerivedSettings {
 let cached: { key: string; probe: KernelProbe; derived: DerivedSettings } | undefined;
 
 export function probeAndApply(t: KernelTarget = {}): { probe: KernelProbe; derived: DerivedSettings } {
-  const key = t.executor ?? '';
+  const key = t.executor ?? (t.inProcess ? '<in-process>' : '');
   if (!cached || cached.key !== key) {
     const probe = probeKernel(t);
     cached = { key, probe, derived: deriveSettings(probe) };

@@ -34,7 +34,7 @@ export function decodeAnswer(line: string): KernelAnswer {
   if (!line.startsWith('R ')) return { kind: 'other', text: `bad executor line '${line}'` };
   const body = line.slice(2);
   if (/^OK \d+$/.test(body) || body === 'OK') return { kind: 'result', result: { kind: 'outcome', name: 'OK' } };
-  if (/^-?\d+$/.test(body)) return { kind: 'result', result: { kind: 'int', value: BigInt(body) } };
+  if (/^-?\d+$/.test(body) || /^0x[0-9a-f]+$/i.test(body)) return { kind: 'result', result: { kind: 'int', value: BigInt(body) } };
   if (OUTCOMES.has(body)) return { kind: 'result', result: { kind: 'outcome', name: body as 'OK' } };
   if (isErrno(body)) return { kind: 'result', result: { kind: 'errno', name: body } };
   return { kind: 'other', text: body.replace(/^X:/, '') };

@@ -13,6 +13,8 @@ export interface KernelTarget {
   executor?: string;
   /** Budget per call; the process gets calls x this plus a start-up second. */
   callTimeoutMs?: number;
+  /** Answer protocol lines in this process instead (the model stand-in in tests). */
+  inProcess?: (lines: string[]) => string[];
 }
 
 export type KernelFault = { kind: 'kernel-hang' | 'kernel-crash'; index: number; message: string };
@@ -33,6 +35,7 @@ function command(t: KernelTarget): { file: string; args: string[] } {
 
 /** Send raw protocol lines; the answer lines after the HELLO line. */
 export function runLines(lines: string[], t: KernelTarget, budgetMs: number): { out: string[]; status: number | null; signal: string | null; timedOut: boolean; error?: string } {
+  if (t.inProcess) return { out: t.inProcess(lines), status: 0, signal: null, timedOut: false };
   const { file, args } = command(t);
   const r = spawnSync(file, args, {
     input: `${lines.join('\n')}\nQUIT\n`, encoding: 'utf8', timeout: budgetMs, killSignal: 'SIGKILL', maxBuffer: 64 << 20,
@@ -55,7 +58,7 @@ export function runKernelProgram(p: Program, t: KernelTarget = {}): KernelRun {
     const index = answers.length;
     const op = p.calls[index].op;
     if (r.timedOut) fault = { kind: 'kernel-hang', index, message: `the executor gave no answer to call ${index} (${op}) within its budget; killed` };
-    else fault = { kind: 'kernel-crash', index, message: `the executor died at call ${index} (${op}): ${r.error ?? (r.signal ? `signal ${r.signal}` : `exit status ${r.status}`)}` };
+    else fault = { kind: 'kernel-crash', index, message: `the executor died at call ${index} (${op}): ${r.signal ? `signal ${r.signal}` : r.error ?? `exit status ${r.status}`}` };
   }
   return { answers, fault, ms: Date.now() - t0 };
 }
