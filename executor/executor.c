@@ -158,8 +158,8 @@ static void probe_vm_type(uint64_t type)
 		}
 		struct tdxfuzz_guest_vm g;
 		if (tdxfuzz_guest_vm_setup(kvm_fd, vm, &g) == 0) {
-			printf("P vm.%" PRIu64 ".guest reserved slot=%u gpa=0x%" PRIx64 " size=0x%" PRIx64 "\n",
-			       type, TDXFUZZ_RESERVED_SLOT, g.gpa, g.size);
+			printf("P vm.%" PRIu64 ".guest reserved slot=%u gpa=0x%" PRIx64 " size=0x%" PRIx64 " bits=%u\n",
+			       type, TDXFUZZ_RESERVED_SLOT, g.gpa, g.size, g.bits);
 			tdxfuzz_guest_vm_free(&g);
 		} else {
 			printf("P vm.%" PRIu64 ".guest unsupported %s: %s\n", type, g.why, errno_name(g.err));

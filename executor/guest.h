@@ -5,12 +5,17 @@
  * <linux/kvm.h> and the tdxfuzz uAPI prelude first.
  *
  * A VM that may run guest accesses gets a reserved memslot of anonymous
- * memory at TDXFUZZ_RESERVED_GPA: a PML4 identity-mapping every GPA below the
- * guest's MAXPHYADDR with 1 GiB pages, and a code page. Each access is one
- * KVM_RUN in 64-bit mode: `mov al,[rbx]; out 0x10,al; hlt` for a load,
- * `mov [rbx],cl; out 0x11,al; hlt` for a store. The result comes back through
- * the I/O exit; a fault comes back as KVM_EXIT_MEMORY_FAULT, an MMIO exit or
- * an errno.
+ * memory at a quarter of the guest-physical space: a PML4 identity-mapping
+ * every GPA the guest can form (below min(MAXPHYADDR, 48 bits)) with 1 GiB
+ * pages, a code page, a GDT, an IDT whose every vector reports itself on port
+ * 0x12, and a stack. Each access is one KVM_RUN in 64-bit mode:
+ * `mov al,[rbx]; out 0x10,al; hlt` for a load, `mov [rbx],cl; out 0x11,al;
+ * hlt` for a store, `tdcall; out 0x13,al; hlt` for an accept. The result
+ * comes back through the I/O exit; a fault comes back as
+ * KVM_EXIT_MEMORY_FAULT, an MMIO exit, a guest exception or an errno.
+ *
+ * Layout: +0 PML4, +0x1000 code, +0x2000 GDT, +0x3000 IDT, +0x4000 stack,
+ * +0x5000 PDPTs.
  */
 #ifndef TDXFUZZ_GUEST_H
 #define TDXFUZZ_GUEST_H
@@ -28,6 +33,8 @@
 #define TDXFUZZ_RESERVED_SLOT 32763u
 #define TDXFUZZ_PORT_READ 0x10
 #define TDXFUZZ_PORT_WRITE 0x11
+#define TDXFUZZ_PORT_EXCEPTION 0x12
+#define TDXFUZZ_PORT_TDCALL 0x13
 #define TDXFUZZ_MAX_RUNS 4
 #ifndef KVM_EXIT_MEMORY_FAULT
 #define KVM_EXIT_MEMORY_FAULT 39
@@ -40,12 +47,15 @@ enum tdxfuzz_access {
 	TDXFUZZ_ACCESS_MMIO,       /* no memslot: KVM_EXIT_MMIO */
 	TDXFUZZ_ACCESS_ERRNO,      /* KVM_RUN or setup failed: value holds errno */
 	TDXFUZZ_ACCESS_EXIT,       /* another exit: value holds the exit reason */
+	TDXFUZZ_ACCESS_EXCEPTION,  /* the guest took an exception: value holds the vector */
+	TDXFUZZ_ACCESS_BEYOND,     /* the guest cannot form this GPA (at or above 2^bits) */
 };
 
 struct tdxfuzz_guest_vm {
 	void *mem;          /* the reserved slot's memory */
 	uint64_t gpa;       /* TDXFUZZ_RESERVED_GPA for this guest's MAXPHYADDR */
 	uint64_t size;
+	unsigned bits;      /* GPAs below 2^bits are reachable */
 	int err;            /* errno of a failed setup, 0 when ready */
 	const char *why;    /* what failed */
 };
@@ -85,10 +95,16 @@ static struct kvm_cpuid2 *tdxfuzz_cpuid(int kvm_fd)
 	return c;
 }
 
-/* Reserved GPA: a quarter of the guest physical space, far above what programs use. */
-static uint64_t tdxfuzz_reserved_gpa(unsigned phys_bits)
+/* Reserved GPA: a quarter of the reachable guest physical space, far above what programs use. */
+static uint64_t tdxfuzz_reserved_gpa(unsigned bits)
 {
-	return 1ull << (phys_bits - 2);
+	return 1ull << (bits - 2);
+}
+
+/* 4-level paging: a canonical address for a GPA below 2^48 (bit 47 sign-extended). */
+static uint64_t tdxfuzz_canonical(uint64_t gpa)
+{
+	return (gpa & (1ull << 47)) ? gpa | 0xffff000000000000ull : gpa;
 }
 
 /* Number of PDPT pages that map [0, 2^phys_bits) with 1 GiB pages (at most 512). */
@@ -97,7 +113,7 @@ static unsigned tdxfuzz_pdpts(unsigned phys_bits)
 	return phys_bits <= 39 ? 1 : phys_bits >= 48 ? 512 : 1u << (phys_bits - 39);
 }
 
-/* Build the reserved slot: PML4 at +0, code at +0x1000, PDPTs from +0x2000. */
+/* Build the reserved slot (layout above). */
 static int tdxfuzz_guest_vm_setup(int kvm_fd, int vm_fd, struct tdxfuzz_guest_vm *g)
 {
 	memset(g, 0, sizeof(*g));
@@ -106,15 +122,18 @@ static int tdxfuzz_guest_vm_setup(int kvm_fd, int vm_fd, struct tdxfuzz_guest_vm
 	if (!tdxfuzz_has_1g_pages(c)) { g->err = EOPNOTSUPP; g->why = "no 1 GiB pages in the guest CPUID"; return -1; }
 	unsigned bits = tdxfuzz_phys_bits(c);
 	if (bits > 52 || bits < 33) { g->err = EOPNOTSUPP; g->why = "guest MAXPHYADDR out of range"; return -1; }
+	if (bits > 48)
+		bits = 48;
 	unsigned n = tdxfuzz_pdpts(bits);
+	g->bits = bits;
 	g->gpa = tdxfuzz_reserved_gpa(bits);
-	g->size = 0x2000 + (uint64_t)n * 0x1000;
+	g->size = 0x5000 + (uint64_t)n * 0x1000;
 	g->mem = mmap(NULL, g->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (g->mem == MAP_FAILED) { g->mem = NULL; g->err = errno; g->why = "mmap of the reserved slot"; return -1; }
 	uint64_t *pml4 = g->mem;
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t *pdpt = (uint64_t *)((char *)g->mem + 0x2000 + i * 0x1000);
-		pml4[i] = (g->gpa + 0x2000 + i * 0x1000) | 0x3;            /* present, writable */
+		uint64_t *pdpt = (uint64_t *)((char *)g->mem + 0x5000 + i * 0x1000);
+		pml4[i] = (g->gpa + 0x5000 + i * 0x1000) | 0x3;            /* present, writable */
 		for (unsigned j = 0; j < 512; j++) {
 			uint64_t pa = ((uint64_t)i * 512 + j) << 30;
 			if (pa >> bits)
@@ -126,8 +145,24 @@ static int tdxfuzz_guest_vm_setup(int kvm_fd, int vm_fd, struct tdxfuzz_guest_vm
 		0x8a, 0x03, 0xe6, TDXFUZZ_PORT_READ, 0xf4,                   /* +0:  mov al,[rbx]; out; hlt */
 		0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90,
 		0x88, 0x0b, 0xe6, TDXFUZZ_PORT_WRITE, 0xf4,                  /* +16: mov [rbx],cl; out; hlt */
+		0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90,
+		0x66, 0x0f, 0x01, 0xcc, 0xe6, TDXFUZZ_PORT_TDCALL, 0xf4,    /* +32: tdcall; out; hlt */
 	};
-	memcpy((char *)g->mem + 0x1000, code, sizeof(code));
+	unsigned char *text = (unsigned char *)g->mem + 0x1000;
+	memcpy(text, code, sizeof(code));
+	/* +0x100 + 8v: mov al,v; out 0x12,al; hlt (the handler of vector v). */
+	uint64_t *idt = (uint64_t *)((char *)g->mem + 0x3000);
+	for (unsigned v = 0; v < 256; v++) {
+		unsigned char stub[8] = { 0xb0, (unsigned char)v, 0xe6, TDXFUZZ_PORT_EXCEPTION, 0xf4, 0x90, 0x90, 0x90 };
+		memcpy(text + 0x100 + 8 * v, stub, 8);
+		uint64_t h = g->gpa + 0x1000 + 0x100 + 8 * v;
+		/* 64-bit interrupt gate, present, DPL 0, selector 8. */
+		idt[2 * v] = (h & 0xffff) | (0x8ull << 16) | (0x8eull << 40) | (((h >> 16) & 0xffff) << 48);
+		idt[2 * v + 1] = h >> 32;
+	}
+	uint64_t *gdt = (uint64_t *)((char *)g->mem + 0x2000);
+	gdt[1] = 0x00af9b000000ffffull;                               /* 64-bit code */
+	gdt[2] = 0x00cf93000000ffffull;                               /* data */
 	struct kvm_userspace_memory_region r = {
 		.slot = TDXFUZZ_RESERVED_SLOT, .flags = 0, .guest_phys_addr = g->gpa,
 		.memory_size = g->size, .userspace_addr = (uint64_t)(uintptr_t)g->mem,
@@ -164,7 +199,9 @@ static void tdxfuzz_seg(struct kvm_segment *s, uint16_t sel, uint8_t type, int c
 }
 
 /* Put the vCPU in 64-bit mode at the access routine, with rbx = gpa, cl = byte. */
-static int tdxfuzz_guest_regs(int vcpu_fd, const struct tdxfuzz_guest_vm *g, uint64_t gpa, int write, uint8_t byte)
+enum tdxfuzz_op { TDXFUZZ_OP_READ, TDXFUZZ_OP_WRITE, TDXFUZZ_OP_TDCALL };
+
+static int tdxfuzz_guest_regs(int vcpu_fd, const struct tdxfuzz_guest_vm *g, uint64_t gpa, enum tdxfuzz_op op, uint8_t byte)
 {
 	struct kvm_sregs s;
 	if (ioctl(vcpu_fd, KVM_GET_SREGS, &s) < 0)
@@ -180,13 +217,18 @@ static int tdxfuzz_guest_regs(int vcpu_fd, const struct tdxfuzz_guest_vm *g, uin
 	s.cr4 = 0x20;                  /* PAE */
 	s.efer = 0x500;                /* LMA, LME */
 	s.cr3 = g->gpa;
+	s.gdt.base = g->gpa + 0x2000;
+	s.gdt.limit = 0xfff;
+	s.idt.base = g->gpa + 0x3000;
+	s.idt.limit = 0xfff;
 	if (ioctl(vcpu_fd, KVM_SET_SREGS, &s) < 0)
 		return -1;
 	struct kvm_regs r;
 	memset(&r, 0, sizeof(r));
-	r.rip = g->gpa + 0x1000 + (write ? 16 : 0);
-	r.rbx = gpa;
+	r.rip = g->gpa + 0x1000 + 16 * op;
+	r.rbx = tdxfuzz_canonical(gpa);
 	r.rcx = byte;
+	r.rsp = g->gpa + 0x5000;
 	r.rflags = 2;
 	return ioctl(vcpu_fd, KVM_SET_REGS, &r);
 }
@@ -226,11 +268,18 @@ static void tdxfuzz_drain(int vcpu_fd, struct kvm_run *run)
 	}
 }
 
-/* Run one access. Returns the kind of answer; *value gets the byte, errno or exit reason. */
-static enum tdxfuzz_access tdxfuzz_guest_access(int vcpu_fd, struct kvm_run *run, const struct tdxfuzz_guest_vm *g,
-						uint64_t gpa, int write, uint8_t byte, uint64_t *value)
+/*
+ * Run one guest operation: a load or store at `gpa`, or a TDCALL (rcx = gpa
+ * for an accept). Returns the kind of answer; *value gets the byte, errno,
+ * exit reason or exception vector.
+ */
+static enum tdxfuzz_access tdxfuzz_guest_run(int vcpu_fd, struct kvm_run *run, const struct tdxfuzz_guest_vm *g,
+					     enum tdxfuzz_op op, uint64_t gpa, uint8_t byte, uint64_t *value)
 {
-	if (tdxfuzz_guest_regs(vcpu_fd, g, gpa, write, byte) < 0) {
+	*value = 0;
+	if (op != TDXFUZZ_OP_TDCALL && (gpa >> g->bits) != 0)
+		return TDXFUZZ_ACCESS_BEYOND;
+	if (tdxfuzz_guest_regs(vcpu_fd, g, gpa, op, byte) < 0) {
 		*value = errno;
 		return TDXFUZZ_ACCESS_ERRNO;
 	}
@@ -241,14 +290,16 @@ static enum tdxfuzz_access tdxfuzz_guest_access(int vcpu_fd, struct kvm_run *run
 		return TDXFUZZ_ACCESS_ERRNO;
 	}
 	enum tdxfuzz_access a;
-	if (run->exit_reason == KVM_EXIT_IO && run->io.port == TDXFUZZ_PORT_READ && !write) {
+	int port = run->exit_reason == KVM_EXIT_IO ? run->io.port : -1;
+	if (port == TDXFUZZ_PORT_READ && op == TDXFUZZ_OP_READ) {
 		*value = *((uint8_t *)run + run->io.data_offset);
 		a = TDXFUZZ_ACCESS_BYTE;
-	} else if (run->exit_reason == KVM_EXIT_IO && run->io.port == TDXFUZZ_PORT_WRITE && write) {
-		*value = 0;
+	} else if ((port == TDXFUZZ_PORT_WRITE && op == TDXFUZZ_OP_WRITE) || (port == TDXFUZZ_PORT_TDCALL && op == TDXFUZZ_OP_TDCALL)) {
 		a = TDXFUZZ_ACCESS_OK;
+	} else if (port == TDXFUZZ_PORT_EXCEPTION) {
+		*value = *((uint8_t *)run + run->io.data_offset);
+		a = TDXFUZZ_ACCESS_EXCEPTION;
 	} else if (run->exit_reason == KVM_EXIT_MMIO) {
-		*value = 0;
 		a = TDXFUZZ_ACCESS_MMIO;
 	} else {
 		*value = run->exit_reason;
@@ -256,6 +307,12 @@ static enum tdxfuzz_access tdxfuzz_guest_access(int vcpu_fd, struct kvm_run *run
 	}
 	tdxfuzz_drain(vcpu_fd, run);
 	return a;
+}
+
+static enum tdxfuzz_access tdxfuzz_guest_access(int vcpu_fd, struct kvm_run *run, const struct tdxfuzz_guest_vm *g,
+						uint64_t gpa, int write, uint8_t byte, uint64_t *value)
+{
+	return tdxfuzz_guest_run(vcpu_fd, run, g, write ? TDXFUZZ_OP_WRITE : TDXFUZZ_OP_READ, gpa, byte, value);
 }
 
 #endif

@@ -393,24 +393,14 @@ static void op_pre_fault(struct req *r)
 
 /* ---- the guest ---- */
 
+static struct obj *guest_vcpu(struct req *r, struct obj **vmp, const char *what);
+
 static void op_guest_access(struct req *r)
 {
-	struct obj *c = obj_get(r->h[0], K_VCPU);
-	if (!c || c->fd < 0) { errno = EBADF; ret(r, -1); return; }
-	struct obj *vm = obj_get(c->vm, K_VM);
-	if (vm && vm->tdx) { say(r, "U GUEST_ACCESS on a TD: %s", vm->g.why); return; }
-	if (!vm || !vm->g.mem) { say(r, "U GUEST_ACCESS: %s: %s", vm ? vm->g.why : "no VM", errno_name(vm ? vm->g.err : EBADF)); return; }
-	if (!c->run) {
-		int sz = ioctl(kvm(), KVM_GET_VCPU_MMAP_SIZE, 0);
-		void *p = sz > 0 ? mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0) : MAP_FAILED;
-		if (p == MAP_FAILED) { say(r, "U GUEST_ACCESS: mmap of the run structure: %s", errno_name(errno)); return; }
-		c->run = p;
-		c->runsz = sz;
-	}
-	if (!c->guest_ready) {
-		if (tdxfuzz_guest_vcpu_setup(kvm(), c->fd) < 0) { say(r, "U GUEST_ACCESS: KVM_SET_CPUID2: %s", errno_name(errno)); return; }
-		c->guest_ready = 1;
-	}
+	struct obj *vm;
+	struct obj *c = guest_vcpu(r, &vm, "GUEST_ACCESS");
+	if (!c)
+		return;
 	uint64_t v;
 	int write = arg(r, "write", 0) != 0;
 	switch (tdxfuzz_guest_access(c->fd, c->run, &vm->g, arg(r, "gpa", 0), write, (uint8_t)arg(r, "byte", 0), &v)) {
@@ -420,15 +410,56 @@ static void op_guest_access(struct req *r)
 	case TDXFUZZ_ACCESS_MMIO: say(r, "R EXIT_MMIO"); break;
 	case TDXFUZZ_ACCESS_ERRNO: say(r, "R %s", errno_name((int)v)); break;
 	case TDXFUZZ_ACCESS_EXIT: say(r, "R X:EXIT_%" PRIu64, v); break;
+	case TDXFUZZ_ACCESS_EXCEPTION: say(r, "R X:GUEST_EXCEPTION_%" PRIu64, v); break;
+	/* The program format's answer for a GPA the guest cannot form. */
+	case TDXFUZZ_ACCESS_BEYOND: say(r, "R EINVAL"); break;
 	}
 }
 
-static void op_guest_accept(struct req *r)
+/* Find (and on first use prepare) the vCPU's run structure; NULL after saying why. */
+static struct obj *guest_vcpu(struct req *r, struct obj **vmp, const char *what)
 {
 	struct obj *c = obj_get(r->h[0], K_VCPU);
-	struct obj *vm = c ? obj_get(c->vm, K_VM) : NULL;
-	if (vm && vm->tdx) { say(r, "U GUEST_ACCEPT on a TD: %s", vm->g.why); return; }
-	say(r, "U GUEST_ACCEPT is a TDCALL, only a TD can make it");
+	if (!c || c->fd < 0) { errno = EBADF; ret(r, -1); return NULL; }
+	struct obj *vm = obj_get(c->vm, K_VM);
+	if (vm && vm->tdx) { say(r, "U %s on a TD: %s", what, vm->g.why); return NULL; }
+	if (!vm || !vm->g.mem) { say(r, "U %s: %s: %s", what, vm ? vm->g.why : "no VM", errno_name(vm ? vm->g.err : EBADF)); return NULL; }
+	if (!c->run) {
+		int sz = ioctl(kvm(), KVM_GET_VCPU_MMAP_SIZE, 0);
+		void *p = sz > 0 ? mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0) : MAP_FAILED;
+		if (p == MAP_FAILED) { say(r, "U %s: mmap of the run structure: %s", what, errno_name(errno)); return NULL; }
+		c->run = p;
+		c->runsz = sz;
+	}
+	if (!c->guest_ready) {
+		if (tdxfuzz_guest_vcpu_setup(kvm(), c->fd) < 0) { say(r, "U %s: KVM_SET_CPUID2: %s", what, errno_name(errno)); return NULL; }
+		c->guest_ready = 1;
+	}
+	*vmp = vm;
+	return c;
+}
+
+/*
+ * TDG.MEM.PAGE.ACCEPT is a TDCALL. Outside a TD the guest runs the TDCALL
+ * and takes #UD, which the program format writes as EINVAL.
+ */
+static void op_guest_accept(struct req *r)
+{
+	struct obj *vm;
+	struct obj *c = guest_vcpu(r, &vm, "GUEST_ACCEPT");
+	if (!c)
+		return;
+	uint64_t v;
+	uint64_t rcx = arg(r, "gpa", 0) | arg(r, "level", 0);
+	switch (tdxfuzz_guest_run(c->fd, c->run, &vm->g, TDXFUZZ_OP_TDCALL, rcx, 0, &v)) {
+	case TDXFUZZ_ACCESS_EXCEPTION:
+		if (v == 6) say(r, "R EINVAL");
+		else say(r, "R X:GUEST_EXCEPTION_%" PRIu64, v);
+		break;
+	case TDXFUZZ_ACCESS_ERRNO: say(r, "R %s", errno_name((int)v)); break;
+	case TDXFUZZ_ACCESS_EXIT: say(r, "R X:EXIT_%" PRIu64, v); break;
+	default: say(r, "R X:TDCALL_COMPLETED"); break;
+	}
 }
 
 static const struct { const char *op; void (*fn)(struct req *); } OPS[] = {

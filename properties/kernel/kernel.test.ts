@@ -90,7 +90,7 @@ describe('capability probing', () => {
     const facts = {
       kvm: 'OK', 'cap.pre_fault_memory': '0', 'vm.0': 'OK', 'vm.1': 'EINVAL', 'vm.5': 'EINVAL',
       'vm.0.set_memory_attributes': 'ENOTTY', 'vm.0.set_memory_attributes2': 'ENOTTY', 'vm.0.pre_fault': 'EOPNOTSUPP',
-      'vm.0.guest': 'reserved slot=32763 gpa=0x400000000000 size=0x202000',
+      'vm.0.guest': 'reserved slot=32763 gpa=0x400000000000 size=0x205000 bits=48',
     };
     const d = deriveSettings({ release: '6.18', facts });
     expect(d.gates).toEqual(KERNEL_DEFAULT_GATES);
@@ -104,7 +104,7 @@ describe('capability probing', () => {
       'vm.0.guest': 'unsupported no 1 GiB pages in the guest CPUID: EOPNOTSUPP',
     };
     const d = deriveSettings({ release: '6.18', facts });
-    expect(d.gates).toMatchObject({ vmTypes: ['DEFAULT', 'SW_PROTECTED', 'TDX'], memoryAttributes: true, preFault: true, reservedSlot: null });
+    expect(d.gates).toMatchObject({ vmTypes: ['DEFAULT', 'SW_PROTECTED', 'TDX'], memoryAttributes: true, preFault: true, reservedSlot: null, guestBits: null });
     expect(d.guestAccess).toMatch(/1 GiB pages/);
   });
 });

@@ -51,7 +51,8 @@ export function missingCapability(p: Program, d: DerivedSettings): string | unde
       return `line ${c.line ?? '?'}: VM type ${name}, which this kernel lacks (KVM_CREATE_VM answers EINVAL; add '# vm-type: default' to run it as a default VM)`;
     }
   }
-  if (d.guestAccess !== true && p.calls.some((c) => c.op === 'GUEST_ACCESS')) return `GUEST_ACCESS: ${d.guestAccess}`;
+  const guest = p.calls.find((c) => c.op === 'GUEST_ACCESS' || c.op === 'GUEST_ACCEPT');
+  if (d.guestAccess !== true && guest) return `${guest.op}: ${d.guestAccess}`;
   return undefined;
 }
 

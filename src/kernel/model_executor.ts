@@ -21,7 +21,7 @@ export function standInProbe(): string[] {
   lines.push(`P vm.0.set_memory_attributes2 ${PROFILES.kernel.settings.inPlaceConversion ? 'EINVAL' : 'ENOTTY'}`);
   lines.push(`P vm.0.pre_fault ${g.preFault ? '0' : 'EOPNOTSUPP'}`);
   const r = g.reservedSlot;
-  lines.push(r ? `P vm.0.guest reserved slot=${r.slot} gpa=0x${r.gpa.toString(16)} size=0x${r.size.toString(16)}` : 'P vm.0.guest unsupported none');
+  lines.push(r ? `P vm.0.guest reserved slot=${r.slot} gpa=0x${r.gpa.toString(16)} size=0x${r.size.toString(16)} bits=${g.guestBits ?? 48}` : 'P vm.0.guest unsupported none');
   return lines;
 }
 

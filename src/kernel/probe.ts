@@ -47,13 +47,14 @@ export function deriveSettings(p: KernelProbe): DerivedSettings {
   const f = p.facts;
   const vmTypes = TYPES.filter(([, n]) => f[`vm.${n}`] === 'OK').map(([t]) => t);
   const guest = f['vm.0.guest'] ?? '';
-  const m = /slot=(\d+) gpa=(0x[0-9a-f]+) size=(0x[0-9a-f]+)/.exec(guest);
+  const m = /slot=(\d+) gpa=(0x[0-9a-f]+) size=(0x[0-9a-f]+) bits=(\d+)/.exec(guest);
   const gates: KernelGates = {
     vmTypes,
     // A zero-sized request answers EINVAL when the ioctl is built in, ENOTTY when not.
     memoryAttributes: f['vm.0.set_memory_attributes'] === 'EINVAL',
     preFault: f['vm.0.pre_fault'] === '0' || (yes(f['cap.pre_fault_memory']) && f['vm.0.pre_fault'] !== 'EOPNOTSUPP'),
     reservedSlot: m ? { slot: Number(m[1]), gpa: BigInt(m[2]), size: BigInt(m[3]) } : null,
+    guestBits: m ? Number(m[4]) : null,
   };
   return {
     gates,

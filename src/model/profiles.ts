@@ -30,6 +30,8 @@ export interface KernelGates {
   preFault: boolean;
   /** The executor's own memslot in every non-TD VM: its id is taken and its GPA range overlaps (EEXIST). */
   reservedSlot: { slot: number; gpa: bigint; size: bigint } | null;
+  /** The executor's guest forms GPAs below 2^guestBits only; GUEST_ACCESS beyond is EINVAL, as past GPA_LIMIT. */
+  guestBits: number | null;
 }
 
 export interface Profile {
@@ -53,7 +55,7 @@ const HUGE: ProfileSettings = { ...INPLACE, hugetlb: true, hugeMappings: true };
 /** The kernel measured on the project's machines (Linux 6.18): replaced by `setKernelGates()` after a probe. */
 export const KERNEL_DEFAULT_GATES: KernelGates = {
   vmTypes: ['DEFAULT'], memoryAttributes: false, preFault: false,
-  reservedSlot: { slot: 32763, gpa: 1n << 46n, size: 0x202000n },
+  reservedSlot: { slot: 32763, gpa: 1n << 46n, size: 0x205000n }, guestBits: 48,
 };
 
 export const PROFILES: Record<ProfileName, Profile> = {

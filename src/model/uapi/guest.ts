@@ -47,6 +47,8 @@ export function guestAccess(w: World, vcpuFd: number, a: AccessArgs): Ret {
     if (gate) return err(gate);
   }
   if (a.gpa >= GPA_LIMIT) return err('EINVAL');
+  const bits = w.profile.settings.kernel?.guestBits;
+  if (bits && !vm.tdx && a.gpa >> BigInt(bits) !== 0n) return err('EINVAL');
   if (vm.tdx) return tdxGuestAccess(w, vm, vcpu, a);
   const gfn = Number(a.gpa >> BigInt(PAGE_SHIFT));
   // The hardware walk uses whatever leaf is present; only a miss faults.
