@@ -5,6 +5,7 @@
 import { PROFILES } from '../model/profiles.js';
 import { probeAndApply } from '../kernel/probe.js';
 import { jsonLine } from './json.js';
+import { buildExecutor } from '../kernel/build.js';
 
 export interface KernelInfoOptions {
   executor?: string;
@@ -15,10 +16,11 @@ export function kernelInfoCommand(o: KernelInfoOptions, out: (s: string) => void
   const { probe, derived } = probeAndApply({ executor: o.executor });
   const settings = probe.unavailable ? undefined : PROFILES.kernel.settings;
   if (o.json) {
-    out(jsonLine({ release: probe.release, available: !probe.unavailable, unavailable: probe.unavailable, probed: probe.facts, settings, guestAccess: derived.guestAccess }));
+    out(jsonLine({ executor: o.executor ?? buildExecutor(), release: probe.release, available: !probe.unavailable, unavailable: probe.unavailable, probed: probe.facts, settings, guestAccess: derived.guestAccess }));
     return probe.unavailable ? 2 : 0;
   }
   out(`kernel ${probe.release}`);
+  out(`executor ${o.executor ?? buildExecutor()}`);
   if (probe.unavailable) {
     out(`unavailable: ${probe.unavailable}`);
     return 2;
