@@ -55,7 +55,7 @@ export function parseShard(s: string | undefined): Shard | undefined {
 }
 
 export async function fuzzCommand(o: FuzzCliOptions, out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  if (parseTarget(o.target) === 'kernel') return kernelFuzzCommand(o, out, err);
+  if (parseTarget(o.target) === 'kernel') return await kernelFuzzCommand(o, out, err);
   const profiles = profilesOf(o.profile);
   const bugs: BugName[] = parseBugs(o.bug);
   const runs = parseCount('--runs', o.runs);

@@ -85,38 +85,65 @@ export function pinBoth(p: Program, d: Differential): Program {
   return { ...pinned, calls: pinned.calls.map((c, i) => ({ ...c, comment: d.steps[i]?.kernel ? `kernel: ${answerText(d.steps[i].kernel!)}` : undefined })) };
 }
 
-export function kernelFuzz(o: KernelFuzzOptions): KernelFuzzResult {
-  const { probe, derived } = probeAndApply(o.target);
+export interface KernelSearchResult {
+  runs: number;
+  calls: number;
+  skipped: number;
+  violations: number;
+  elapsedMs: number;
+  kernelMs: number;
+  /** Global index of the first program with a divergence or a hung or dead executor. */
+  foundAt?: number;
+}
+
+/** The programs k = first, first + step, ... of the shard, stopping at the first finding or when `stop(i)` says so. */
+export function kernelSearch(o: KernelFuzzOptions, first = 0, step = 1, stop?: (i: number) => boolean): KernelSearchResult {
+  const { derived } = probeAndApply(o.target);
   const t0 = Date.now();
-  const res: KernelFuzzResult = { runs: 0, calls: 0, skipped: 0, violations: 0, elapsedMs: 0, kernelMs: 0, release: probe.release };
-  if (probe.unavailable) return { ...res, unavailable: probe.unavailable };
+  const r: KernelSearchResult = { runs: 0, calls: 0, skipped: 0, violations: 0, elapsedMs: 0, kernelMs: 0 };
   const deadline = o.timeMs !== undefined ? t0 + o.timeMs : Infinity;
   const shard = o.shard ?? NO_SHARD;
-  for (let k = 0; (o.runs === undefined || k < o.runs) && Date.now() < deadline && !o.stop?.(); k++) {
+  for (let k = first; (o.runs === undefined || k < o.runs) && Date.now() < deadline; k += step) {
     const i = shardIndex(shard, k);
+    if (o.stop?.() || stop?.(i)) break;
     const p = retypeForKernel(materialize(programAt('kernel', o.maxCalls, o.seed, i)), derived.gates);
     const d = runDifferential(p, o.target);
-    res.runs++;
-    res.kernelMs += d.kernelMs;
-    if (d.needs) { res.skipped++; continue; }
-    res.calls += p.calls.length;
-    res.violations += d.model.violations.length;
-    o.onProgress?.({ runs: res.runs, calls: res.calls, elapsedMs: Date.now() - t0 });
-    const f = findingOf(d);
-    if (!f) continue;
-    const oracle = (q: Program) => {
-      const e = runDifferential(q, o.target);
-      const g = e.needs ? undefined : findingOf(e);
-      return g && g.kind === f.kind && q.calls[g.index]?.op === p.calls[f.index].op ? g.index : -1;
-    };
-    const { program } = minimize(p, oracle, Date.now() + (o.shrinkMs ?? 60_000));
-    const last = runDifferential(program, o.target);
-    const lf = findingOf(last) ?? f;
-    const pinned = pinBoth(program, last);
-    const saved = saveFinding(o.corpus, pinned, { invariant: lf.kind, profile: 'kernel', bugs: [], seed: o.seed, path: `${i} kernel=${probe.release}`, message: lf.message });
-    res.finding = { ...lf, program: pinned, programIndex: i, ...saved, unshrunkCalls: p.calls.length };
-    break;
+    r.runs++;
+    r.kernelMs += d.kernelMs;
+    if (d.needs) { r.skipped++; continue; }
+    r.calls += p.calls.length;
+    r.violations += d.model.violations.length;
+    o.onProgress?.({ runs: r.runs, calls: r.calls, elapsedMs: Date.now() - t0 });
+    if (findingOf(d)) { r.foundAt = i; break; }
   }
-  res.elapsedMs = Date.now() - t0;
-  return res;
+  r.elapsedMs = Date.now() - t0;
+  return r;
+}
+
+/** Shrink the finding of program `i` by re-running both sides, and save it with both columns pinned. */
+export function kernelShrink(o: KernelFuzzOptions, i: number): KernelFinding | undefined {
+  const { probe, derived } = probeAndApply(o.target);
+  const p = retypeForKernel(materialize(programAt('kernel', o.maxCalls, o.seed, i)), derived.gates);
+  const f = findingOf(runDifferential(p, o.target));
+  if (!f) return undefined;
+  const oracle = (q: Program) => {
+    const e = runDifferential(q, o.target);
+    const g = e.needs ? undefined : findingOf(e);
+    return g && g.kind === f.kind && q.calls[g.index]?.op === p.calls[f.index].op ? g.index : -1;
+  };
+  const { program } = minimize(p, oracle, Date.now() + (o.shrinkMs ?? 60_000));
+  const last = runDifferential(program, o.target);
+  const lf = findingOf(last) ?? f;
+  const pinned = pinBoth(program, last);
+  const saved = saveFinding(o.corpus, pinned, { invariant: lf.kind, profile: 'kernel', bugs: [], seed: o.seed, path: `${i} kernel=${probe.release}`, message: lf.message });
+  return { ...lf, program: pinned, programIndex: i, ...saved, unshrunkCalls: p.calls.length };
+}
+
+export function kernelFuzz(o: KernelFuzzOptions): KernelFuzzResult {
+  const { probe } = probeAndApply(o.target);
+  const base = { runs: 0, calls: 0, skipped: 0, violations: 0, elapsedMs: 0, kernelMs: 0, release: probe.release };
+  if (probe.unavailable) return { ...base, unavailable: probe.unavailable };
+  const r = kernelSearch(o);
+  const finding = r.foundAt !== undefined ? kernelShrink(o, r.foundAt) : undefined;
+  return { ...base, ...r, finding };
 }
