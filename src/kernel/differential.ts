@@ -32,8 +32,12 @@ export interface Differential {
 
 const TYPE_NAME = new Map<bigint, 'DEFAULT' | 'SW_PROTECTED' | 'TDX'>(Object.entries(VM_TYPES).map(([k, v]) => [v, k as 'DEFAULT']));
 
-/** `# vm-type: default` runs every VM of the program as a default VM. */
-export function applyVmTypeHeader(p: Program): Program {
+/**
+ * `# vm-type: default` runs every VM of the program as a default VM. `[busy=N]`
+ * is dropped on both sides: a real TDX module cannot be told to be busy.
+ */
+export function applyVmTypeHeader(p0: Program): Program {
+  const p = { ...p0, calls: p0.calls.map(({ busy: _busy, ...c }) => c) };
   const want = header(p, 'vm-type')?.trim().toUpperCase().replace('-', '_');
   if (!want) return p;
   const value = VM_TYPES[want as keyof typeof VM_TYPES];

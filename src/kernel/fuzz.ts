@@ -56,18 +56,21 @@ export interface KernelFuzzResult {
   unavailable?: string;
 }
 
-/** Run every VM type the kernel lacks as a default VM, and say so in a header. */
+/**
+ * Run every VM type the kernel lacks as a default VM (saying so in a
+ * header), and drop `[busy=N]`: a real TDX module cannot be told to be busy.
+ */
 export function retypeForKernel(p: Program, gates: KernelGates): Program {
   const have = new Set(gates.vmTypes.map((t) => VM_TYPES[t]));
   let changed = false;
-  const calls = p.calls.map((c) => {
+  const calls = p.calls.map(({ busy: _busy, ...c }) => {
     const v = c.args.type;
     if (c.op !== 'KVM_CREATE_VM' || v?.kind !== 'int' || have.has(v.value as 0n)) return c;
     if (!Object.values(VM_TYPES).includes(v.value as 0n)) return c;
     changed = true;
     return { ...c, args: { ...c.args, type: { kind: 'int' as const, value: VM_TYPES.DEFAULT } } };
   });
-  return changed ? { headers: [...p.headers, ['vm-type', 'default']], calls } : p;
+  return { headers: changed ? [...p.headers, ['vm-type', 'default']] : p.headers, calls };
 }
 
 function findingOf(d: Differential): { kind: KernelFinding['kind']; index: number; message: string } | undefined {
