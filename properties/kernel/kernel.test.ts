@@ -3,7 +3,7 @@
 // and, where /dev/kvm is usable, the corpus and a short fuzz run against the
 // real kernel.
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseProgram } from '../../src/program/parser.js';
@@ -135,10 +135,10 @@ const kvmReason = probe.unavailable;
 if (kvmReason) console.log(`kernel target tests against /dev/kvm skipped: ${kvmReason}`);
 
 describe.skipIf(kvmReason !== undefined)('the real kernel (/dev/kvm)', () => {
-  const dir = 'corpus/spec';
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.prog'))) {
-    it(`${f} agrees or needs what this kernel lacks`, () => {
-      const r = parseProgram(readFileSync(join(dir, f), 'utf8'), f);
+  const progs = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith('.prog')).map((n) => join(dir, n)) : []);
+  for (const file of [...progs('corpus/spec'), ...progs('corpus/found')]) {
+    it(`${file} agrees or needs what this kernel lacks`, () => {
+      const r = parseProgram(readFileSync(file, 'utf8'), file);
       if (!r.ok) throw new Error(r.error.message);
       const d = runDifferential(r.program, {});
       const at = d.steps[d.divergence];
@@ -146,8 +146,19 @@ describe.skipIf(kvmReason !== undefined)('the real kernel (/dev/kvm)', () => {
       expect(d.divergence, at ? `${at.call.op}: model ${JSON.stringify(at.model)} kernel ${JSON.stringify(at.kernel)}` : '').toBe(-1);
     }, 60_000);
   }
+  // A recorded difference keeps its kernel column: the kernel must still answer as pinned.
+  for (const file of progs('corpus/kernel')) {
+    it(`${file}: the kernel still answers as its # kernel: column says`, () => {
+      const r = parseProgram(readFileSync(file, 'utf8'), file);
+      if (!r.ok) throw new Error(r.error.message);
+      const d = runDifferential(r.program, {});
+      if (d.needs) return;
+      const pinned = r.program.calls.map((c) => /^kernel: (.*)$/.exec(c.comment?.trim() ?? '')?.[1]);
+      expect(d.steps.map((s, i) => (pinned[i] === undefined ? undefined : s.kernel ? answerText(s.kernel) : '-'))).toEqual(pinned);
+    }, 60_000);
+  }
   it('fuzzes the kernel target for a small budget without a divergence', () => {
-    const r = kernelFuzz({ target: {}, seed: 1, runs: 20, maxCalls: 20, corpus: 'corpus/kernel', shrinkMs: 5000 });
+    const r = kernelFuzz({ target: {}, seed: 1, runs: 20, maxCalls: 20, corpus: mkdtempSync(join(tmpdir(), 'tdxfuzz-k-')), shrinkMs: 5000 });
     expect(r.unavailable).toBeUndefined();
     expect(r.runs).toBe(20);
     expect(r.finding, r.finding?.message).toBeUndefined();
