@@ -29,21 +29,6 @@
 #include "tdx.h"
 #include "ops.h"
 
-#define MAX_ARGS 16
-#define NOWHERE 0xdead000000000000ull
-
-struct req {
-	const char *op;
-	const char *bind;
-	int64_t h[4];
-	int nh;
-	const char *key[MAX_ARGS];
-	uint64_t val[MAX_ARGS];
-	int nargs;
-	char *out;
-	size_t outsz;
-};
-
 /* Program names (vm0, g1, src0) bound to handles; a failed creation binds -1. */
 #define MAX_NAMES 1024
 static struct { char name[32]; int64_t h; } names[MAX_NAMES];
@@ -74,7 +59,7 @@ static void name_bind(const char *name, int64_t h)
 	names[nnames++].h = h;
 }
 
-static uint64_t arg(const struct req *r, const char *key, uint64_t dflt)
+uint64_t arg(const struct req *r, const char *key, uint64_t dflt)
 {
 	for (int i = 0; i < r->nargs; i++)
 		if (!strcmp(r->key[i], key))
@@ -95,8 +80,7 @@ static uint64_t parse_value(const char *s)
 	return strtoull(s, NULL, 0);
 }
 
-static void say(struct req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct req *r, const char *fmt, ...)
+void say(struct req *r, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -104,7 +88,7 @@ static void say(struct req *r, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void ret(struct req *r, long v)
+void ret(struct req *r, long v)
 {
 	if (v < 0)
 		say(r, "R %s", errno_name(errno));
@@ -202,145 +186,6 @@ static void op_attrs2(struct req *r)
 static void op_fallocate(struct req *r)
 {
 	ret(r, fallocate(obj_fd(r->h[0], K_GMEM), (int)arg(r, "mode", 0), (off_t)arg(r, "offset", 0), (off_t)arg(r, "len", 0)));
-}
-
-/* ---- host memory ---- */
-
-static void mapped(struct req *r, void *p, uint64_t len)
-{
-	if (p == MAP_FAILED) {
-		say(r, "R %s", errno_name(errno));
-		return;
-	}
-	int h = obj_new(K_MAP);
-	if (h < 0) {
-		munmap(p, len);
-		say(r, "U more than %d handles in one program", MAX_OBJS);
-		return;
-	}
-	objs[h].addr = p;
-	objs[h].len = len;
-	say(r, "R OK %d", h);
-}
-
-static void op_mmap(struct req *r)
-{
-	uint64_t len = arg(r, "size", 0);
-	int flags = arg(r, "shared", 0) ? MAP_SHARED : MAP_PRIVATE;
-	mapped(r, mmap(NULL, len, PROT_READ | PROT_WRITE, flags, obj_fd(r->h[0], K_GMEM), (off_t)arg(r, "offset", 0)), len);
-}
-
-static void op_mmap_anon(struct req *r)
-{
-	uint64_t len = arg(r, "size", 0);
-	mapped(r, mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0), len);
-}
-
-/* A stale mapping handle is EINVAL; a second munmap of the same mapping is 0, as the model says. */
-static void op_munmap(struct req *r)
-{
-	struct obj *m = obj_get(r->h[0], K_MAP);
-	if (!m) { errno = EINVAL; ret(r, -1); return; }
-	if (m->unmapped) { ret(r, 0); return; }
-	long v = munmap(m->addr, m->len);
-	if (v == 0)
-		m->unmapped = 1;
-	ret(r, v);
-}
-
-static sigjmp_buf fault_jmp;
-static volatile sig_atomic_t fault_armed;
-
-void host_fault(int sig)
-{
-	if (fault_armed)
-		siglongjmp(fault_jmp, sig);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-/* The byte's address, or NULL when it is outside a live mapping. */
-static volatile uint8_t *host_addr(struct req *r)
-{
-	struct obj *m = obj_get(r->h[0], K_MAP);
-	uint64_t off = arg(r, "offset", 0);
-	if (!m || m->unmapped || off >= m->len)
-		return NULL;
-	return (volatile uint8_t *)m->addr + off;
-}
-
-static void op_host_access(struct req *r, int write)
-{
-	volatile uint8_t *p = host_addr(r);
-	if (!p) { say(r, "R SIGBUS"); return; }
-	int sig = sigsetjmp(fault_jmp, 1);
-	if (sig) {
-		fault_armed = 0;
-		say(r, sig == SIGBUS ? "R SIGBUS" : "R X:SIGSEGV");
-		return;
-	}
-	fault_armed = 1;
-	if (write) {
-		*p = (uint8_t)arg(r, "byte", 0);
-		fault_armed = 0;
-		say(r, "R OK");
-	} else {
-		uint8_t v = *p;
-		fault_armed = 0;
-		say(r, "R %u", v);
-	}
-}
-
-/*
- * A long-term GUP pin as userspace can take one: registering the page as an
- * io_uring fixed buffer (pin_user_pages() with FOLL_LONGTERM).
- */
-static void op_host_pin(struct req *r)
-{
-	struct obj *m = obj_get(r->h[0], K_MAP);
-	uint64_t off = arg(r, "offset", 0);
-	if (npins >= MAX_PINS) { say(r, "U more than %d pins in one program", MAX_PINS); return; }
-	uint32_t params[30];
-	memset(params, 0, sizeof(params));
-	int ring = (int)syscall(__NR_io_uring_setup, 1, params);
-	if (ring < 0) { say(r, "U HOST_PIN needs io_uring, which is unavailable: %s", errno_name(errno)); return; }
-	struct iovec iov = {
-		.iov_base = (void *)(uintptr_t)(((m && !m->unmapped ? (uint64_t)(uintptr_t)m->addr : NOWHERE) + off) & ~0xfffull),
-		.iov_len = 0x1000,
-	};
-	if (m && !m->unmapped && off >= m->len)
-		iov.iov_base = (void *)(uintptr_t)NOWHERE;
-	long v = syscall(__NR_io_uring_register, ring, 0 /* IORING_REGISTER_BUFFERS */, &iov, 1);
-	if (v < 0) {
-		int e = errno;
-		close(ring);
-		errno = e;
-		ret(r, -1);
-		return;
-	}
-	pins[npins++] = (struct pin){ .map = (int)r->h[0], .page = off >> 12, .ring = ring };
-	ret(r, 0);
-}
-
-void pin_release(struct pin *p)
-{
-	syscall(__NR_io_uring_register, p->ring, 1 /* IORING_UNREGISTER_BUFFERS */, NULL, 0);
-	close(p->ring);
-}
-
-static void op_host_unpin(struct req *r)
-{
-	uint64_t page = arg(r, "offset", 0) >> 12;
-	for (int i = npins - 1; i >= 0; i--) {
-		if (pins[i].map == r->h[0] && pins[i].page == page) {
-			pin_release(&pins[i]);
-			pins[i] = pins[--npins];
-			ret(r, 0);
-			return;
-		}
-	}
-	errno = EINVAL;
-	ret(r, -1);
 }
 
 /* close(2) of a stale handle is EBADF without a syscall: its fd number may be reused. */

@@ -1,4 +1,4 @@
-/* tdxfuzz executor: the handle table and the call handlers (ops.c). */
+/* tdxfuzz executor: the handle table, the request and the call handlers (ops.c, host.c). */
 #ifndef TDXFUZZ_OPS_H
 #define TDXFUZZ_OPS_H
 
@@ -31,6 +31,21 @@ struct pin {
 	int ring;                     /* an io_uring whose registered buffer holds the pin */
 };
 
+#define MAX_ARGS 16
+#define NOWHERE 0xdead000000000000ull
+
+struct req {
+	const char *op;
+	const char *bind;
+	int64_t h[4];
+	int nh;
+	const char *key[MAX_ARGS];
+	uint64_t val[MAX_ARGS];
+	int nargs;
+	char *out;
+	size_t outsz;
+};
+
 extern struct obj objs[MAX_OBJS];
 extern int nobjs;
 extern struct pin pins[MAX_PINS];
@@ -47,5 +62,14 @@ void pin_release(struct pin *p);
 void host_fault(int sig);
 void names_reset(void);
 void run_line(char *line, char *out, size_t outsz);
+uint64_t arg(const struct req *r, const char *key, uint64_t dflt);
+void say(struct req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ret(struct req *r, long v);
+void op_mmap(struct req *r);
+void op_mmap_anon(struct req *r);
+void op_munmap(struct req *r);
+void op_host_access(struct req *r, int write);
+void op_host_pin(struct req *r);
+void op_host_unpin(struct req *r);
 
 #endif

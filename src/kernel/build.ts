@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { UAPI_PRELUDE } from '../export/uapi_h.js';
 
 export const EXECUTOR_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../executor');
-const SOURCES = ['executor.c', 'ops.c'];
+const SOURCES = ['executor.c', 'ops.c', 'host.c'];
 const CFLAGS = ['-O1', '-Wall', '-Wno-unused-function', '-std=gnu11'];
 
 export function cacheDir(): string {
