@@ -3,7 +3,9 @@
 // and, where /dev/kvm is usable, the corpus and a short fuzz run against the
 // real kernel.
 
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { exportProgram } from '../../src/export/c.js';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseProgram } from '../../src/program/parser.js';
@@ -52,6 +54,22 @@ describe('the C executor', () => {
     expect(r.fault).toBeUndefined();
     expect(r.answers.map(answerText)).toEqual(['OK', 'OK', '170', 'SIGBUS', '0', 'SIGBUS', '0']);
   }, 120_000);
+});
+
+describe('exported reproducers', () => {
+  it('run GUEST_ACCESS with the executor guest and compile with the system cc', () => {
+    const p = parse(`vm0 = KVM_CREATE_VM(type=DEFAULT)
+cpu0 = KVM_CREATE_VCPU(vm0, id=0)
+GUEST_ACCESS(cpu0, gpa=0x1000, private=0, write=1, byte=0x11)
+GUEST_ACCESS(cpu0, gpa=0x1000, private=0, write=0) -> 0x11
+`);
+    const c = exportProgram(p, 'c');
+    expect(c).toContain('guest_vm_created(kvm, vm0);');
+    expect(c).toContain('r = guest_access(kvm, vm0, cpu0, 0x1000ULL, (int)0x0ULL, (uint8_t)0);');
+    const dir = mkdtempSync(join(tmpdir(), 'tdxfuzz-x-'));
+    writeFileSync(join(dir, 'r.c'), c);
+    execFileSync('cc', ['-fsyntax-only', '-Wall', '-Werror', '-Wno-unused-function', '-Wno-unused-variable', join(dir, 'r.c')], { stdio: 'pipe' });
+  }, 60_000);
 });
 
 describe('the driver', () => {
