@@ -18,6 +18,8 @@ import { parseBugs, parseCount, parseProfile, parseSeconds } from './options.js'
 import { EXIT_FOUND, EXIT_INTERRUPTED, EXIT_OK, UsageError } from './errors.js';
 import { jsonLine } from './json.js';
 import { Progress } from './progress.js';
+import { parseTarget } from './kernel_replay.js';
+import { kernelFuzzCommand } from './kernel_fuzz.js';
 
 export interface FuzzCliOptions {
   profile?: string;
@@ -32,6 +34,8 @@ export interface FuzzCliOptions {
   workers?: string;
   shard?: string;
   coverage?: boolean;
+  target?: string;
+  executor?: string;
 }
 
 /** `--profile sound` (or a comma list) runs several designs in turn. */
@@ -51,6 +55,7 @@ export function parseShard(s: string | undefined): Shard | undefined {
 }
 
 export async function fuzzCommand(o: FuzzCliOptions, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  if (parseTarget(o.target) === 'kernel') return await kernelFuzzCommand(o, out, err);
   const profiles = profilesOf(o.profile);
   const bugs: BugName[] = parseBugs(o.bug);
   const runs = parseCount('--runs', o.runs);

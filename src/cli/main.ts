@@ -7,6 +7,7 @@ import { collect } from './options.js';
 import { replayCommand } from './replay.js';
 import { profilesCommand } from './profiles.js';
 import { fuzzCommand } from './fuzz.js';
+import { kernelInfoCommand } from './kernel_info.js';
 import { nightlyCommand } from './nightly.js';
 import { diffCommand } from './diff.js';
 import { exportCommand } from './export.js';
@@ -29,6 +30,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--profile <name>', 'design profile (overrides the # profile: header)')
     .option('--bug <name>', 'seeded bug to enable (repeatable)', collect, [])
     .option('--json', 'one JSON object per call, then a summary')
+    .option('--target <model|kernel>', 'kernel: run on /dev/kvm beside the model and report the first divergence', 'model')
+    .option('--executor <cmd>', 'shell command that starts the KVM executor (e.g. through ssh on a TDX host)')
     .action((files: string[], o) => { code = replayCommand(files, o, out); });
 
   program.command('fuzz')
@@ -45,6 +48,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--coverage', 'print the (call, result) pairs, S-EPT and TD transitions reached, and invariant activity')
     .option('--workers <n>', 'worker threads on this machine', '1')
     .option('--shard <i/n>', 'run the I-th of N disjoint slices of the program stream')
+    .option('--target <model|kernel>', 'kernel: run every program on /dev/kvm too; a divergence is a finding', 'model')
+    .option('--executor <cmd>', 'shell command that starts the KVM executor (e.g. through ssh on a TDX host)')
     .action(async (o) => { code = await fuzzCommand(o, out, (s) => process.stderr.write(`${s}\n`)); });
 
   const corpus = program.command('corpus').description('check and merge program corpora');
@@ -106,6 +111,12 @@ export async function main(argv: string[]): Promise<number> {
     .option('--profile <name>', 'design profile (overrides the # profile: header)')
     .option('--bug <name>', 'seeded bug (repeatable)', collect, [])
     .action((file: string, o) => { code = reportCommand(file, o, out); });
+
+  program.command('kernel-info')
+    .description('probe the running kernel through the KVM executor and print the derived kernel profile settings')
+    .option('--executor <cmd>', 'shell command that starts the KVM executor')
+    .option('--json', 'machine-readable output')
+    .action((o) => { code = kernelInfoCommand(o, out); });
 
   program.command('profiles')
     .description('list the design profiles and the seeded bugs')

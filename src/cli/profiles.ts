@@ -16,9 +16,9 @@ export function profilesCommand(opts: { json?: boolean }, out: (s: string) => vo
   out('Profiles:');
   for (const n of PROFILE_NAMES) {
     const p = PROFILES[n];
-    out(`  ${n}${p.sound ? '' : '  (flawed design: trips invariants on purpose)'}`);
+    out(`  ${n}${p.settings.kernel ? '  (the model side of --target kernel, set from a probe)' : p.sound ? '' : '  (flawed design: trips invariants on purpose)'}`);
     out(`      ${p.description}`);
-    out(`      ${Object.entries(p.settings).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    out(`      ${Object.entries(p.settings).map(([k, v]) => `${k}=${typeof v === 'object' ? jsonLine(v) : v}`).join(' ')}`);
   }
   out('');
   out('Seeded bugs (--bug NAME):');

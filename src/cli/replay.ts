@@ -12,11 +12,15 @@ import { loadProgram } from './load.js';
 import { parseBugs, parseProfile } from './options.js';
 import { EXIT_FOUND, EXIT_OK } from './errors.js';
 import { jsonLine } from './json.js';
+import { parseTarget, replayKernelCommand } from './kernel_replay.js';
 
 export interface ReplayOptions {
   profile?: string;
   bug?: string[];
   json?: boolean;
+  /** `kernel`: run on /dev/kvm beside the model (src/cli/kernel_replay.ts). */
+  target?: string;
+  executor?: string;
 }
 
 export interface ReplayOutcome {
@@ -41,6 +45,7 @@ export function replayProgram(p: Program, opts: ReplayOptions): ReplayOutcome {
 }
 
 export function replayCommand(files: string[], opts: ReplayOptions, out: (s: string) => void): number {
+  if (parseTarget(opts.target) === 'kernel') return replayKernelCommand(files, opts, out);
   // Load (and validate) every file before running any, so bad input runs nothing.
   const programs = files.map((f) => ({ file: f, program: loadProgram(f) }));
   for (const { program } of programs) programSetup(program, opts);

@@ -6,6 +6,7 @@ import { CALLS } from '../program/calls.js';
 import { printCall, printResult } from '../program/printer.js';
 import type { Call, Program, Result, Value } from '../program/types.js';
 import { UAPI_PRELUDE } from './uapi_h.js';
+import { afterCreateVm, guestAccessStatement, guestHelpers } from '../kernel/export_guest.js';
 
 export type ExportFormat = 'c' | 'selftest';
 
@@ -26,10 +27,12 @@ function want(r: Result | undefined): string {
   if (r.kind === 'errno') return `WANT_ERRNO, ${r.name}`;
   if (r.name === 'OK') return 'WANT_OK, 0';
   if (r.name === 'SIGBUS') return 'WANT_SIGBUS, 0';
+  if (r.name === 'EXIT_MEMORY_FAULT') return 'WANT_VALUE, GUEST_EXIT_MEMORY_FAULT';
+  if (r.name === 'EXIT_MMIO') return 'WANT_VALUE, GUEST_EXIT_MMIO';
   return 'WANT_ANY, 0';
 }
 
-function statement(c: Call, i: number): string[] {
+function statement(c: Call, i: number, p: Program): string[] {
   const a = (k: string) => cValue(c.args[k]);
   const h = c.handles;
   const tdx = (id: string, fd: string, data: string) => [
@@ -37,7 +40,7 @@ function statement(c: Call, i: number): string[] {
     `  r = sys(ioctl(${fd}, KVM_MEMORY_ENCRYPT_OP, &cmd)); }`,
   ];
   switch (c.op) {
-    case 'KVM_CREATE_VM': return [`r = ${c.bind} = sys(ioctl(kvm, KVM_CREATE_VM, ${a('type')}));`];
+    case 'KVM_CREATE_VM': return [`r = ${c.bind} = sys(ioctl(kvm, KVM_CREATE_VM, ${a('type')}));`, ...afterCreateVm(c)];
     case 'KVM_CREATE_VCPU': return [`r = ${c.bind} = sys(ioctl(${h[0]}, KVM_CREATE_VCPU, ${a('id')}));`];
     case 'KVM_CREATE_GUEST_MEMFD': return [
       `{ struct kvm_create_guest_memfd arg = { .size = ${a('size')}, .flags = ${a('flags')} };`,
@@ -78,8 +81,9 @@ function statement(c: Call, i: number): string[] {
     case 'KVM_PRE_FAULT_MEMORY': return [
       `{ struct kvm_pre_fault_memory arg = { .gpa = ${a('gpa')}, .size = ${a('size')}, .flags = ${a('flags')} };`,
       `  r = sys(ioctl(${h[0]}, KVM_PRE_FAULT_MEMORY, &arg)); }`];
-    case 'GUEST_ACCESS': case 'GUEST_ACCEPT':
-      return [`/* ${c.op} runs guest code (KVM_RUN); it is reproduced by the selftest export's guest, not here. */`, 'r = SKIPPED;'];
+    case 'GUEST_ACCESS': return guestAccessStatement(c, p);
+    case 'GUEST_ACCEPT':
+      return [`/* ${c.op} is a TDCALL from a TD's guest code, which needs a TD boot image. */`, 'r = SKIPPED;'];
     default: return [`/* step ${i}: unknown call ${c.op} */`, 'r = SKIPPED;'];
   }
 }
@@ -180,7 +184,7 @@ export function exportProgram(p: Program, format: ExportFormat, results: Readonl
     '#include <linux/falloc.h>', '#include <linux/kvm.h>', '#include <sys/ioctl.h>', '#include <sys/mman.h>',
   ];
   if (selftest) lines.push('', '#include "kvm_util.h"', '#include "test_util.h"');
-  lines.push('', UAPI_PRELUDE, HELPERS, selftest ? SELFTEST_CHECK : C_CHECK, ...declarations(p), '');
+  lines.push('', UAPI_PRELUDE, HELPERS, guestHelpers(), selftest ? SELFTEST_CHECK : C_CHECK, ...declarations(p), '');
   lines.push('int main(void)', '{', '\tstruct sigaction sa = { .sa_handler = on_fault };', '\tlong r;', '\tint kvm;', '');
   lines.push('\tsigaction(SIGBUS, &sa, NULL);', '\tsigaction(SIGSEGV, &sa, NULL);');
   if (selftest) lines.push('\tkvm = open_kvm_dev_path_or_exit();');
@@ -191,7 +195,7 @@ export function exportProgram(p: Program, format: ExportFormat, results: Readonl
     lines.push('', `\t/* ${i}: ${text}${r ? ` -> ${printResult(r)}` : ''} */`);
     // Selftest style: a raw __ call where the model expects a failure.
     const raw = selftest && r?.kind === 'errno';
-    for (const s of statement(c, i)) lines.push(`\t${raw ? s.replace(/\bsys\(/g, '__sys(') : s}`);
+    for (const s of statement(c, i, p)) lines.push(`\t${raw ? s.replace(/\bsys\(/g, '__sys(') : s}`);
     lines.push(`\tcheck(${i}, ${JSON.stringify(`${c.op}`)}, r, ${want(r)});`);
   });
   lines.push('', '\t(void)kvm;');
