@@ -3,6 +3,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { UsageError, EXIT_USAGE } from './errors.js';
+import { WriteFailure } from '../fuzz/save.js';
 import { collect } from './options.js';
 import { replayCommand } from './replay.js';
 import { profilesCommand } from './profiles.js';
@@ -115,7 +116,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError || e instanceof WriteFailure) {
       process.stderr.write(`tdxfuzz: ${e.message}\n`);
       return EXIT_USAGE;
     }

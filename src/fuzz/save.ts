@@ -1,11 +1,13 @@
 // Saving a found program: a signature for de-duplication (invariant,
 // profile, bugs and the program normalised: canonical handles, no results or
 // comments), a short hash of it for the file name, and an atomic write
-// (temporary file, then rename) so a crash never leaves a truncated file.
+// (temporary file beside the target, then rename) so a crash never leaves a
+// truncated file; a failed write removes its temporary file, and the next
+// start removes those a killed process left behind.
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { printProgram } from '../program/printer.js';
 import type { Program } from '../program/types.js';
 
@@ -18,12 +20,70 @@ export function shortHash(s: string): string {
   return createHash('sha256').update(s).digest('hex').slice(0, 8);
 }
 
+/** A write that failed: the file and the reason, for a one-line message. */
+export class WriteFailure extends Error {
+  constructor(readonly file: string, readonly code: string) {
+    super(`cannot write ${file}: ${describeCode(code)}`);
+  }
+}
+
+const REASONS: Record<string, string> = {
+  EACCES: 'permission denied', EPERM: 'operation not permitted', EISDIR: 'is a directory', ENOTDIR: 'a parent is not a directory',
+  ENOSPC: 'no space left on the device', EROFS: 'read-only file system', EEXIST: 'a parent is a file', ENOENT: 'no such directory', EDQUOT: 'disk quota exceeded',
+};
+
+export function describeCode(code: string): string {
+  return REASONS[code] ? `${REASONS[code]} (${code})` : code;
+}
+
+const codeOf = (e: unknown) => (e as NodeJS.ErrnoException)?.code ?? String(e);
+
+export const TMP_PREFIX = '.tdxfuzz-tmp-';
+
 /** Write `text` to `file` atomically: a temporary file in the same directory, then rename. */
 export function writeAtomic(file: string, text: string): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = join(dirname(file), `.tdxfuzz-tmp-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+  } catch (e) {
+    throw new WriteFailure(file, codeOf(e));
+  }
+  const tmp = join(dirname(file), `${TMP_PREFIX}${process.pid}-${Math.random().toString(36).slice(2, 8)}-${basename(file)}`);
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, file);
+  } catch (e) {
+    try { unlinkSync(tmp); } catch { /* never created */ }
+    throw new WriteFailure(file, codeOf(e));
+  }
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** Remove the temporary files that processes no longer running left in `dir` (a kill -9 between write and rename). */
+export function cleanTemps(dir: string): number {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  let n = 0;
+  for (const name of names) {
+    const m = new RegExp(`^${TMP_PREFIX.replace('.', '\\.')}(\\d+)-`).exec(name);
+    if (!m || (Number(m[1]) !== process.pid && alive(Number(m[1])))) continue;
+    try {
+      unlinkSync(join(dir, name));
+      n++;
+    } catch { /* gone already */ }
+  }
+  return n;
 }
 
 export interface SavedFinding {
