@@ -12,6 +12,7 @@ import type { Program } from '../program/types.js';
 import { loadProgram } from './load.js';
 import { programSetup } from './replay.js';
 import { EXIT_FOUND, EXIT_OK, UsageError } from './errors.js';
+import { checkOutputDir, checkOutputFile } from './outputs.js';
 import { parseProgram, formatParseError } from '../program/parser.js';
 
 export function corpusCheckCommand(dirs: string[], out: (s: string) => void): number {
@@ -34,6 +35,7 @@ export function corpusCheckCommand(dirs: string[], out: (s: string) => void): nu
 
 export function corpusMergeCommand(dirs: string[], o: { into?: string }, out: (s: string) => void): number {
   const into = o.into ?? 'corpus/found';
+  checkOutputDir('--into', into);
   const r = mergeCorpora(dirs, into);
   for (const f of r.added) out(`added ${f}`);
   out(`${r.added.length} new program(s), ${r.duplicates} duplicate(s) by signature, into ${into}`);
@@ -42,6 +44,7 @@ export function corpusMergeCommand(dirs: string[], o: { into?: string }, out: (s
 
 /** `tdxfuzz shrink`: minimise a program that violates an invariant, keeping the same invariant. */
 export function shrinkCommand(file: string, o: { out?: string; profile?: string; bug?: string[] }, out: (s: string) => void): number {
+  if (o.out) checkOutputFile('--out', o.out);
   const p = loadProgram(file);
   const { profile, bugs } = programSetup(p, o);
   const target = { profile, bugs };

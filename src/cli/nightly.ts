@@ -16,6 +16,7 @@ import { printProgram } from '../program/printer.js';
 import { parseCount, parseSeconds } from './options.js';
 import { parseShard, profilesOf } from './fuzz.js';
 import { EXIT_FOUND, EXIT_OK } from './errors.js';
+import { checkOutputDir } from './outputs.js';
 
 export interface NightlyOptions {
   time?: string;
@@ -51,6 +52,7 @@ export async function nightlyCommand(o: NightlyOptions, out: (s: string) => void
   const workers = parseCount('--workers', o.workers) ?? 1;
   const shard = parseShard(o.shard);
   const outDir = o.out ?? 'reports/nightly';
+  checkOutputDir('--out', outDir);
   const bugRuns = parseCount('--bug-runs', o.bugRuns) ?? 5000;
   const doFuzz = o.fuzz !== false;
   const doBugs = o.bugs !== false;
