@@ -97,7 +97,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--format <c|selftest>', 'output form', 'c')
     .option('--out <file>', 'write here instead of stdout')
     .option('--profile <name>', 'design profile for the expected results (overrides the # profile: header)')
-    .option('--bug <name>', 'seeded bug (repeatable)', collect, [])
+    .option('--bug <name>', "seeded bug (repeatable; 'none' for no bugs)", collect, [])
+    .option('--pin <sound|flawed>', "pin what the sound design returns (default), or the finding's flawed answers", 'sound')
     .action((file: string, o) => { code = exportCommand(file, o, out); });
 
   program.command('report')

@@ -15,6 +15,8 @@ export function parseBugs(names: readonly string[] | undefined): BugName[] {
   const out: BugName[] = [];
   for (const raw of names ?? []) {
     for (const n of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+      // Saved files say `# bugs: none`, so the command line accepts it too.
+      if (n === 'none') continue;
       if (!isBugName(n)) throw new UsageError(`unknown bug '${n}' (see 'tdxfuzz profiles'; e.g. ${BUGS[0].name})`);
       if (!out.includes(n)) out.push(n);
     }
