@@ -8,7 +8,7 @@ import { firstFinding, pinResults } from '../fuzz/check.js';
 import { minimize } from '../fuzz/minimize.js';
 import { writeAtomic } from '../fuzz/save.js';
 import { printProgram } from '../program/printer.js';
-import type { Program } from '../program/types.js';
+import { withSetup, type Program } from '../program/types.js';
 import { loadProgram } from './load.js';
 import { programSetup } from './replay.js';
 import { EXIT_FOUND, EXIT_OK, UsageError } from './errors.js';
@@ -59,7 +59,8 @@ export function shrinkCommand(file: string, o: { out?: string; profile?: string;
   };
   const { program } = minimize(p, oracle, Date.now() + 60_000);
   const final = firstFinding(program, { ...target, want: first.invariant });
-  const pinned = pinResults({ headers: [...p.headers.filter(([k]) => k !== 'invariant'), ['invariant', first.invariant]], calls: program.calls }, final.report);
+  // The design it was shrunk under goes into the file, overrides included: it must replay the same.
+  const pinned = pinResults({ headers: withSetup(p.headers, profile, bugs, first.invariant), calls: program.calls }, final.report);
   const text = printProgram(pinned);
   out(`${file}: ${first.invariant} kept, ${p.calls.length} -> ${program.calls.length} calls`);
   if (o.out) {
