@@ -16,7 +16,7 @@ import { printProgram } from '../program/printer.js';
 import { checkOutputDir } from './outputs.js';
 import { SOUND_PROFILES, type ProfileName } from '../model/profiles.js';
 import type { BugName } from '../model/bugs.js';
-import { parseBugs, parseCount, parseProfile, parseSeconds } from './options.js';
+import { parseBugs, parseCount, parseProfile, parseSeconds, parseWant, profilesForBugs } from './options.js';
 import { EXIT_FOUND, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js';
 import { jsonLine } from './json.js';
 import { Progress } from './progress.js';
@@ -34,11 +34,13 @@ export interface FuzzCliOptions {
   workers?: string;
   shard?: string;
   coverage?: boolean;
+  want?: string[];
 }
 
 /** `--profile sound` (or a comma list) runs several designs in turn. */
 export function profilesOf(spec: string | undefined): ProfileName[] {
   if (spec === 'sound') return [...SOUND_PROFILES];
+  if (spec === '') throw new UsageError('--profile expects a profile name, got an empty string');
   return (spec ?? 'upstream').split(',').map((p) => parseProfile(p.trim()));
 }
 
@@ -53,8 +55,9 @@ export function parseShard(s: string | undefined): Shard | undefined {
 }
 
 export async function fuzzCommand(o: FuzzCliOptions, out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  const profiles = profilesOf(o.profile);
   const bugs: BugName[] = parseBugs(o.bug);
+  const { profiles, picked } = profilesForBugs(o.profile === undefined ? undefined : profilesOf(o.profile), bugs);
+  const want = parseWant(o.want);
   const runs = parseCount('--runs', o.runs);
   const time = parseSeconds('--time', o.time);
   if (runs !== undefined && time !== undefined) throw new UsageError('give --runs or --time, not both');
@@ -75,6 +78,8 @@ export async function fuzzCommand(o: FuzzCliOptions, out: (s: string) => void, e
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  if (picked) say(`tdxfuzz fuzz: ${picked} (give --profile to choose another)`);
+  if (want) say(`tdxfuzz fuzz: only violations of ${want.join(', ')} count; others are passed over`);
   say(`tdxfuzz fuzz: profile ${profiles.join(',')}, bugs ${bugs.join(',') || 'none'}, seed ${seed}${o.seed !== undefined && String(seed) !== o.seed ? ` (from '${o.seed}')` : ''}${shard ? `, shard ${shard.index}/${shard.count}` : ''}, ${workers} worker(s); replay with --seed ${seed}`);
 
   const stats = o.stats ? new Stats() : undefined;
@@ -86,7 +91,7 @@ export async function fuzzCommand(o: FuzzCliOptions, out: (s: string) => void, e
     for (const profile of profiles) {
       const share = (n: number) => n / profiles.length;
       const opts: FuzzOptions = {
-        profile, bugs, seed, maxCalls, stats, coverage, shard,
+        profile, bugs, want, seed, maxCalls, stats, coverage, shard,
         runs: runs !== undefined ? Math.ceil(share(runs)) : time === undefined ? Math.ceil(share(1000)) : undefined,
         timeMs: time !== undefined ? share(time * 1000) : undefined,
         stop: () => interrupted,

@@ -34,8 +34,9 @@ export async function main(argv: string[]): Promise<number> {
 
   program.command('fuzz')
     .description('run generated programs, check invariants after every step, shrink and save any violation')
-    .option('--profile <name>', "design profile, a comma list, or 'sound' for every sound profile", 'upstream')
+    .option('--profile <name>', "design profile, a comma list, or 'sound' for every sound profile (default: upstream, or the profile of the --bug given)")
     .option('--bug <name>', 'seeded bug to enable (repeatable)', collect, [])
+    .option('--want <invariant>', 'count only violations of this invariant and fuzz past others (repeatable)', collect, [])
     .option('--seed <seed>', 'a number or any string (drawn and printed when absent)')
     .option('--runs <n>', 'number of programs')
     .option('--time <seconds>', 'time budget')

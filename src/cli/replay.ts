@@ -9,7 +9,7 @@ import { sameResult } from '../model/result.js';
 import type { BugName } from '../model/bugs.js';
 import type { ProfileName } from '../model/profiles.js';
 import { loadProgram } from './load.js';
-import { parseBugs, parseProfile } from './options.js';
+import { parseBugs, parseProfile, profilesForBugs } from './options.js';
 import { EXIT_FOUND, EXIT_OK } from './errors.js';
 import { jsonLine } from './json.js';
 
@@ -28,8 +28,10 @@ export interface ReplayOutcome {
 
 /** The profile and bugs a program runs under: the command line wins over its headers. */
 export function programSetup(p: Program, opts: ReplayOptions): { profile: ProfileName; bugs: BugName[] } {
-  const profile = parseProfile(opts.profile ?? header(p, 'profile'));
   const bugs = opts.bug && opts.bug.length > 0 ? parseBugs(opts.bug) : parseBugs(headerBugs(p));
+  const named = opts.profile ?? header(p, 'profile');
+  // No profile named anywhere: the bugs' own profile; a bug that cannot fire is an error.
+  const profile = profilesForBugs(named === undefined ? undefined : [parseProfile(named)], bugs).profiles[0];
   return { profile, bugs };
 }
 

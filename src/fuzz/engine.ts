@@ -17,8 +17,8 @@ import type { Coverage } from './coverage.js';
 export interface FuzzOptions {
   profile: ProfileName;
   bugs: readonly BugName[];
-  /** Count only violations of this invariant. */
-  want?: string;
+  /** Count only violations of this invariant (or of these). */
+  want?: string | readonly string[];
   seed: number;
   /** Stop after this many programs of the shard... */
   runs?: number;
