@@ -1,7 +1,6 @@
 // `tdxfuzz corpus check [DIR...]`, `tdxfuzz corpus merge DIR... --into DIR`
 // and `tdxfuzz shrink FILE [--out FILE]`.
 
-import { readFileSync } from 'node:fs';
 import { checkProgram } from '../corpus/check.js';
 import { mergeCorpora, programFiles } from '../corpus/merge.js';
 import { firstFinding, pinResults } from '../fuzz/check.js';
@@ -9,23 +8,21 @@ import { minimize } from '../fuzz/minimize.js';
 import { writeAtomic } from '../fuzz/save.js';
 import { printProgram } from '../program/printer.js';
 import { withSetup, type Program } from '../program/types.js';
-import { loadProgram } from './load.js';
+import { loadProgram, parseFile, readText } from './load.js';
 import { programSetup } from './replay.js';
-import { EXIT_FOUND, EXIT_OK, UsageError } from './errors.js';
+import { EXIT_FOUND, EXIT_OK } from './errors.js';
 import { checkOutputDir, checkOutputFile } from './outputs.js';
-import { parseProgram, formatParseError } from '../program/parser.js';
 
 export function corpusCheckCommand(dirs: string[], out: (s: string) => void): number {
   const files = (dirs.length ? dirs : ['corpus/spec', 'corpus/found']).flatMap((d) => programFiles(d));
   // Parse everything first: bad input runs nothing.
   const programs = files.map((f) => {
-    const r = parseProgram(readFileSync(f, 'utf8'), f);
-    if (!r.ok) throw new UsageError(formatParseError(r.error));
-    return { f, p: r.program };
+    const text = readText(f);
+    return { f, p: parseFile(text, f), text };
   });
   let bad = 0;
-  for (const { f, p } of programs) {
-    const v = checkProgram(p);
+  for (const { f, p, text } of programs) {
+    const v = checkProgram(p, text);
     if (!v.ok) bad++;
     out(`${v.ok ? 'ok  ' : 'FAIL'} ${v.kind.padEnd(5)} ${f}: ${v.detail}`);
   }

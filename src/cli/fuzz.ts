@@ -16,7 +16,7 @@ import { printProgram } from '../program/printer.js';
 import { checkOutputDir } from './outputs.js';
 import { SOUND_PROFILES, type ProfileName } from '../model/profiles.js';
 import type { BugName } from '../model/bugs.js';
-import { parseBugs, parseCount, parseProfile, parseSeconds, parseWant, profilesForBugs } from './options.js';
+import { parseBugs, parseCount, parseProfile, parseSeconds, parseSeed, parseWant, profilesForBugs } from './options.js';
 import { EXIT_FOUND, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js';
 import { jsonLine } from './json.js';
 import { Progress } from './progress.js';
@@ -60,13 +60,17 @@ export async function fuzzCommand(o: FuzzCliOptions, out: (s: string) => void, e
   const want = parseWant(o.want);
   const runs = parseCount('--runs', o.runs);
   const time = parseSeconds('--time', o.time);
+  if (runs === 0) throw new UsageError('--runs 0 would run nothing: give at least 1');
+  if (time === 0) throw new UsageError('--time 0 would run nothing: give a positive number of seconds');
   if (runs !== undefined && time !== undefined) throw new UsageError('give --runs or --time, not both');
   const maxCalls = parseCount('--max-calls', o.maxCalls) ?? 40;
   if (maxCalls < 1) throw new UsageError('--max-calls expects at least 1');
   const workers = parseCount('--workers', o.workers) ?? 1;
   if (workers < 1 || workers > 64) throw new UsageError(`--workers expects 1 to 64, got '${o.workers}'`);
   const shard = parseShard(o.shard);
-  const seed = seedFrom(o.seed);
+  // Shards are slices of one stream only if they share the seed.
+  if (shard && o.seed === undefined) throw new UsageError('--shard needs --seed: every shard must run the same seed to be a slice of one stream');
+  const seed = seedFrom(parseSeed('--seed', o.seed));
   const corpus = o.corpus ?? 'corpus/found';
   checkOutputDir('--corpus', corpus);
   const say = o.json ? err : out;

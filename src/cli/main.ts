@@ -1,6 +1,7 @@
 // The tdxfuzz command line. Every command returns its exit code; usage
 // errors print one line and return 2.
 
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { UsageError, EXIT_USAGE } from './errors.js';
 import { WriteFailure } from '../fuzz/save.js';
@@ -15,6 +16,7 @@ import { reportCommand } from './report.js';
 import { corpusCheckCommand, corpusMergeCommand, shrinkCommand } from './corpus.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
@@ -22,11 +24,12 @@ export async function main(argv: string[]): Promise<number> {
     .description('Property-based fuzzing of the KVM/TDX private-memory design')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
-    .showHelpAfterError(false);
+    .showHelpAfterError(false)
+    .version(VERSION, '--version', 'print the version');
 
   program.command('replay')
     .description('run programs on a fresh model and check their expectations and invariants')
-    .argument('<files...>', 'program files')
+    .argument('<files...>', "program files ('-' reads standard input)")
     .option('--profile <name>', 'design profile (overrides the # profile: header)')
     .option('--bug <name>', 'seeded bug to enable (repeatable)', collect, [])
     .option('--json', 'one JSON object per call, then a summary')
@@ -90,6 +93,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--runs <n>', 'programs to try (default 2000)')
     .option('--max-calls <n>', 'calls per program at most', '40')
     .option('--json', 'one JSON object on stdout')
+    .option('--out <file>', 'save the shrunk program, pinned to the --a design')
     .action((o) => { code = diffCommand(o, out, (s) => process.stderr.write(`${s}\n`)); });
 
   program.command('export')

@@ -99,3 +99,9 @@ export function parseWant(names: readonly string[] | undefined): string[] | unde
   for (const n of out) if (!INVARIANT_IDS.includes(n)) throw new UsageError(`unknown invariant '${n}' for --want (expected one of: ${INVARIANT_IDS.join(', ')})`);
   return out.length ? [...new Set(out)] : undefined;
 }
+
+/** `--seed`: any non-empty string (an empty one is a mistake, not a seed). */
+export function parseSeed(flag: string, value: string | undefined): string | undefined {
+  if (value !== undefined && value.trim() === '') throw new UsageError(`${flag} expects a number or a non-empty string, got ''`);
+  return value;
+}

@@ -44,7 +44,7 @@ export function replayProgram(p: Program, opts: ReplayOptions): ReplayOutcome {
 
 export function replayCommand(files: string[], opts: ReplayOptions, out: (s: string) => void): number {
   // Load (and validate) every file before running any, so bad input runs nothing.
-  const programs = files.map((f) => ({ file: f, program: loadProgram(f) }));
+  const programs = files.map((f) => ({ file: f === '-' ? '<stdin>' : f, program: loadProgram(f) }));
   for (const { program } of programs) programSetup(program, opts);
   let failed = false;
   for (const { file, program } of programs) {

@@ -101,6 +101,8 @@ export function saveFinding(dir: string, p: Program, meta: { invariant: string; 
     ['bugs', meta.bugs.length ? meta.bugs.join(',') : 'none'],
     ['invariant', meta.invariant],
     ['found', `seed=${meta.seed} path=${meta.path}`],
+    // Lets `corpus check` tell a truncated file from a harness gone blind.
+    ['calls', String(p.calls.length)],
     ['note', meta.message.replace(/\s+/g, ' ')],
   ];
   writeAtomic(file, printProgram({ headers, calls: p.calls }));
