@@ -20,6 +20,7 @@ import { parseBugs, parseCount, parseProfile, parseSeconds, parseSeed, parseWant
 import { EXIT_FOUND, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js';
 import { jsonLine } from './json.js';
 import { Progress } from './progress.js';
+import { programNames } from '../report/names.js';
 
 export interface FuzzCliOptions {
   profile?: string;
@@ -110,7 +111,8 @@ export async function fuzzCommand(o: FuzzCliOptions, out: (s: string) => void, e
         progress.done();
         err(`shrinking program ${r.foundAt} of seed ${seed}...`);
         const f = await shrinkFindingAsync({ ...opts, shrinkMs: 20_000 }, r.foundAt, { stop: () => interrupted });
-        found = { f, profile };
+        // Say vm0 and g0, as the program does, not the model's own numbers.
+        found = { f: { ...f, message: programNames(f.program, { profile, bugs })(f.message) }, profile };
         break;
       }
       if (interrupted) break;

@@ -15,7 +15,14 @@ import { exportCommand } from './export.js';
 import { reportCommand } from './report.js';
 import { corpusCheckCommand, corpusMergeCommand, shrinkCommand } from './corpus.js';
 
-const out = (s: string) => process.stdout.write(`${s}\n`);
+// A closed pipe (`tdxfuzz fuzz | head`) silences stdout but must not stop a
+// run before it saves its finding.
+let stdoutGone = false;
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  stdoutGone = true;
+});
+const out = (s: string) => { if (!stdoutGone) process.stdout.write(`${s}\n`); };
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export async function main(argv: string[]): Promise<number> {

@@ -12,6 +12,7 @@ import { loadProgram } from './load.js';
 import { parseBugs, parseProfile, profilesForBugs } from './options.js';
 import { EXIT_FOUND, EXIT_OK } from './errors.js';
 import { jsonLine } from './json.js';
+import { programNames, type Renamer } from '../report/names.js';
 
 export interface ReplayOptions {
   profile?: string;
@@ -21,6 +22,8 @@ export interface ReplayOptions {
 
 export interface ReplayOutcome {
   report: RunReport;
+  /** Model object names to the program's handle names, for messages. */
+  rename: Renamer;
   mismatches: number[];
   profile: ProfileName;
   bugs: BugName[];
@@ -39,7 +42,8 @@ export function replayProgram(p: Program, opts: ReplayOptions): ReplayOutcome {
   const { profile, bugs } = programSetup(p, opts);
   const report = runProgram(p, { profile, bugs });
   const mismatches = report.steps.filter((s) => s.call.expect && !sameResult(s.call.expect, s.result)).map((s) => s.index);
-  return { report, mismatches, profile, bugs };
+  const rename = report.violations.length > 0 ? programNames(p, { profile, bugs }) : (s: string) => s;
+  return { report, mismatches, profile, bugs, rename };
 }
 
 export function replayCommand(files: string[], opts: ReplayOptions, out: (s: string) => void): number {
@@ -64,7 +68,7 @@ function printText(file: string, r: ReplayOutcome, ok: boolean, out: (s: string)
     const mismatch = expect && !sameResult(expect, s.result);
     const text = printCall({ ...s.call, expect: undefined });
     out(`${String(s.index).padStart(3)}  ${text} -> ${printResult(s.result)}${mismatch ? `   MISMATCH: expected ${printResult(expect)}` : ''}`);
-    for (const v of s.violations) out(`       ! ${v.invariant}: ${v.message}`);
+    for (const v of s.violations) out(`       ! ${v.invariant}: ${r.rename(v.message)}`);
   }
   const n = r.report.steps.length;
   out(`${ok ? 'PASS' : 'FAIL'} ${file}: ${n} calls, ${r.mismatches.length} expectation(s) failed, ${r.report.violations.length} violation(s)`);
@@ -79,7 +83,7 @@ function printJson(file: string, r: ReplayOutcome, ok: boolean, out: (s: string)
       ...(s.call.expect ? { expected: printResult(s.call.expect) } : {}),
       ...s.out,
       seamcalls: s.seamcalls.map((c) => ({ name: c.name, args: c.args, status: c.status })),
-      violations: s.violations,
+      violations: s.violations.map((v) => ({ ...v, message: r.rename(v.message) })),
     }));
   }
   out(jsonLine({

@@ -10,6 +10,7 @@ import { header, type Program } from '../program/types.js';
 import { newRunWorld, runStep, type RunOptions, type StepReport } from '../fuzz/runner.js';
 import { snapshot, type Snapshot } from './snapshot.js';
 import { drawSnapshot } from './svg.js';
+import { ObjectNames, type Renamer } from './names.js';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const INVARIANTS_MD = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'docs', 'invariants.md');
@@ -25,6 +26,8 @@ export interface ReportData {
   steps: StepReport[];
   snapshots: Snapshot[];
   failing: number;
+  /** Model object names (vm3) to the program's (vm0). */
+  rename: Renamer;
 }
 
 /** Run the program, keeping a snapshot after every step. */
@@ -33,12 +36,15 @@ export function collect(p: Program, opts: RunOptions): ReportData {
   const names = new Map<string, { value: number }>();
   const steps: StepReport[] = [];
   const snapshots: Snapshot[] = [snapshot(w)];
+  const objects = new ObjectNames();
   for (let i = 0; i < p.calls.length; i++) {
-    steps.push(runStep(w, p.calls[i], i, names, opts, i === p.calls.length - 1));
+    const s = runStep(w, p.calls[i], i, names, opts, i === p.calls.length - 1);
+    objects.note(w, p.calls[i].bind, s.result.handle);
+    steps.push(s);
     snapshots.push(snapshot(w));
   }
   const failing = steps.findIndex((s) => s.violations.length > 0);
-  return { steps, snapshots, failing };
+  return { steps, snapshots, failing, rename: objects.rename };
 }
 
 function seamcalls(s: StepReport): string {
@@ -70,15 +76,15 @@ tr.fail{background:#ffe2e2}code{font:11.5px ui-monospace,monospace}.sc{color:#66
 </style></head><body>
 <h1>${esc(title)}</h1>
 <div class="meta">profile <b>${esc(opts.profile)}</b>, bugs <b>${esc(opts.bugs.join(',') || 'none')}</b>${header(p, 'found') ? `, found ${esc(header(p, 'found')!)}` : ''}</div>
-${v ? `<div class="inv"><b>${esc(v.invariant)}</b> at call ${d.failing}: ${esc(v.message)}<br><small>${esc(invariantLine(v.invariant))}</small></div>` : ''}
+${v ? `<div class="inv"><b>${esc(v.invariant)}</b> at call ${d.failing}: ${esc(d.rename(v.message))}<br><small>${esc(invariantLine(v.invariant))}</small></div>` : ''}
 <div class="wrap">
 <table><tr><th>#</th><th>call</th><th>result</th><th>SEAMCALLs</th></tr>
 ${rows.join('\n')}
 </table>
 <div>
 <div class="pics">
-${drawSnapshot(d.snapshots[at], at > 0 ? `before call ${at}` : 'initial state')}
-${drawSnapshot(d.snapshots[at + 1], `after call ${at}${v ? ' (failing step)' : ''}`)}
+${d.rename(drawSnapshot(d.snapshots[at], at > 0 ? `before call ${at}` : 'initial state'))}
+${d.rename(drawSnapshot(d.snapshots[at + 1], `after call ${at}${v ? ' (failing step)' : ''}`))}
 </div>
 <div class="key">S-EPT:<span style="background:#2e9d4f"></span>MAPPED<span style="background:#e0b000"></span>PENDING<span style="background:#d33"></span>BLOCKED<span style="background:#f07800"></span>PENDING_BLOCKED<span style="background:#8a5fbf"></span>private<span style="background:#3a6fd8"></span>mirror</div>
 </div></div>
