@@ -1,19 +1,55 @@
-// Saving a found program: a signature for de-duplication (invariant,
-// profile, bugs and the program normalised: canonical handles, no results or
-// comments), a short hash of it for the file name, and an atomic write
-// (temporary file beside the target, then rename) so a crash never leaves a
-// truncated file; a failed write removes its temporary file, and the next
-// start removes those a killed process left behind.
+// Saving a found program, one per signature: the invariant, the design
+// (profile and bugs) and the shape of the shrunk program (its calls in order
+// with the handles they pass, canonically named; argument values left out),
+// so the same failure reached with other numbers is counted, not saved
+// again. Every program already in the directory is compared, whatever its
+// file name. The write is atomic (temporary file beside the target, then
+// rename) so a crash never leaves a truncated file; a failed write removes
+// its temporary file, and the next start removes those a killed process
+// left behind.
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { printProgram } from '../program/printer.js';
-import type { Program } from '../program/types.js';
+import { canonicalNames, printProgram } from '../program/printer.js';
+import { parseProgram } from '../program/parser.js';
+import { header, headerBugs, type Program } from '../program/types.js';
+
+/** The shape of a program: each call with the (canonically named) handles and mappings it uses, no values. */
+export function shape(p: Program): string {
+  const names = canonicalNames(p);
+  const rn = (n: string) => names.get(n) ?? n;
+  return p.calls.map((c) => {
+    const uses = Object.entries(c.args).filter(([, v]) => v.kind !== 'int').map(([k, v]) => `${k}=${rn((v as { name: string }).name)}`);
+    return `${c.bind ? `${rn(c.bind)} = ` : ''}${c.op}(${[...c.handles.map(rn), ...uses].join(', ')})`;
+  }).join('\n');
+}
 
 export function signature(p: Program, invariant: string, profile: string, bugs: readonly string[]): string {
-  const body = printProgram({ headers: [], calls: p.calls.map((c) => ({ ...c, expect: undefined, comment: undefined, leading: undefined })) }, { noLeading: true });
-  return `${invariant}\n${profile}\n${[...bugs].sort().join(',')}\n${body}`;
+  return `${invariant}\n${profile}\n${[...bugs].sort().join(',')}\n${shape(p)}`;
+}
+
+/** The file in `dir` whose program has signature `sig`, if any. */
+function sameSignature(dir: string, sig: string): string | undefined {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.prog')).sort();
+  } catch {
+    return undefined;
+  }
+  for (const n of names) {
+    let text: string;
+    try {
+      text = readFileSync(join(dir, n), 'utf8');
+    } catch {
+      continue;
+    }
+    const r = parseProgram(text, n);
+    if (!r.ok) continue;
+    const inv = header(r.program, 'invariant');
+    if (inv && signature(r.program, inv, header(r.program, 'profile') ?? 'upstream', headerBugs(r.program)) === sig) return join(dir, n);
+  }
+  return undefined;
 }
 
 export function shortHash(s: string): string {
@@ -94,8 +130,11 @@ export interface SavedFinding {
 
 export function saveFinding(dir: string, p: Program, meta: { invariant: string; profile: string; bugs: readonly string[]; seed: number | string; path: string; message: string }): SavedFinding {
   const sig = signature(p, meta.invariant, meta.profile, meta.bugs);
-  const file = join(dir, `${meta.invariant}-${shortHash(sig)}.prog`);
-  if (existsSync(file)) return { file, isNew: false };
+  const twin = sameSignature(dir, sig);
+  if (twin) return { file: twin, isNew: false };
+  let file = join(dir, `${meta.invariant}-${shortHash(sig)}.prog`);
+  // A different program under the same name (a file edited by hand): do not overwrite it.
+  for (let k = 2; existsSync(file); k++) file = join(dir, `${meta.invariant}-${shortHash(sig)}-${k}.prog`);
   const headers: Array<[string, string]> = [
     ['profile', meta.profile],
     ['bugs', meta.bugs.length ? meta.bugs.join(',') : 'none'],
