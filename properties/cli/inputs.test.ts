@@ -29,8 +29,14 @@ describe('program files', () => {
     oneLine(await runMain('replay', file('')), /p\.prog:1:1: empty file: expected the line '# tdxfuzz program v1'/);
   });
 
-  test('a file without the version line is exit 2', async () => {
-    oneLine(await runMain('replay', file('vm0 = KVM_CREATE_VM(type=TDX)\n')), /p\.prog:1:1: expected the line '# tdxfuzz program v1' first, found 'vm0 = KVM_CREATE_VM/);
+  test('a file with neither the version line nor calls is exit 2', async () => {
+    oneLine(await runMain('replay', file('hello\n# not a program\n'.replace('hello\n', '# hello\n'))), /p\.prog:1:1: no calls and no '# tdxfuzz program v1' line: not a program \(found '# hello'\)/);
+  });
+
+  test('calls without the version line are v1, as the format promises', async () => {
+    const r = await runMain('replay', file('vm0 = KVM_CREATE_VM(type=TDX)\n'));
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/PASS .*: 1 calls/);
   });
 
   test('the version line with no calls is a valid empty program', async () => {
