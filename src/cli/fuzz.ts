@@ -148,8 +148,8 @@ export async function fuzzCommand(o: FuzzCliOptions, out: (s: string) => void, e
         return EXIT_USAGE;
       }
       say(`${saved.isNew ? 'saved to' : 'already in the corpus as'} ${saved.file}`);
-      // The report comes after the program is safely on disk.
-      try {
+      // The report comes after the program is safely on disk; a program already there has its own.
+      if (saved.isNew) try {
         writeAtomic(saved.file.replace(/\.prog$/, '.html'), renderReport(saved.file, { headers: [], calls: f.program.calls }, { profile, bugs }));
       } catch (e) {
         err(`report not written: ${e instanceof Error ? e.message : String(e)}`);

@@ -177,6 +177,7 @@ export interface ExportPins {
   other?: { label: string; results: ReadonlyArray<Result | undefined> };
 }
 
+const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 const same = (a: Result | undefined, b: Result | undefined) => (a ? printResult(a) : '') === (b ? printResult(b) : '');
 
 /** The C text of a program; `results[i]` (a replay's actual results) wins over `-> expectations`. */
@@ -186,8 +187,8 @@ export function exportProgram(p: Program, format: ExportFormat, results: Readonl
   const about = pins ? [
     ` * Each call is checked against what ${comment(pins.pinned)} returns.`,
     ...(pins.other ? [differ.length
-      ? ` * ${comment(pins.other.label)} answers differently at step${differ.length > 1 ? 's' : ''} ${differ.join(', ')}: see those steps.`
-      : ` * ${comment(pins.other.label)} answers the same at every step.`] : []),
+      ? ` * ${cap(comment(pins.other.label))} answers differently at step${differ.length > 1 ? 's' : ''} ${differ.join(', ')} (its answer is in the comment above ${differ.length > 1 ? 'each' : 'that step'}).`
+      : ` * ${cap(comment(pins.other.label))} answers the same at every step.`] : []),
   ] : [' * Each call is checked against the result tdxfuzz\'s model produced.'];
   const lines: string[] = [
     `// SPDX-License-Identifier: GPL-2.0-only`,
