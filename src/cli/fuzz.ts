@@ -149,7 +149,9 @@ export async function fuzzCommand(o: FuzzCliOptions, out: (s: string) => void, e
       }
       say(`${saved.isNew ? 'saved to' : 'already in the corpus as'} ${saved.file}`);
       // The report comes after the program is safely on disk; a program already there has its own.
-      if (saved.isNew) try {
+      // An interrupted user wants out: the report is one command away.
+      if (saved.isNew && interrupted) err(`report not written (interrupted): tdxfuzz report ${saved.file}`);
+      else if (saved.isNew) try {
         writeAtomic(saved.file.replace(/\.prog$/, '.html'), renderReport(saved.file, { headers: [], calls: f.program.calls }, { profile, bugs }));
       } catch (e) {
         err(`report not written: ${e instanceof Error ? e.message : String(e)}`);

@@ -179,14 +179,16 @@ export async function shrinkFindingAsync(o: FuzzOptions, i: number, hooks: Shrin
       await new Promise((res) => setImmediate(res));
       turn = Date.now();
     }
-    // Once stopped, every candidate passes: fast-check ends at its best so far.
-    if (hooks.stop?.()) return true;
+    // Once stopped, an interrupting precondition failure ends fast-check at its best so far.
+    if (hooks.stop?.()) throw new fc.PreconditionFailure(true);
     const failing = s.same(a);
     if (failing) hooks.onBest?.(materialize(a));
     return !failing;
   });
   const d = await fc.check(prop, s.checkOptions);
-  const best = d.failed && d.counterexample ? (d.counterexample[0] as ACall[]) : s.first;
+  let best = d.failed && d.counterexample ? (d.counterexample[0] as ACall[]) : s.first;
+  // Cut short early, fast-check's candidate may still be longer than where it started.
+  if (hooks.stop?.() && materialize(best).calls.length > materialize(s.first).calls.length) best = s.first;
   const deadline = Date.now() + s.budget;
   const { program } = await minimizeAsync(materialize(best), s.oracle, deadline, hooks);
   return shrinkResult(o, i, s, program, t0, !d.interrupted && Date.now() < deadline && !hooks.stop?.());

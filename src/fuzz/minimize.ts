@@ -86,6 +86,8 @@ function* minimizeSteps(p0: Program, oracle: Oracle, deadline: number, mo: Minim
     p = q;
     mo.onBest?.(q);
   };
+  // Stopped before starting: the program as it is.
+  if (mo.stop?.()) return { program: p, stats };
   // Pass 0: nothing after the failing call matters.
   const at = oracle(p);
   if (at < 0) return { program: p, stats };
