@@ -61,7 +61,7 @@ struct tdxfuzz_guest_vm {
 };
 
 /* The guest's MAXPHYADDR (CPUID 0x80000008 EAX[7:0]); 36 when absent. */
-static unsigned tdxfuzz_phys_bits(const struct kvm_cpuid2 *c)
+static inline unsigned tdxfuzz_phys_bits(const struct kvm_cpuid2 *c)
 {
 	for (unsigned i = 0; i < c->nent; i++)
 		if (c->entries[i].function == 0x80000008)
@@ -69,7 +69,7 @@ static unsigned tdxfuzz_phys_bits(const struct kvm_cpuid2 *c)
 	return 36;
 }
 
-static int tdxfuzz_has_1g_pages(const struct kvm_cpuid2 *c)
+static inline int tdxfuzz_has_1g_pages(const struct kvm_cpuid2 *c)
 {
 	for (unsigned i = 0; i < c->nent; i++)
 		if (c->entries[i].function == 0x80000001)
@@ -96,25 +96,25 @@ static struct kvm_cpuid2 *tdxfuzz_cpuid(int kvm_fd)
 }
 
 /* Reserved GPA: a quarter of the reachable guest physical space, far above what programs use. */
-static uint64_t tdxfuzz_reserved_gpa(unsigned bits)
+static inline uint64_t tdxfuzz_reserved_gpa(unsigned bits)
 {
 	return 1ull << (bits - 2);
 }
 
 /* 4-level paging: a canonical address for a GPA below 2^48 (bit 47 sign-extended). */
-static uint64_t tdxfuzz_canonical(uint64_t gpa)
+static inline uint64_t tdxfuzz_canonical(uint64_t gpa)
 {
 	return (gpa & (1ull << 47)) ? gpa | 0xffff000000000000ull : gpa;
 }
 
 /* Number of PDPT pages that map [0, 2^phys_bits) with 1 GiB pages (at most 512). */
-static unsigned tdxfuzz_pdpts(unsigned phys_bits)
+static inline unsigned tdxfuzz_pdpts(unsigned phys_bits)
 {
 	return phys_bits <= 39 ? 1 : phys_bits >= 48 ? 512 : 1u << (phys_bits - 39);
 }
 
 /* Build the reserved slot (layout above). */
-static int tdxfuzz_guest_vm_setup(int kvm_fd, int vm_fd, struct tdxfuzz_guest_vm *g)
+static inline int tdxfuzz_guest_vm_setup(int kvm_fd, int vm_fd, struct tdxfuzz_guest_vm *g)
 {
 	memset(g, 0, sizeof(*g));
 	struct kvm_cpuid2 *c = tdxfuzz_cpuid(kvm_fd);
@@ -175,7 +175,7 @@ static int tdxfuzz_guest_vm_setup(int kvm_fd, int vm_fd, struct tdxfuzz_guest_vm
 	return 0;
 }
 
-static void tdxfuzz_guest_vm_free(struct tdxfuzz_guest_vm *g)
+static inline void tdxfuzz_guest_vm_free(struct tdxfuzz_guest_vm *g)
 {
 	if (g->mem)
 		munmap(g->mem, g->size);
@@ -183,7 +183,7 @@ static void tdxfuzz_guest_vm_free(struct tdxfuzz_guest_vm *g)
 }
 
 /* First access on a vCPU: give it the host's supported CPUID (1 GiB pages, MAXPHYADDR). */
-static int tdxfuzz_guest_vcpu_setup(int kvm_fd, int vcpu_fd)
+static inline int tdxfuzz_guest_vcpu_setup(int kvm_fd, int vcpu_fd)
 {
 	struct kvm_cpuid2 *c = tdxfuzz_cpuid(kvm_fd);
 	if (!c)
@@ -191,7 +191,7 @@ static int tdxfuzz_guest_vcpu_setup(int kvm_fd, int vcpu_fd)
 	return ioctl(vcpu_fd, KVM_SET_CPUID2, c);
 }
 
-static void tdxfuzz_seg(struct kvm_segment *s, uint16_t sel, uint8_t type, int code)
+static inline void tdxfuzz_seg(struct kvm_segment *s, uint16_t sel, uint8_t type, int code)
 {
 	memset(s, 0, sizeof(*s));
 	s->base = 0; s->limit = 0xffffffff; s->selector = sel; s->type = type;
@@ -201,7 +201,7 @@ static void tdxfuzz_seg(struct kvm_segment *s, uint16_t sel, uint8_t type, int c
 /* Put the vCPU in 64-bit mode at the access routine, with rbx = gpa, cl = byte. */
 enum tdxfuzz_op { TDXFUZZ_OP_READ, TDXFUZZ_OP_WRITE, TDXFUZZ_OP_TDCALL };
 
-static int tdxfuzz_guest_regs(int vcpu_fd, const struct tdxfuzz_guest_vm *g, uint64_t gpa, enum tdxfuzz_op op, uint8_t byte)
+static inline int tdxfuzz_guest_regs(int vcpu_fd, const struct tdxfuzz_guest_vm *g, uint64_t gpa, enum tdxfuzz_op op, uint8_t byte)
 {
 	struct kvm_sregs s;
 	if (ioctl(vcpu_fd, KVM_GET_SREGS, &s) < 0)
@@ -233,10 +233,10 @@ static int tdxfuzz_guest_regs(int vcpu_fd, const struct tdxfuzz_guest_vm *g, uin
 	return ioctl(vcpu_fd, KVM_SET_REGS, &r);
 }
 
-static void tdxfuzz_alarm(int sig) { (void)sig; }
+static inline void tdxfuzz_alarm(int sig) { (void)sig; }
 
 /* One KVM_RUN, bounded by a one-shot timer so a stuck guest returns EINTR. */
-static int tdxfuzz_run_once(int vcpu_fd, unsigned timeout_ms)
+static inline int tdxfuzz_run_once(int vcpu_fd, unsigned timeout_ms)
 {
 	static int installed;
 	if (!installed) {
@@ -257,7 +257,7 @@ static int tdxfuzz_run_once(int vcpu_fd, unsigned timeout_ms)
 }
 
 /* Let the guest reach its hlt so no exit is left pending for the next access. */
-static void tdxfuzz_drain(int vcpu_fd, struct kvm_run *run)
+static inline void tdxfuzz_drain(int vcpu_fd, struct kvm_run *run)
 {
 	for (int i = 0; i < TDXFUZZ_MAX_RUNS; i++) {
 		if (run->exit_reason == KVM_EXIT_MMIO && !run->mmio.is_write)
@@ -273,7 +273,7 @@ static void tdxfuzz_drain(int vcpu_fd, struct kvm_run *run)
  * for an accept). Returns the kind of answer; *value gets the byte, errno,
  * exit reason or exception vector.
  */
-static enum tdxfuzz_access tdxfuzz_guest_run(int vcpu_fd, struct kvm_run *run, const struct tdxfuzz_guest_vm *g,
+static inline enum tdxfuzz_access tdxfuzz_guest_run(int vcpu_fd, struct kvm_run *run, const struct tdxfuzz_guest_vm *g,
 					     enum tdxfuzz_op op, uint64_t gpa, uint8_t byte, uint64_t *value)
 {
 	*value = 0;
@@ -309,7 +309,7 @@ static enum tdxfuzz_access tdxfuzz_guest_run(int vcpu_fd, struct kvm_run *run, c
 	return a;
 }
 
-static enum tdxfuzz_access tdxfuzz_guest_access(int vcpu_fd, struct kvm_run *run, const struct tdxfuzz_guest_vm *g,
+static inline enum tdxfuzz_access tdxfuzz_guest_access(int vcpu_fd, struct kvm_run *run, const struct tdxfuzz_guest_vm *g,
 						uint64_t gpa, int write, uint8_t byte, uint64_t *value)
 {
 	return tdxfuzz_guest_run(vcpu_fd, run, g, write ? TDXFUZZ_OP_WRITE : TDXFUZZ_OP_READ, gpa, byte, value);

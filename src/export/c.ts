@@ -40,7 +40,7 @@ function statement(c: Call, i: number, p: Program): string[] {
     `  r = sys(ioctl(${fd}, KVM_MEMORY_ENCRYPT_OP, &cmd)); }`,
   ];
   switch (c.op) {
-    case 'KVM_CREATE_VM': return [`r = ${c.bind} = sys(ioctl(kvm, KVM_CREATE_VM, ${a('type')}));`, ...afterCreateVm(c)];
+    case 'KVM_CREATE_VM': return [`r = ${c.bind} = sys(ioctl(kvm, KVM_CREATE_VM, ${a('type')}));`, ...afterCreateVm(c, p)];
     case 'KVM_CREATE_VCPU': return [`r = ${c.bind} = sys(ioctl(${h[0]}, KVM_CREATE_VCPU, ${a('id')}));`];
     case 'KVM_CREATE_GUEST_MEMFD': return [
       `{ struct kvm_create_guest_memfd arg = { .size = ${a('size')}, .flags = ${a('flags')} };`,
@@ -222,7 +222,7 @@ export function exportProgram(p: Program, format: ExportFormat, results: Readonl
   const used = body.join('\n');
   // The executor's guest code goes in only when a call needs it, so -Wall -Werror holds.
   const helpers = HELPERS + OPTIONAL.filter(([re]) => re.test(used)).map(([, text]) => `\n${text}`).join('')
-    + (/\bguest_/.test(used) ? `\n${guestHelpers()}` : '');
+    + (/\bguest_(access|vm_created)\(|\bGUEST_EXIT_/.test(used) ? `\n${guestHelpers()}` : '');
   lines.push('', UAPI_PRELUDE, helpers, check, ...declarations(p), '');
   lines.push('int main(void)', '{', '\tstruct sigaction sa = { .sa_handler = on_fault };', '\tlong r;', '\tint kvm;', '');
   lines.push('\tsigaction(SIGBUS, &sa, NULL);', '\tsigaction(SIGSEGV, &sa, NULL);');
