@@ -3,8 +3,11 @@
 // source.
 
 import * as q from '../model/tdx/seamcall.js';
+import type { TdPhase } from '../oracle/state.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { hex, targetVm, VCPU_IOCTLS, VM_IOCTLS } from './util.js';
+import { digest, recordText } from '../oracle/mrtd.js';
+import type { RefRecord } from '../oracle/index.js';
 
 const ORDER = { UNINITIALIZED: 0, INITIALIZED: 1, RUNNABLE: 2 } as const;
 const errno = (c: CheckCtx) => (c.ret.kind === 'errno' ? c.ret.name : undefined);
@@ -31,6 +34,7 @@ export const tdLifecycle: Invariant = {
         if (r.name === 'TDH.MEM.PAGE.AUG' && b.tdState !== 'RUNNABLE') say(`TDH.MEM.PAGE.AUG of GPA ${hex(r.args.gpa)} issued while the TD is ${b.tdState}`);
       }
     }
+    lifecycleAnswers(c, say);
     const vm = targetVm(c.world, c.call);
     const b = vm ? c.before.vms.get(vm.id) : undefined;
     if (vm?.tdx && b && !b.bugged) {
@@ -44,29 +48,77 @@ export const tdLifecycle: Invariant = {
   },
 };
 
+/** Which TD phase lets each call succeed, and what it answers otherwise (tdx.md §1.3, §8 rows 13-18). */
+const NEEDS: Record<string, { phase: TdPhase; otherwise?: string[] }> = {
+  KVM_TDX_INIT_VM: { phase: 'UNINITIALIZED', otherwise: ['EINVAL'] },
+  KVM_TDX_FINALIZE_VM: { phase: 'INITIALIZED', otherwise: ['EINVAL'] },
+  KVM_CREATE_VCPU: { phase: 'INITIALIZED', otherwise: ['EIO', 'EINVAL'] },
+  KVM_TDX_INIT_MEM_REGION: { phase: 'INITIALIZED', otherwise: ['EINVAL'] },
+  KVM_PRE_FAULT_MEMORY: { phase: 'RUNNABLE', otherwise: ['EOPNOTSUPP', 'EINVAL'] },
+  GUEST_ACCESS: { phase: 'RUNNABLE', otherwise: ['EINVAL'] },
+  GUEST_ACCEPT: { phase: 'RUNNABLE', otherwise: ['EINVAL'] },
+};
+
+/** The lifecycle answers the oracle predicts from the TD phase it tracked itself. */
+function lifecycleAnswers(c: CheckCtx, say: (m: string) => void): void {
+  const need = NEEDS[c.call.op];
+  const phase = c.ref.now.phase;
+  const vmId = c.ref.now.vmId;
+  if (!need || !phase || vmId === undefined) return;
+  const b = c.before.vms.get(vmId);
+  if (!b || b.bugged || b.dead || phase === need.phase) return;
+  const e = errno(c);
+  const progressed = c.call.op === 'KVM_TDX_INIT_MEM_REGION' && (c.ref.now.populated?.gpas.length ?? 0) > 0;
+  if (e === undefined || progressed) say(`vm${vmId} answered ${e ?? 'success'}${progressed ? ' after adding pages' : ''} while its TD is ${phase}; it needs ${need.phase}`);
+  else if (need.otherwise && !need.otherwise.includes(e)) say(`vm${vmId} answered ${e} while its TD is ${phase}; expected ${need.otherwise.join(' or ')}`);
+}
+
 export const measurement: Invariant = {
   id: 'measurement',
-  summary: 'MRTD changes only through PAGE.ADD and MR.EXTEND before finalize, is append-only, and equals the hash of exactly those operations.',
+  summary: 'MRTD changes only through PAGE.ADD and MR.EXTEND before finalize, is append-only, covers each measured page with 16 EXTENDs, and equals the oracle\'s own SHA-384 of those operations.',
   check(c: CheckCtx) {
     const out: Violation[] = [];
-    // MRTD changes only through SEAMCALLs: a step that issued none cannot move it.
-    if (c.step.seamcall.log.length === 0) return out;
+    const say = (m: string) => out.push({ invariant: this.id, message: `${c.call.op}: ${m}` });
+    const log = c.step.seamcall.log;
     for (const vm of c.world.vms.values()) {
       const b = c.before.vms.get(vm.id);
       const td = vm.tdx?.td;
-      if (td == null || !b || b.bugged) continue;
-      const added = c.step.seamcall.log.filter((r) => r.td === td && r.status === 'TDX_SUCCESS' && (r.name === 'TDH.MEM.PAGE.ADD' || r.name === 'TDH.MR.EXTEND'));
-      const now = q.mrtdRecordCount(c.world.tdx, td);
-      if (now !== b.mrtdRecords + added.length) {
-        out.push({ invariant: this.id, message: `${c.call.op}: MRTD of vm${vm.id} holds ${now} records, expected ${b.mrtdRecords} + ${added.length} measured operations of this step` });
+      if (td == null || !b || b.bugged || vm.bugged) continue;
+      const records = q.mrtdRecords(c.world.tdx, td);
+      // The model's own bookkeeping: this step's records are its measured SEAMCALLs.
+      if (log.length > 0) {
+        const added = log.filter((r) => r.td === td && r.status === 'TDX_SUCCESS' && (r.name === 'TDH.MEM.PAGE.ADD' || r.name === 'TDH.MR.EXTEND'));
+        if (records.length !== b.mrtdRecords + added.length) say(`MRTD of vm${vm.id} holds ${records.length} records, expected ${b.mrtdRecords} + ${added.length} measured operations of this step`);
+      }
+      // The oracle's recomputation: same records, same content, same digest.
+      const ref = c.ref.vm(vm.id)?.td;
+      if (!ref) continue;
+      if (records.length !== ref.records.length) {
+        say(`MRTD of vm${vm.id} holds ${records.length} records; the oracle measured ${ref.records.length}`);
         continue;
       }
-      const tail = q.mrtdRecords(c.world.tdx, td).slice(b.mrtdRecords);
-      tail.forEach((rec, i) => {
-        const r = added[i];
-        const op = r.name === 'TDH.MEM.PAGE.ADD' ? 'ADD' : 'EXTEND';
-        if (rec.op !== op || rec.gpa !== r.args.gpa) out.push({ invariant: this.id, message: `${c.call.op}: MRTD record ${b.mrtdRecords + i} is ${rec.op} ${hex(rec.gpa)}, expected ${op} ${hex(r.args.gpa)}` });
-      });
+      const from = c.full ? 0 : c.ref.now.vmId === vm.id ? (c.ref.now.recordsBefore ?? 0) : records.length;
+      for (let i = from; i < records.length; i++) {
+        const m = records[i] as RefRecord;
+        const o = ref.records[i];
+        if (m.op !== o.op || m.gpa !== o.gpa || (m.op === 'EXTEND' && o.op === 'EXTEND' && m.byte !== o.byte)) {
+          say(`MRTD record ${i} of vm${vm.id} is ${recordText(m)}; the oracle expected ${recordText(o)}`);
+          break;
+        }
+      }
+      const fin = q.mrtdFinalized(c.world.tdx, td);
+      if (fin !== null && (c.full || c.call.op === 'KVM_TDX_FINALIZE_VM') && fin !== digest(ref)) say(`finalized MRTD of vm${vm.id} is ${fin.slice(0, 16)}..., the oracle's SHA-384 is ${digest(ref).slice(0, 16)}...`);
+    }
+    // Coverage: every page INIT_MEM_REGION measured got 16 x 256-byte MR.EXTENDs.
+    const pop = c.ref.now.populated;
+    const vmId = c.ref.now.vmId;
+    const b = vmId === undefined ? undefined : c.before.vms.get(vmId);
+    if (pop?.measure && b && !b.bugged && !c.world.vms.get(vmId!)?.bugged) {
+      for (const gpa of pop.gpas) {
+        const offs = new Set(log.filter((r) => r.name === 'TDH.MR.EXTEND' && r.status === 'TDX_SUCCESS' && r.args.gpa >= gpa && r.args.gpa < gpa + 4096).map((r) => r.args.gpa - gpa));
+        const whole = offs.size === 16 && [...offs].every((o) => o % 256 === 0);
+        if (!whole) say(`measured page GPA ${hex(gpa)} got ${offs.size} of 16 MR.EXTENDs`);
+      }
     }
     return out;
   },
