@@ -28,8 +28,7 @@ export const BUGS = [
   { name: 'bugged-vm-keeps-answering', invariant: 'bugged-vm', description: 'a bugged VM keeps serving ioctls and issuing SEAMCALLs' },
   { name: 'attrs-set-before-validate', invariant: 'errno-contract', description: 'KVM_SET_MEMORY_ATTRIBUTES stores the attributes before checking alignment, so a failing call changes state' },
   { name: 'extend-skips-chunk', invariant: 'measurement', description: 'the MR.EXTEND loop of INIT_MEM_REGION stops one 256-byte chunk short, so each measured page gets 15 of its 16 extends' },
-  { name: 'privacy-by-gfn', invariant: 'content-integrity', description: 'with in-place conversion, a GFN\'s privacy is looked up at the GFN instead of its guest_memfd index (base and offset ignored), so a shared fault reaches a private page', profile: 'inplace' },
-  { name: 'fallocate-rezeroes', invariant: 'content-integrity', description: 'fallocate zeroes the pages of its range that are already present, wiping what the guest or host wrote there' },
+  { name: 'munmap-keeps-ptes', invariant: 'content-integrity', description: 'munmap frees the pages of an anonymous mapping but leaves its page-table entries, so later host accesses still reach the freed frames' },
   { name: 'wrap-throws', invariant: 'no-exception', description: 'KVM_PRE_FAULT_MEMORY converts gpa+size to a Number without a wrap check and asserts on it' },
 ] as const satisfies readonly BugSpec[];
 

@@ -35,10 +35,6 @@ export function holes(g: Gmem, start: number, end: number): Array<[number, numbe
  * 4 KiB pages. Models kvm_gmem_allocate() / kvm_gmem_get_folio().
  */
 export function allocatePages(w: World, g: Gmem, start: number, end: number): void {
-  if (hasBug(w, 'fallocate-rezeroes')) {
-    // The seeded bug: treat present pages like new ones and clear them again.
-    for (const r of runsIn(g.inode, start, end)) for (let i = r.start; i < r.end && i < r.start + 64; i++) writeFrame(w.phys, i + r.value.delta, 0);
-  }
   const order = g.inode.allocOrder;
   const n = 2 ** order;
   if (order === 0) {

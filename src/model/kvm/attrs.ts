@@ -14,8 +14,7 @@ export function isPrivateGfn(w: World, vm: Vm, gfn: number): boolean {
   if (!slot || slot.gmemId === null) return false;
   const g = w.gmems.get(slot.gmemId);
   if (!g || g.released) return false;
-  // The privacy-by-gfn bug forgets the slot's base and offset.
-  return isIndexPrivate(g.inode, w.bugs.has('privacy-by-gfn') ? gfn : gmemIndex(slot, gfn));
+  return isIndexPrivate(g.inode, gmemIndex(slot, gfn));
 }
 
 /** Whether every GFN of [start, end) is private, as a huge mapping needs. */

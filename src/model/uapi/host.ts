@@ -69,9 +69,12 @@ export function munmap(w: World, id: number): Ret {
   const m = mappingOf(w, id);
   if (!m) return err('EINVAL');
   if (m.unmapped) return ok();
-  m.unmapped = true;
+  // The munmap-keeps-ptes bug frees an anonymous mapping's pages but leaves it mapped.
+  const keep = m.kind === 'anon' && w.bugs.has('munmap-keeps-ptes');
+  m.unmapped = !keep;
   invalidateHva(w, m.va, m.va + (BigInt(m.sizePages) << BigInt(PAGE_SHIFT)));
   for (const pfn of m.anon.values()) if (!w.pins.has(pfn)) freeFrames(w.pfns, pfn, 1);
+  if (keep) return ok();
   if (m.kind === 'gmem') {
     const gm = w.gmems.get(m.gmemId)!;
     gm.mmaps--;
