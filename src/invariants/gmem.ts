@@ -2,10 +2,7 @@
 // bindings, zeroing before first exposure, and no host access to private
 // memory.
 
-import { segmentsIn } from '../model/intervals.js';
-import { gmemIndexPrivate } from '../model/uapi/host.js';
-import * as q from '../model/tdx/seamcall.js';
-import type { World } from '../model/world.js';
+import { gmemPageOfFrame, pamtEntry, segmentsMeeting, type World } from '../model/view.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { hex } from './util.js';
 
@@ -44,7 +41,7 @@ export const gmemBindings: Invariant = {
         if (slot.gmemId === null) continue;
         const g = w.gmems.get(slot.gmemId)!;
         if (g.vmId !== vm.id) say(`memslot ${slot.id} of vm${vm.id} is bound to g${g.id} of vm${g.vmId}`);
-        const segs = segmentsIn(g.bindings, slot.pgoff, slot.pgoff + slot.npages);
+        const segs = segmentsMeeting(g.bindings.segs, slot.pgoff, slot.pgoff + slot.npages);
         if (segs.length !== 1 || segs[0].value !== slot.uid || segs[0].end - segs[0].start !== slot.npages) say(`memslot ${slot.id} of vm${vm.id} is not fully bound in g${g.id}`);
       }
     }
@@ -62,17 +59,6 @@ export const zeroBeforeExposure: Invariant = {
   },
 };
 
-/** The guest_memfd page a frame backs, if any. */
-function gmemPageOf(w: World, pfn: number): { gmemId: number; index: number } | undefined {
-  for (const g of w.gmems.values()) {
-    for (const s of g.inode.pages.segs) {
-      const index = pfn - s.value.delta;
-      if (index >= s.start && index < s.end) return { gmemId: g.id, index };
-    }
-  }
-  return undefined;
-}
-
 function ownerBugged(w: World, td: number): boolean {
   for (const vm of w.vms.values()) if (vm.tdx?.td === td) return vm.bugged;
   return false;
@@ -84,7 +70,7 @@ export const noHostPrivateAccess: Invariant = {
   check(c: CheckCtx) {
     const out: Violation[] = [];
     for (const a of c.step.hostAccesses) {
-      const owner = q.pamtOwner(c.world.tdx, a.pfn);
+      const owner = pamtEntry(c.world.tdx, a.pfn)?.owner;
       // After TDX_BUG_ON the kernel knowingly lets guest_memfd free pages the
       // S-EPT may still hold (tdx.md §5.4): a leak of a bugged TD is an
       // event, not a violation of a sound design.
@@ -93,8 +79,9 @@ export const noHostPrivateAccess: Invariant = {
         out.push({ invariant: this.id, message: `${c.call.op}: host ${a.what} of PFN ${hex(a.pfn)} succeeded while the PAMT assigns it to TD ${owner}; expected SIGBUS` });
         continue;
       }
-      const page = gmemPageOf(c.world, a.pfn);
-      if (page && gmemIndexPrivate(c.world, page.gmemId, page.index)) {
+      // Privacy as the oracle computes it, never as the host fault path did.
+      const page = gmemPageOfFrame(c.world.gmems.values(), a.pfn);
+      if (page && c.ref.hostPrivate(page.gmemId, page.index)) {
         out.push({ invariant: this.id, message: `${c.call.op}: host ${a.what} of PFN ${hex(a.pfn)} (g${page.gmemId} index ${hex(page.index)}) succeeded on a private page; expected SIGBUS` });
       }
     }

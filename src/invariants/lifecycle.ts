@@ -2,7 +2,7 @@
 // lifecycle order, measurement, bugged VMs, spurious re-adds and the NULL
 // source.
 
-import * as q from '../model/tdx/seamcall.js';
+import { mrtdOf } from '../model/view.js';
 import type { TdPhase } from '../oracle/state.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { hex, targetVm, VCPU_IOCTLS, VM_IOCTLS } from './util.js';
@@ -84,7 +84,7 @@ export const measurement: Invariant = {
       const b = c.before.vms.get(vm.id);
       const td = vm.tdx?.td;
       if (td == null || !b || b.bugged || vm.bugged) continue;
-      const records = q.mrtdRecords(c.world.tdx, td);
+      const { records, finalized: fin } = mrtdOf(c.world.tdx, td);
       // The model's own bookkeeping: this step's records are its measured SEAMCALLs.
       if (log.length > 0) {
         const added = log.filter((r) => r.td === td && r.status === 'TDX_SUCCESS' && (r.name === 'TDH.MEM.PAGE.ADD' || r.name === 'TDH.MR.EXTEND'));
@@ -106,7 +106,6 @@ export const measurement: Invariant = {
           break;
         }
       }
-      const fin = q.mrtdFinalized(c.world.tdx, td);
       if (fin !== null && (c.full || c.call.op === 'KVM_TDX_FINALIZE_VM') && fin !== digest(ref)) say(`finalized MRTD of vm${vm.id} is ${fin.slice(0, 16)}..., the oracle's SHA-384 is ${digest(ref).slice(0, 16)}...`);
     }
     // Coverage: every page INIT_MEM_REGION measured got 16 x 256-byte MR.EXTENDs.

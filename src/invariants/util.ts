@@ -1,10 +1,7 @@
 // Helpers shared by invariant checks: which VM a call targets, which leaves a
 // step touched, and message formatting that names GFNs and PFNs in hex.
 
-import type { ExecCall } from '../model/exec.js';
-import type { Vm } from '../model/kvm/vm.js';
-import { leavesIn, type RootName, type Spte } from '../model/mmu/spte.js';
-import type { World } from '../model/world.js';
+import { rootLeavesIn, type ExecCall, type RootName, type Spte, type Vm, type World } from '../model/view.js';
 
 export const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
 
@@ -50,7 +47,7 @@ export function touchedLeaves(w: World, vm: Vm, rootName: RootName): Array<{ bas
   }
   const seen = new Set<Spte>();
   for (const [start, end] of merged) {
-    for (const l of leavesIn(vm.mmu[rootName], start, end)) {
+    for (const l of rootLeavesIn(vm.mmu[rootName], start, end)) {
       if (seen.has(l.spte)) continue;
       seen.add(l.spte);
       out.push(l);

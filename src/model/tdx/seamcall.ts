@@ -164,9 +164,6 @@ export function septLeavesIn(m: TdxModule, td: number, start: number, end: numbe
 export function mrtdRecordCount(m: TdxModule, td: number): number {
   return m.tds.get(td)?.mrtd.records.length ?? 0;
 }
-export function mrtdFinalized(m: TdxModule, td: number): string | null {
-  return m.tds.get(td)?.mrtd.finalized ?? null;
-}
 export function mrtdRecords(m: TdxModule, td: number): readonly MrtdRecord[] {
   return m.tds.get(td)?.mrtd.records ?? [];
 }
