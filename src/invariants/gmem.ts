@@ -2,7 +2,7 @@
 // bindings, zeroing before first exposure, and no host access to private
 // memory.
 
-import { gmemPageOfFrame, pamtEntry, segmentsMeeting, type World } from '../model/view.js';
+import { gmemPageOfFrame, pamtEntry, segmentsMeeting, writtenFrames, type World } from '../model/view.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { hex } from './util.js';
 
@@ -13,7 +13,7 @@ export const gmemBindings: Invariant = {
     const out: Violation[] = [];
     const say = (m: string) => out.push({ invariant: this.id, message: `${c.call.op}: ${m}` });
     const w = c.world;
-    for (const id of w.step.touched.gmems) {
+    for (const id of c.full ? w.gmems.keys() : w.step.touched.gmems) {
       const g = w.gmems.get(id);
       if (!g) continue;
       const vm = w.vms.get(g.vmId)!;
@@ -28,7 +28,7 @@ export const gmemBindings: Invariant = {
         if (slot.gmemId !== g.id || s.start < slot.pgoff || s.end > slot.pgoff + slot.npages) say(`g${g.id} binding [${hex(s.start)}, ${hex(s.end)}) does not match memslot ${slot.id}`);
       }
     }
-    for (const vmId of w.step.touched.vms) {
+    for (const vmId of c.full ? w.vms.keys() : w.step.touched.vms) {
       const vm = w.vms.get(vmId);
       const b = c.before.vms.get(vmId);
       if (!vm || !b) continue;
@@ -53,11 +53,34 @@ export const zeroBeforeExposure: Invariant = {
   id: 'zero-before-exposure',
   summary: 'A guest_memfd page seen for the first time by guest, host or populate reads 0.',
   check(c: CheckCtx) {
-    return c.step.firstExposures
+    const out: Violation[] = c.step.firstExposures
       .filter((e) => e.byte !== 0)
       .map((e) => ({ invariant: this.id, message: `${c.call.op}: PFN ${hex(e.pfn)} first exposed to the ${e.by} holding stale byte ${hex(e.byte)}; expected 0` }));
+    if (!c.full || out.length > 0) return out;
+    // Without the step's record of first exposures: every page guest_memfd
+    // holds as zeroed and seen, that nobody wrote since, must still read 0.
+    for (const g of c.world.gmems.values()) {
+      const ref = c.ref.gmem(g.id);
+      if (!ref) continue;
+      for (const run of g.inode.pages.segs) {
+        if (!run.value.uptodate) continue;
+        for (const [pfn, byte] of writtenFrames(c.world.phys, run.start + run.value.delta, run.end + run.value.delta)) {
+          const index = pfn - run.value.delta;
+          if (ref.content.get(index) !== undefined || leakedToBuggedTd(c.world, pfn)) continue;
+          out.push({ invariant: this.id, message: `${c.call.op}: g${g.id} index ${hex(index)} (PFN ${hex(pfn)}) is exposed holding ${hex(byte)}, but nothing was written there since it was zeroed` });
+          return out;
+        }
+      }
+    }
+    return out;
   },
 };
+
+/** A frame a bugged TD still holds: its content is whatever the TD left (tdx.md §5.4). */
+function leakedToBuggedTd(w: World, pfn: number): boolean {
+  const owner = pamtEntry(w.tdx, pfn)?.owner;
+  return owner !== undefined && ownerBugged(w, owner);
+}
 
 function ownerBugged(w: World, td: number): boolean {
   for (const vm of w.vms.values()) if (vm.tdx?.td === td) return vm.bugged;
@@ -84,6 +107,15 @@ export const noHostPrivateAccess: Invariant = {
       if (page && c.ref.hostPrivate(page.gmemId, page.index)) {
         out.push({ invariant: this.id, message: `${c.call.op}: host ${a.what} of PFN ${hex(a.pfn)} (g${page.gmemId} index ${hex(page.index)}) succeeded on a private page; expected SIGBUS` });
       }
+    }
+    if (!c.full) return out;
+    // Without the step's record of host accesses: no page the host holds a
+    // long-term pin on is owned by a live TD or private to a guest.
+    for (const pfn of c.world.pins.keys()) {
+      const owner = pamtEntry(c.world.tdx, pfn)?.owner;
+      if (owner !== undefined && !ownerBugged(c.world, owner)) out.push({ invariant: this.id, message: `${c.call.op}: the host holds a pin on PFN ${hex(pfn)}, which the PAMT assigns to TD ${owner}` });
+      const page = owner === undefined ? gmemPageOfFrame(c.world.gmems.values(), pfn) : undefined;
+      if (page && c.ref.hostPrivate(page.gmemId, page.index)) out.push({ invariant: this.id, message: `${c.call.op}: the host holds a pin on PFN ${hex(pfn)} (g${page.gmemId} index ${hex(page.index)}), a private page` });
     }
     return out;
   },

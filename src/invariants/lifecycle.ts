@@ -19,14 +19,17 @@ export const tdLifecycle: Invariant = {
     const out: Violation[] = [];
     const say = (m: string) => out.push({ invariant: this.id, message: `${c.call.op}: ${m}` });
     // Only VMs this step touched, or whose TD got a SEAMCALL, can have moved.
-    const quiet = c.step.touched.vms.size === 0 && c.step.seamcall.log.length === 0;
+    const quiet = !c.full && c.step.touched.vms.size === 0 && c.step.seamcall.log.length === 0;
     const tds = new Set(quiet ? [] : c.step.seamcall.log.map((r) => r.td));
-    const moved = quiet ? [] : [...c.world.vms.values()].filter((vm) => c.step.touched.vms.has(vm.id) || (vm.tdx?.td != null && tds.has(vm.tdx.td)));
+    const moved = quiet ? [] : [...c.world.vms.values()].filter((vm) => c.full || c.step.touched.vms.has(vm.id) || (vm.tdx?.td != null && tds.has(vm.tdx.td)));
     for (const vm of moved) {
       const b = c.before.vms.get(vm.id);
       if (!vm.tdx || !b || b.bugged) continue;
       const now = vm.tdx.state;
       if (!vm.destroyed && ORDER[now] < ORDER[b.tdState!]) say(`TD of vm${vm.id} went from ${b.tdState} back to ${now}`);
+      // The phase the oracle tracked from the calls' answers alone.
+      const phase = c.ref.vm(vm.id)?.td?.phase;
+      if (!vm.destroyed && !vm.bugged && phase !== undefined && phase !== now) say(`TD of vm${vm.id} is ${now}, but its calls' answers put it in ${phase}`);
       if (vm.tdx.preFaultAllowed && now !== 'RUNNABLE') say(`vm${vm.id} allows pre-fault while ${now}`);
       for (const r of c.step.seamcall.log) {
         if (r.td !== vm.tdx.td) continue;

@@ -2,7 +2,7 @@
 // mirror and S-EPT agree, a PFN has one owner, no leaf outlives its page, and
 // every mapping matches its GFN's privacy.
 
-import { gmemPageAt, pagesOfLevel, pamtEntry, septLeafAt, septLeavesIn, type Spte, type Vm } from '../model/view.js';
+import { frameFree, gmemPageAt, pagesOfLevel, pamtEntry, septLeafAt, septLeavesIn, type Spte, type Vm } from '../model/view.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { hex, touchedLeaves, touchedLiveVms } from './util.js';
 
@@ -11,17 +11,18 @@ export const mirrorSeptAgree: Invariant = {
   summary: 'The mirror leaf of a GFN is present with PFN P iff the S-EPT entry is MAPPED or PENDING with P; tables come before leaves.',
   check(c: CheckCtx) {
     const out: Violation[] = [];
-    for (const vm of touchedLiveVms(c.world)) {
+    for (const vm of touchedLiveVms(c.world, c.full)) {
       const td = vm.tdx?.td;
       if (td == null || vm.tdx!.hkid === null) continue;
-      for (const { base, spte } of touchedLeaves(c.world, vm, 'mirror')) {
+      for (const { base, spte } of touchedLeaves(c.world, vm, 'mirror', c.full)) {
         if (spte.premapped) continue;
         const e = septLeafAt(c.world.tdx, td, base * 4096);
         if (!e || (e.state !== 'MAPPED' && e.state !== 'PENDING') || e.pfn !== spte.pfn || e.level !== spte.level) {
           out.push({ invariant: this.id, message: `${c.call.op}: mirror leaf GFN ${hex(base)} -> PFN ${hex(spte.pfn)} but the S-EPT entry is ${e ? `${e.state} PFN ${hex(e.pfn)} level ${e.level}` : 'FREE'}` });
         }
       }
-      for (const [, start, end] of c.world.step.touched.gfns.filter(([id]) => id === vm.id)) {
+      const ranges = c.full ? [[vm.id, 0, 2 ** 40]] : c.world.step.touched.gfns.filter(([id]) => id === vm.id);
+      for (const [, start, end] of ranges) {
         for (const e of septLeavesIn(c.world.tdx, td, start * 4096, end * 4096)) {
           const gfn = e.gpa / 4096;
           const m = vm.mmu.mirror.leaves[e.level].get(gfn);
@@ -48,9 +49,9 @@ export const pfnSingleOwner: Invariant = {
     // Only leaves this step installed can create a clash: compare each with
     // every private leaf of every live guest (cost: touched x mapped).
     const fresh: Array<{ vm: Vm; base: number; spte: Spte }> = [];
-    for (const vm of touchedLiveVms(c.world)) {
+    for (const vm of touchedLiveVms(c.world, c.full)) {
       if (vm.type === 'DEFAULT') continue;
-      for (const l of touchedLeaves(c.world, vm, vm.type === 'TDX' ? 'mirror' : 'direct')) if (l.spte.private) fresh.push({ vm, ...l });
+      for (const l of touchedLeaves(c.world, vm, vm.type === 'TDX' ? 'mirror' : 'direct', c.full)) if (l.spte.private) fresh.push({ vm, ...l });
     }
     if (fresh.length === 0) return out;
     const spans: Array<{ pfn: number; n: number; who: string }> = [];
@@ -88,9 +89,21 @@ export const noDanglingSept: Invariant = {
       const live = f.mappedBy.filter((s) => !s.includes('[bugged VM]'));
       for (const who of live) out.push({ invariant: this.id, message: `${c.call.op}: guest_memfd freed PFN ${hex(f.pfn)}..${hex(f.pfn + f.count - 1)} while ${who} still mapped it` });
     }
-    for (const vm of touchedLiveVms(c.world)) {
+    if (c.full) {
+      // Without the step's record of freed frames: no live leaf maps a frame the host allocator holds as free.
+      for (const vm of touchedLiveVms(c.world, true)) {
+        for (const rootName of ['mirror', 'direct'] as const) {
+          for (const { base, spte } of touchedLeaves(c.world, vm, rootName, true)) {
+            const last = spte.pfn + pagesOfLevel(spte.level) - 1;
+            const free = frameFree(c.world.pfns, spte.pfn) ? spte.pfn : frameFree(c.world.pfns, last) ? last : undefined;
+            if (free !== undefined) out.push({ invariant: this.id, message: `${c.call.op}: vm${vm.id} ${rootName} leaf GFN ${hex(base)} maps PFN ${hex(free)}, which the host allocator holds as free` });
+          }
+        }
+      }
+    }
+    for (const vm of touchedLiveVms(c.world, c.full)) {
       for (const rootName of ['mirror', 'direct'] as const) {
-        for (const { base, spte } of touchedLeaves(c.world, vm, rootName)) {
+        for (const { base, spte } of touchedLeaves(c.world, vm, rootName, c.full)) {
           // The backing page by the oracle's own slot and index arithmetic.
           const slot = c.ref.slot(vm.id, base);
           const fromGmem = spte.private || (slot?.gmemOnly ?? false);
@@ -113,9 +126,9 @@ export const attrConsistency: Invariant = {
   summary: 'Private mappings exist only for private GFNs and shared only for shared; invalidations remove what they invalidate before returning.',
   check(c: CheckCtx) {
     const out: Violation[] = [];
-    for (const vm of touchedLiveVms(c.world)) {
+    for (const vm of touchedLiveVms(c.world, c.full)) {
       for (const rootName of ['mirror', 'direct'] as const) {
-        for (const { base, spte } of touchedLeaves(c.world, vm, rootName)) {
+        for (const { base, spte } of touchedLeaves(c.world, vm, rootName, c.full)) {
           for (const gfn of [base, base + pagesOfLevel(spte.level) - 1]) {
             // Slot and privacy as the oracle computes them, never as the model did.
             const slot = c.ref.slot(vm.id, gfn);

@@ -1,7 +1,7 @@
 // Invariants read off the step's SEAMCALL log (tdx.md §7): no double
 // ADD/AUG, the removal order, what the folio-taking wrappers refused.
 
-import { pagesOfLevel, pamtEntry, type World } from '../model/view.js';
+import { frameFree, pagesOfLevel, pamtEntry, type World } from '../model/view.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { hex } from './util.js';
 
@@ -50,9 +50,23 @@ export const removalOrder: Invariant = {
       const later = log.slice(f.seq).find((x) => (x.name === 'TDH.PHYMEM.PAGE.WBINVD' || x.name === 'TDH.MEM.PAGE.REMOVE') && x.outPfn !== undefined && x.outPfn >= f.pfn && x.outPfn < f.pfn + f.count);
       if (later) out.push(v(this.id, `${c.call.op}: PFN ${hex(later.outPfn!)} was freed by guest_memfd before its ${later.name}`));
     }
+    if (c.full) {
+      // Without the step's record of freed frames: a frame still assigned to
+      // a live TD in the PAMT is never back with the host allocator.
+      for (const [pfn, e] of c.world.tdx.pamt) {
+        if (!frameFree(c.world.pfns, pfn) || tdBugged(c.world, e.owner)) continue;
+        out.push(v(this.id, `${c.call.op}: PFN ${hex(pfn)} is free in the host allocator while the PAMT still assigns it to TD ${e.owner} as ${e.type}`));
+        break;
+      }
+    }
     return out;
   },
 };
+
+function tdBugged(w: World, td: number): boolean {
+  for (const vm of w.vms.values()) if (vm.tdx?.td === td) return vm.bugged;
+  return false;
+}
 
 function findLast<T>(a: T[], before: number, pred: (x: T) => boolean): number {
   for (let i = before - 1; i >= 0; i--) if (pred(a[i])) return i;

@@ -1,7 +1,7 @@
 // Helpers shared by invariant checks: which VM a call targets, which leaves a
 // step touched, and message formatting that names GFNs and PFNs in hex.
 
-import { rootLeavesIn, type ExecCall, type RootName, type Spte, type Vm, type World } from '../model/view.js';
+import { rootLeaves, rootLeavesIn, type ExecCall, type RootName, type Spte, type Vm, type World } from '../model/view.js';
 
 export const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
 
@@ -25,15 +25,21 @@ const leafCache = new WeakMap<object, Map<string, Array<{ base: number; spte: Sp
  * Leaves of the touched GFN ranges of a VM, so checks cost what the step
  * touched. Computed once per step and root, then shared by every invariant.
  */
-export function touchedLeaves(w: World, vm: Vm, rootName: RootName): Array<{ base: number; spte: Spte }> {
+export function touchedLeaves(w: World, vm: Vm, rootName: RootName, full = false): Array<{ base: number; spte: Spte }> {
   let perStep = leafCache.get(w.step);
   if (!perStep) leafCache.set(w.step, (perStep = new Map()));
-  const key = `${vm.id}:${rootName}`;
+  const key = `${vm.id}:${rootName}:${full}`;
   const hit = perStep.get(key);
   if (hit) return hit;
   const out: Array<{ base: number; spte: Spte }> = [];
   const root = vm.mmu[rootName];
   if (root.leaves[0].size + root.leaves[1].size + root.leaves[2].size === 0) {
+    perStep.set(key, out);
+    return out;
+  }
+  if (full) {
+    // A full sweep trusts no bookkeeping: every leaf of the root.
+    for (const l of rootLeaves(root)) out.push({ base: l.base, spte: l.spte });
     perStep.set(key, out);
     return out;
   }
@@ -57,10 +63,10 @@ export function touchedLeaves(w: World, vm: Vm, rootName: RootName): Array<{ bas
   return out;
 }
 
-/** VMs that the step touched and that invariants still apply to (bugged VMs only answer to bugged-vm). */
-export function touchedLiveVms(w: World): Vm[] {
+/** VMs that the step touched (every VM in a full sweep) and that invariants still apply to (bugged VMs only answer to bugged-vm). */
+export function touchedLiveVms(w: World, full = false): Vm[] {
   const out: Vm[] = [];
-  for (const id of w.step.touched.vms) {
+  for (const id of full ? w.vms.keys() : w.step.touched.vms) {
     const vm = w.vms.get(id);
     if (vm && !vm.bugged && !vm.destroyed) out.push(vm);
   }

@@ -135,5 +135,25 @@ export const frameByte = (phys: PhysMem, pfn: number): number => phys.bytes.get(
 /** Whether the host allocator holds a frame as free. */
 export function frameFree(s: PfnSpace, pfn: number): boolean {
   if (pfn >= s.bump) return true;
-  return segmentsMeeting(s.free.segs, pfn, pfn + 1).length > 0;
+  const segs = s.free.segs;
+  let lo = 0;
+  let hi = segs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (segs[mid].end <= pfn) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < segs.length && segs[lo].start <= pfn;
+}
+
+/** The frames of [start, end) that hold a non-zero byte, walking whichever is smaller: the range or the written frames. */
+export function writtenFrames(phys: PhysMem, start: number, end: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  if (end - start <= phys.bytes.size) {
+    for (let p = start; p < end; p++) {
+      const b = phys.bytes.get(p);
+      if (b) out.push([p, b]);
+    }
+  } else for (const [p, b] of phys.bytes) if (p >= start && p < end && b) out.push([p, b]);
+  return out;
 }
