@@ -43,7 +43,7 @@ export interface RunReport {
 }
 
 /** How often (in steps) the runner asks every invariant for a full sweep; bench prints it. */
-export const SWEEP_EVERY = 16;
+export const SWEEP_EVERY = 32;
 
 /** A host address no mapping ever has: where a failed mapping's `+offset` points. */
 const NOWHERE = 0xdead000000000000n;

@@ -6,8 +6,7 @@ import { mrtdOf } from '../model/view.js';
 import type { TdPhase } from '../oracle/state.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { hex, targetVm, VCPU_IOCTLS, VM_IOCTLS } from './util.js';
-import { digest, recordText } from '../oracle/mrtd.js';
-import type { RefRecord } from '../oracle/index.js';
+import { digest, firstMismatch, recordText } from '../oracle/mrtd.js';
 
 const ORDER = { UNINITIALIZED: 0, INITIALIZED: 1, RUNNABLE: 2 } as const;
 const errno = (c: CheckCtx) => (c.ret.kind === 'errno' ? c.ret.name : undefined);
@@ -31,6 +30,7 @@ export const tdLifecycle: Invariant = {
       const phase = c.ref.vm(vm.id)?.td?.phase;
       if (!vm.destroyed && !vm.bugged && phase !== undefined && phase !== now) say(`TD of vm${vm.id} is ${now}, but its calls' answers put it in ${phase}`);
       if (vm.tdx.preFaultAllowed && now !== 'RUNNABLE') say(`vm${vm.id} allows pre-fault while ${now}`);
+      if (!tds.has(vm.tdx.td)) continue;
       for (const r of c.step.seamcall.log) {
         if (r.td !== vm.tdx.td) continue;
         if ((r.name === 'TDH.MEM.PAGE.ADD' || r.name === 'TDH.MR.EXTEND') && b.tdState === 'RUNNABLE') say(`${r.name} of GPA ${hex(r.args.gpa)} issued after finalize`);
@@ -76,6 +76,15 @@ function lifecycleAnswers(c: CheckCtx, say: (m: string) => void): void {
   else if (need.otherwise && !need.otherwise.includes(e)) say(`vm${vmId} answered ${e} while its TD is ${phase}; expected ${need.otherwise.join(' or ')}`);
 }
 
+const logTds = new WeakMap<object, Set<number | null>>();
+
+/** The TDs this step issued SEAMCALLs for, computed once per step. */
+function tdsInLog(c: CheckCtx): Set<number | null> {
+  let s = logTds.get(c.step);
+  if (!s) logTds.set(c.step, (s = new Set(c.step.seamcall.log.map((r) => r.td))));
+  return s;
+}
+
 export const measurement: Invariant = {
   id: 'measurement',
   summary: 'MRTD changes only through PAGE.ADD and MR.EXTEND before finalize, is append-only, covers each measured page with 16 EXTENDs, and equals the oracle\'s own SHA-384 of those operations.',
@@ -89,26 +98,20 @@ export const measurement: Invariant = {
       if (td == null || !b || b.bugged || vm.bugged) continue;
       const { records, finalized: fin } = mrtdOf(c.world.tdx, td);
       // The model's own bookkeeping: this step's records are its measured SEAMCALLs.
-      if (log.length > 0) {
+      if (log.length > 0 && tdsInLog(c).has(td)) {
         const added = log.filter((r) => r.td === td && r.status === 'TDX_SUCCESS' && (r.name === 'TDH.MEM.PAGE.ADD' || r.name === 'TDH.MR.EXTEND'));
         if (records.length !== b.mrtdRecords + added.length) say(`MRTD of vm${vm.id} holds ${records.length} records, expected ${b.mrtdRecords} + ${added.length} measured operations of this step`);
       }
       // The oracle's recomputation: same records, same content, same digest.
       const ref = c.ref.vm(vm.id)?.td;
       if (!ref) continue;
-      if (records.length !== ref.records.length) {
-        say(`MRTD of vm${vm.id} holds ${records.length} records; the oracle measured ${ref.records.length}`);
+      if (records.length !== ref.count) {
+        say(`MRTD of vm${vm.id} holds ${records.length} records; the oracle measured ${ref.count}`);
         continue;
       }
-      const from = c.full ? 0 : c.ref.now.vmId === vm.id ? (c.ref.now.recordsBefore ?? 0) : records.length;
-      for (let i = from; i < records.length; i++) {
-        const m = records[i] as RefRecord;
-        const o = ref.records[i];
-        if (m.op !== o.op || m.gpa !== o.gpa || (m.op === 'EXTEND' && o.op === 'EXTEND' && m.byte !== o.byte)) {
-          say(`MRTD record ${i} of vm${vm.id} is ${recordText(m)}; the oracle expected ${recordText(o)}`);
-          break;
-        }
-      }
+      const from = c.full ? 0 : c.ref.now.vmId === vm.id ? (c.ref.now.pagesBefore ?? 0) : ref.pages.length;
+      const bad = from < ref.pages.length ? firstMismatch(records, ref, from) : null;
+      if (bad) say(`MRTD record ${bad.index} of vm${vm.id} is ${recordText(bad.model)}; the oracle expected ${recordText(bad.oracle)}`);
       if (fin !== null && (c.full || c.call.op === 'KVM_TDX_FINALIZE_VM') && fin !== digest(ref)) say(`finalized MRTD of vm${vm.id} is ${fin.slice(0, 16)}..., the oracle's SHA-384 is ${digest(ref).slice(0, 16)}...`);
     }
     // Coverage: every page INIT_MEM_REGION measured got 16 x 256-byte MR.EXTENDs.

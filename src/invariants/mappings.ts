@@ -89,26 +89,20 @@ export const noDanglingSept: Invariant = {
       const live = f.mappedBy.filter((s) => !s.includes('[bugged VM]'));
       for (const who of live) out.push({ invariant: this.id, message: `${c.call.op}: guest_memfd freed PFN ${hex(f.pfn)}..${hex(f.pfn + f.count - 1)} while ${who} still mapped it` });
     }
-    if (c.full) {
-      // Without the step's record of freed frames: no live leaf maps a frame the host allocator holds as free.
-      for (const vm of touchedLiveVms(c.world, true)) {
-        for (const rootName of ['mirror', 'direct'] as const) {
-          for (const { base, spte } of touchedLeaves(c.world, vm, rootName, true)) {
+    for (const vm of touchedLiveVms(c.world, c.full)) {
+      for (const rootName of ['mirror', 'direct'] as const) {
+        for (const { base, spte } of touchedLeaves(c.world, vm, rootName, c.full)) {
+          if (c.full) {
+            // Without the step's record of freed frames: no live leaf maps a frame the host allocator holds as free.
             const last = spte.pfn + pagesOfLevel(spte.level) - 1;
             const free = frameFree(c.world.pfns, spte.pfn) ? spte.pfn : frameFree(c.world.pfns, last) ? last : undefined;
             if (free !== undefined) out.push({ invariant: this.id, message: `${c.call.op}: vm${vm.id} ${rootName} leaf GFN ${hex(base)} maps PFN ${hex(free)}, which the host allocator holds as free` });
           }
-        }
-      }
-    }
-    for (const vm of touchedLiveVms(c.world, c.full)) {
-      for (const rootName of ['mirror', 'direct'] as const) {
-        for (const { base, spte } of touchedLeaves(c.world, vm, rootName, c.full)) {
           // The backing page by the oracle's own slot and index arithmetic.
           const slot = c.ref.slot(vm.id, base);
           const fromGmem = spte.private || (slot?.gmemOnly ?? false);
           if (!fromGmem) continue;
-          const back = c.ref.backing(vm.id, base);
+          const back = slot ? c.ref.backing(vm.id, base) : undefined;
           const g = back ? c.world.gmems.get(back.gmem.id) : undefined;
           const page = g ? gmemPageAt(g, back!.index) : undefined;
           if (!page || page.pfn !== spte.pfn) {

@@ -12,7 +12,7 @@ import { gfnPrivate, guestReach, indexOf, indexPrivate, liveGmem, slotOf } from 
 import { newRefState, type RefGmem, type RefSlot, type RefState, type RefVm } from './state.js';
 
 export type { Prediction } from './observe.js';
-export type { Place, RefRecord } from './state.js';
+export type { Place, RefPage, RefRecord } from './state.js';
 
 export class Oracle {
   readonly state: RefState;

@@ -9,21 +9,21 @@ import type { Ret } from '../model/result.js';
 import type { StepCtx, World } from '../model/world.js';
 import { RangeMap } from './intervals.js';
 import { maybeDestroy, maybeRelease } from './lifetime.js';
-import { appendRecord, newTd } from './mrtd.js';
+import { addPage, newTd } from './mrtd.js';
 import { contentOf, guestReach, hostReach, indexOf, liveGmem, mappingAtVa, slotOf, writeContent, type Reach } from './places.js';
 import type { RefState, RefVm, TdPhase, VmKind } from './state.js';
 
 /** What the oracle expected of the call it just saw. */
 export interface Prediction {
   /** A host or guest access: the page it may reach, and the byte there before the call. */
-  access?: { what: string; reach: Reach; before: number };
+  access?: { reach: Reach; before: number };
   /** The VM a VM or vCPU ioctl targeted, and its TD phase before the call. */
   vmId?: number;
   phase?: TdPhase;
   /** INIT_MEM_REGION: the GPAs the cursor advanced over, and whether they were to be measured. */
   populated?: { gpas: number[]; measure: boolean };
-  /** Oracle MRTD record count of the targeted VM before the call. */
-  recordsBefore?: number;
+  /** Pages in the oracle's MRTD of the targeted VM before the call. */
+  pagesBefore?: number;
 }
 
 const KINDS: Record<string, VmKind> = { '0': 'DEFAULT', '1': 'SW_PROTECTED', '5': 'TDX' };
@@ -51,7 +51,7 @@ export function observe(ref: RefState, w: World, c: ExecCall, ret: Ret, step: St
   if (vm) {
     p.vmId = vm.id;
     p.phase = vm.td?.phase;
-    p.recordsBefore = vm.td?.records.length;
+    p.pagesBefore = vm.td?.pages.length;
   }
   switch (c.op) {
     case 'KVM_CREATE_VM': {
@@ -119,7 +119,7 @@ export function observe(ref: RefState, w: World, c: ExecCall, ret: Ret, step: St
       if (!m || (c.op === 'MMAP' && !g)) break;
       if (g) g.mmaps++;
       ref.mappings.set(ret.handle, {
-        id: ret.handle, va: m.va, sizePages: Number((a.size + 4095n) >> 12n), gmem: g ? g.id : null,
+        id: ret.handle, va: m.va, end: m.va + ((a.size + 4095n) >> 12n) * 4096n, sizePages: Number((a.size + 4095n) >> 12n), gmem: g ? g.id : null,
         pgoff: c.op === 'MMAP' ? Number(a.offset >> 12n) : 0, content: new RangeMap(), unmapped: false,
       });
       break;
@@ -139,7 +139,7 @@ export function observe(ref: RefState, w: World, c: ExecCall, ret: Ret, step: St
     case 'HOST_WRITE':
     case 'HOST_PIN': {
       const reach = hostReach(ref, ref.mappings.get(h), a.offset);
-      p.access = { what: `${c.op} of mapping ${h} offset 0x${a.offset.toString(16)}`, reach, before: reach.ok ? contentOf(ref, reach.place) : 0 };
+      p.access = { reach, before: reach.ok ? contentOf(ref, reach.place) : 0 };
       if (c.op === 'HOST_WRITE' && isOk(ret) && reach.ok) writeContent(ref, reach.place, Number(a.byte & 0xffn));
       break;
     }
@@ -161,7 +161,7 @@ export function observe(ref: RefState, w: World, c: ExecCall, ret: Ret, step: St
     case 'GUEST_ACCESS': {
       if (!vm) break;
       const reach = guestReach(ref, vm, a.gpa, a.private !== 0n);
-      p.access = { what: `GUEST_ACCESS of GPA 0x${a.gpa.toString(16)} (${a.private !== 0n ? 'private' : 'shared'})`, reach, before: reach.ok ? contentOf(ref, reach.place) : 0 };
+      p.access = { reach, before: reach.ok ? contentOf(ref, reach.place) : 0 };
       if (a.write !== 0n && isOk(ret) && reach.ok) writeContent(ref, reach.place, Number((a.byte ?? 0n) & 0xffn));
       break;
     }
@@ -265,10 +265,7 @@ function populate(ref: RefState, w: World, vm: RefVm, c: ExecCall, step: StepCtx
       }
       writeContent(ref, target, byte);
     }
-    appendRecord(td, { op: 'ADD', gpa });
-    if (measure && k >= 0 && k < advanced) {
-      for (let j = 0; j < 16; j++) appendRecord(td, { op: 'EXTEND', gpa: gpa + j * 256, byte });
-    }
+    addPage(td, { gpa, byte, measured: measure && k >= 0 && k < advanced });
   }
   return { gpas, measure };
 }

@@ -46,7 +46,7 @@ const no = (why: string): Reach => ({ ok: false, why });
 
 export function mappingAtVa(ref: RefState, va: bigint): RefMapping | undefined {
   for (const m of ref.mappings.values()) {
-    if (!m.unmapped && va >= m.va && va < m.va + BigInt(m.sizePages) * 4096n) return m;
+    if (va >= m.va && va < m.end && !m.unmapped) return m;
   }
   return undefined;
 }
@@ -54,7 +54,7 @@ export function mappingAtVa(ref: RefState, va: bigint): RefMapping | undefined {
 /** The page a host access at `offset` of a mapping reaches, or why it is SIGBUS. */
 export function hostReach(ref: RefState, m: RefMapping | undefined, offset: bigint): Reach {
   if (!m || m.unmapped) return no('no live mapping');
-  if (offset < 0n || offset >= BigInt(m.sizePages) * 4096n) return no('past the end of the mapping');
+  if (offset < 0n || offset >= m.end - m.va) return no('past the end of the mapping');
   const page = Number(offset >> 12n);
   if (m.gmem === null) return { ok: true, place: { kind: 'anon', mapping: m.id, page } };
   const g = ref.gmems.get(m.gmem)!;

@@ -25,11 +25,22 @@ export interface RefSlot {
 /** A measured operation as the oracle predicts it: ADD of a GPA, or EXTEND of 256 bytes all equal to `byte`. */
 export type RefRecord = { op: 'ADD'; gpa: number } | { op: 'EXTEND'; gpa: number; byte: number };
 
+/** One page INIT_MEM_REGION added: its ADD, then 16 EXTENDs of `byte` when measured. */
+export interface RefPage {
+  gpa: number;
+  byte: number;
+  measured: boolean;
+}
+
 export interface RefTd {
   phase: TdPhase;
-  records: RefRecord[];
-  /** SHA-384 over `records`, kept running so a digest costs one copy. */
-  hash: Hash;
+  pages: RefPage[];
+  /** Number of measured operations `pages` stands for. */
+  count: number;
+  /** Running SHA-384 over the first `hashed` pages, and the last digest taken. */
+  hashed: number;
+  hash: Hash | null;
+  digest: string | null;
 }
 
 export interface RefVm {
@@ -65,6 +76,8 @@ export interface RefGmem {
 export interface RefMapping {
   id: number;
   va: bigint;
+  /** First address past the mapping. */
+  end: bigint;
   sizePages: number;
   gmem: number | null;
   pgoff: number;
