@@ -39,9 +39,9 @@ export function touchedLeaves(w: World, vm: Vm, rootName: RootName, full = false
   }
   if (full) {
     // A full sweep trusts no bookkeeping: every leaf of the root.
-    for (const l of rootLeaves(root)) out.push({ base: l.base, spte: l.spte });
-    perStep.set(key, out);
-    return out;
+    const all = rootLeaves(root);
+    perStep.set(key, all);
+    return all;
   }
   // Merge the step's touched ranges first: a zap touches one range per leaf.
   const ranges = w.step.touched.gfns.filter(([id]) => id === vm.id).map(([, s, e]) => [s, e]).sort((a, b) => a[0] - b[0]);

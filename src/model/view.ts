@@ -63,9 +63,11 @@ export function rootLeavesIn(root: MmuRoot, start: number, end: number): Array<{
   return out.sort((a, b) => a.base - b.base);
 }
 
-/** Every leaf of a root, with its level. */
-export function* rootLeaves(root: MmuRoot): Generator<{ base: number; level: number; spte: Spte }> {
-  for (let level = 0; level < 3; level++) for (const [base, spte] of root.leaves[level]) yield { base, level, spte };
+/** Every leaf of a root. */
+export function rootLeaves(root: MmuRoot): Array<{ base: number; spte: Spte }> {
+  const out: Array<{ base: number; spte: Spte }> = [];
+  for (let level = 0; level < 3; level++) for (const [base, spte] of root.leaves[level]) out.push({ base, spte });
+  return out;
 }
 
 /** The page a guest_memfd caches at `index`: its frame and whether it was zeroed. */

@@ -55,9 +55,12 @@ export function firstMismatch(records: readonly RefRecord[], td: RefTd, fromPage
     const n = p.measured ? 17 : 1;
     for (let j = 0; j < n; j++, i++) {
       const m = records[i];
-      const o: RefRecord = j === 0 ? { op: 'ADD', gpa: p.gpa } : { op: 'EXTEND', gpa: p.gpa + (j - 1) * 256, byte: p.byte };
-      const same = m !== undefined && m.op === o.op && m.gpa === o.gpa && (m.op === 'ADD' || (o.op === 'EXTEND' && m.byte === o.byte));
-      if (!same) return { index: i, model: m ?? { op: 'ADD', gpa: -1 }, oracle: o };
+      const gpa = j === 0 ? p.gpa : p.gpa + (j - 1) * 256;
+      const same = m !== undefined && m.gpa === gpa && (j === 0 ? m.op === 'ADD' : m.op === 'EXTEND' && m.byte === p.byte);
+      if (!same) {
+        const o: RefRecord = j === 0 ? { op: 'ADD', gpa } : { op: 'EXTEND', gpa, byte: p.byte };
+        return { index: i, model: m ?? { op: 'ADD', gpa: -1 }, oracle: o };
+      }
     }
   }
   return null;
