@@ -8,7 +8,7 @@ import { abstractProgramArb } from '../src/fuzz/program.js';
 import { materialize, type ACall } from '../src/fuzz/abstract.js';
 import { firstFinding } from '../src/fuzz/check.js';
 import { fuzz } from '../src/fuzz/engine.js';
-import { runProgram } from '../src/fuzz/runner.js';
+import { runProgram, SWEEP_EVERY } from '../src/fuzz/runner.js';
 import { parseProgram } from '../src/program/parser.js';
 import { BUGS } from '../src/model/bugs.js';
 import { PROFILES, type ProfileName } from '../src/model/profiles.js';
@@ -106,6 +106,8 @@ async function main(): Promise<void> {
   console.log(row(['bare model, calls/s (300 programs, seed 7)', fmt(s.bare), '', ''], widths));
   console.log(row(['whole harness, calls/s (same stream)', fmt(s.harness), '', ''], widths));
   console.log(row(['harness / bare model', ratio.toFixed(2), '>= 0.50', ratio >= 0.5 ? 'yes' : 'NO'], widths));
+  console.log(row(['full sweep of every invariant, every N steps', `N = ${SWEEP_EVERY}`, '', ''], widths));
+  console.log(row(['  (and after the last step of every program)', '', '', ''], widths));
   for (const [k, v] of kernelBenchRows()) console.log(row([k, v], widths));
   const small = guestBench(16n << 20n);
   const large = guestBench(1n << 40n);

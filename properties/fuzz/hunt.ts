@@ -21,7 +21,7 @@ export function huntTests(invariants: readonly string[]): void {
     for (const inv of invariants) expect(bugs.map((b) => b.invariant)).toContain(inv);
   });
   test.each(bugs.map((b) => [b.name, b] as const))('the fuzzer finds %s and shrinks it to a 1-minimal program', (_n, b) => {
-    const profile: ProfileName = (b as { profile?: 'hugepage' }).profile ?? 'upstream';
+    const profile: ProfileName = (b as { profile?: ProfileName }).profile ?? 'upstream';
     const target = { profile, bugs: [b.name as BugName], want: b.invariant };
     const r = fuzz({ ...target, seed: SEED, runs: HUNT_RUNS, maxCalls: 40, shrinkMs: 10_000 });
     expect(r.finding, `${b.name} not found in ${r.runs} programs from seed ${SEED}`).toBeDefined();

@@ -37,6 +37,7 @@ const APPLIES: Record<string, (c: CheckCtx) => boolean> = {
   'removal-order': (c) => c.step.seamcall.log.some((r) => r.name === 'TDH.MEM.PAGE.REMOVE') || c.step.freedSeq.length > 0,
   'gmem-bindings': (c) => c.step.touched.gmems.size > 0,
   'zero-before-exposure': (c) => c.step.firstExposures.length > 0,
+  'content-integrity': (c) => c.ref.now.access !== undefined,
   'bugged-vm': (c) => [...c.before.vms.values()].some((v) => v.bugged),
   'errno-contract': (c) => c.ret.kind === 'errno',
   'no-exception': () => true,

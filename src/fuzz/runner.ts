@@ -11,6 +11,7 @@ import { newWorld, type World } from '../model/world.js';
 import { takeBefore } from '../invariants/before.js';
 import { checkAll } from '../invariants/registry.js';
 import type { CheckCtx, Violation } from '../invariants/types.js';
+import { Oracle } from '../oracle/index.js';
 
 export interface RunOptions {
   profile: ProfileName;
@@ -42,10 +43,19 @@ export interface RunReport {
 }
 
 /** How often (in steps) the runner asks every invariant for a full sweep; bench prints it. */
-export const SWEEP_EVERY = 16;
+export const SWEEP_EVERY = 32;
 
 /** A host address no mapping ever has: where a failed mapping's `+offset` points. */
 const NOWHERE = 0xdead000000000000n;
+
+/** The reference state of each world, fed after every checked step. */
+const oracles = new WeakMap<World, Oracle>();
+
+function oracleOf(w: World): Oracle {
+  let o = oracles.get(w);
+  if (!o) oracles.set(w, (o = new Oracle(w.profile.settings.inPlaceConversion)));
+  return o;
+}
 
 interface Bound {
   value: number;
@@ -80,7 +90,12 @@ export function runStep(w: World, call: Call, index: number, names: Map<string, 
   const before = opts.noInvariants ? undefined : takeBefore(w, ec);
   const r = execCall(w, ec);
   if (call.bind) names.set(call.bind, { value: r.ret.handle ?? -1 });
-  const ctx: CheckCtx | undefined = before ? { world: w, call: ec, ret: r.ret, step: r.step, before, exception: r.exception, full: last || index % SWEEP_EVERY === SWEEP_EVERY - 1 } : undefined;
+  let ctx: CheckCtx | undefined;
+  if (before) {
+    const ref = oracleOf(w);
+    ref.observe(w, ec, r.ret, r.step);
+    ctx = { world: w, call: ec, ret: r.ret, step: r.step, before, exception: r.exception, full: last || index % SWEEP_EVERY === SWEEP_EVERY - 1, ref };
+  }
   const violations = ctx ? checkAll(ctx) : r.exception ? [{ invariant: 'no-exception', message: r.exception }] : [];
   const report: StepReport = {
     index, call, result: r.ret, out: r.step.out, seamcalls: r.step.seamcall.log, violations, exception: r.exception,

@@ -2,10 +2,7 @@
 // bindings, zeroing before first exposure, and no host access to private
 // memory.
 
-import { segmentsIn } from '../model/intervals.js';
-import { gmemIndexPrivate } from '../model/uapi/host.js';
-import * as q from '../model/tdx/seamcall.js';
-import type { World } from '../model/world.js';
+import { gmemPageOfFrame, pamtEntry, segmentsMeeting, writtenFrames, type World } from '../model/view.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { hex } from './util.js';
 
@@ -16,7 +13,7 @@ export const gmemBindings: Invariant = {
     const out: Violation[] = [];
     const say = (m: string) => out.push({ invariant: this.id, message: `${c.call.op}: ${m}` });
     const w = c.world;
-    for (const id of w.step.touched.gmems) {
+    for (const id of c.full ? w.gmems.keys() : w.step.touched.gmems) {
       const g = w.gmems.get(id);
       if (!g) continue;
       const vm = w.vms.get(g.vmId)!;
@@ -31,7 +28,7 @@ export const gmemBindings: Invariant = {
         if (slot.gmemId !== g.id || s.start < slot.pgoff || s.end > slot.pgoff + slot.npages) say(`g${g.id} binding [${hex(s.start)}, ${hex(s.end)}) does not match memslot ${slot.id}`);
       }
     }
-    for (const vmId of w.step.touched.vms) {
+    for (const vmId of c.full ? w.vms.keys() : w.step.touched.vms) {
       const vm = w.vms.get(vmId);
       const b = c.before.vms.get(vmId);
       if (!vm || !b) continue;
@@ -44,7 +41,7 @@ export const gmemBindings: Invariant = {
         if (slot.gmemId === null) continue;
         const g = w.gmems.get(slot.gmemId)!;
         if (g.vmId !== vm.id) say(`memslot ${slot.id} of vm${vm.id} is bound to g${g.id} of vm${g.vmId}`);
-        const segs = segmentsIn(g.bindings, slot.pgoff, slot.pgoff + slot.npages);
+        const segs = segmentsMeeting(g.bindings.segs, slot.pgoff, slot.pgoff + slot.npages);
         if (segs.length !== 1 || segs[0].value !== slot.uid || segs[0].end - segs[0].start !== slot.npages) say(`memslot ${slot.id} of vm${vm.id} is not fully bound in g${g.id}`);
       }
     }
@@ -56,21 +53,33 @@ export const zeroBeforeExposure: Invariant = {
   id: 'zero-before-exposure',
   summary: 'A guest_memfd page seen for the first time by guest, host or populate reads 0.',
   check(c: CheckCtx) {
-    return c.step.firstExposures
+    const out: Violation[] = c.step.firstExposures
       .filter((e) => e.byte !== 0)
       .map((e) => ({ invariant: this.id, message: `${c.call.op}: PFN ${hex(e.pfn)} first exposed to the ${e.by} holding stale byte ${hex(e.byte)}; expected 0` }));
+    if (!c.full || out.length > 0) return out;
+    // Without the step's record of first exposures: every page guest_memfd
+    // holds as zeroed and seen, that nobody wrote since, must still read 0.
+    for (const g of c.world.gmems.values()) {
+      const ref = c.ref.gmem(g.id);
+      if (!ref) continue;
+      for (const run of g.inode.pages.segs) {
+        if (!run.value.uptodate) continue;
+        for (const [pfn, byte] of writtenFrames(c.world.phys, run.start + run.value.delta, run.end + run.value.delta)) {
+          const index = pfn - run.value.delta;
+          if (ref.content.get(index) !== undefined || leakedToBuggedTd(c.world, pfn)) continue;
+          out.push({ invariant: this.id, message: `${c.call.op}: g${g.id} index ${hex(index)} (PFN ${hex(pfn)}) is exposed holding ${hex(byte)}, but nothing was written there since it was zeroed` });
+          return out;
+        }
+      }
+    }
+    return out;
   },
 };
 
-/** The guest_memfd page a frame backs, if any. */
-function gmemPageOf(w: World, pfn: number): { gmemId: number; index: number } | undefined {
-  for (const g of w.gmems.values()) {
-    for (const s of g.inode.pages.segs) {
-      const index = pfn - s.value.delta;
-      if (index >= s.start && index < s.end) return { gmemId: g.id, index };
-    }
-  }
-  return undefined;
+/** A frame a bugged TD still holds: its content is whatever the TD left (tdx.md §5.4). */
+function leakedToBuggedTd(w: World, pfn: number): boolean {
+  const owner = pamtEntry(w.tdx, pfn)?.owner;
+  return owner !== undefined && ownerBugged(w, owner);
 }
 
 function ownerBugged(w: World, td: number): boolean {
@@ -84,7 +93,7 @@ export const noHostPrivateAccess: Invariant = {
   check(c: CheckCtx) {
     const out: Violation[] = [];
     for (const a of c.step.hostAccesses) {
-      const owner = q.pamtOwner(c.world.tdx, a.pfn);
+      const owner = pamtEntry(c.world.tdx, a.pfn)?.owner;
       // After TDX_BUG_ON the kernel knowingly lets guest_memfd free pages the
       // S-EPT may still hold (tdx.md §5.4): a leak of a bugged TD is an
       // event, not a violation of a sound design.
@@ -93,10 +102,20 @@ export const noHostPrivateAccess: Invariant = {
         out.push({ invariant: this.id, message: `${c.call.op}: host ${a.what} of PFN ${hex(a.pfn)} succeeded while the PAMT assigns it to TD ${owner}; expected SIGBUS` });
         continue;
       }
-      const page = gmemPageOf(c.world, a.pfn);
-      if (page && gmemIndexPrivate(c.world, page.gmemId, page.index)) {
+      // Privacy as the oracle computes it, never as the host fault path did.
+      const page = gmemPageOfFrame(c.world.gmems.values(), a.pfn);
+      if (page && c.ref.hostPrivate(page.gmemId, page.index)) {
         out.push({ invariant: this.id, message: `${c.call.op}: host ${a.what} of PFN ${hex(a.pfn)} (g${page.gmemId} index ${hex(page.index)}) succeeded on a private page; expected SIGBUS` });
       }
+    }
+    if (!c.full) return out;
+    // Without the step's record of host accesses: no page the host holds a
+    // long-term pin on is owned by a live TD or private to a guest.
+    for (const pfn of c.world.pins.keys()) {
+      const owner = pamtEntry(c.world.tdx, pfn)?.owner;
+      if (owner !== undefined && !ownerBugged(c.world, owner)) out.push({ invariant: this.id, message: `${c.call.op}: the host holds a pin on PFN ${hex(pfn)}, which the PAMT assigns to TD ${owner}` });
+      const page = owner === undefined ? gmemPageOfFrame(c.world.gmems.values(), pfn) : undefined;
+      if (page && c.ref.hostPrivate(page.gmemId, page.index)) out.push({ invariant: this.id, message: `${c.call.op}: the host holds a pin on PFN ${hex(pfn)} (g${page.gmemId} index ${hex(page.index)}), a private page` });
     }
     return out;
   },

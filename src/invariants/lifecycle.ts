@@ -2,9 +2,11 @@
 // lifecycle order, measurement, bugged VMs, spurious re-adds and the NULL
 // source.
 
-import * as q from '../model/tdx/seamcall.js';
+import { mrtdOf } from '../model/view.js';
+import type { TdPhase } from '../oracle/state.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { hex, targetVm, VCPU_IOCTLS, VM_IOCTLS } from './util.js';
+import { digest, firstMismatch, recordText } from '../oracle/mrtd.js';
 
 const ORDER = { UNINITIALIZED: 0, INITIALIZED: 1, RUNNABLE: 2 } as const;
 const errno = (c: CheckCtx) => (c.ret.kind === 'errno' ? c.ret.name : undefined);
@@ -16,21 +18,26 @@ export const tdLifecycle: Invariant = {
     const out: Violation[] = [];
     const say = (m: string) => out.push({ invariant: this.id, message: `${c.call.op}: ${m}` });
     // Only VMs this step touched, or whose TD got a SEAMCALL, can have moved.
-    const quiet = c.step.touched.vms.size === 0 && c.step.seamcall.log.length === 0;
+    const quiet = !c.full && c.step.touched.vms.size === 0 && c.step.seamcall.log.length === 0;
     const tds = new Set(quiet ? [] : c.step.seamcall.log.map((r) => r.td));
-    const moved = quiet ? [] : [...c.world.vms.values()].filter((vm) => c.step.touched.vms.has(vm.id) || (vm.tdx?.td != null && tds.has(vm.tdx.td)));
+    const moved = quiet ? [] : [...c.world.vms.values()].filter((vm) => c.full || c.step.touched.vms.has(vm.id) || (vm.tdx?.td != null && tds.has(vm.tdx.td)));
     for (const vm of moved) {
       const b = c.before.vms.get(vm.id);
       if (!vm.tdx || !b || b.bugged) continue;
       const now = vm.tdx.state;
       if (!vm.destroyed && ORDER[now] < ORDER[b.tdState!]) say(`TD of vm${vm.id} went from ${b.tdState} back to ${now}`);
+      // The phase the oracle tracked from the calls' answers alone.
+      const phase = c.ref.vm(vm.id)?.td?.phase;
+      if (!vm.destroyed && !vm.bugged && phase !== undefined && phase !== now) say(`TD of vm${vm.id} is ${now}, but its calls' answers put it in ${phase}`);
       if (vm.tdx.preFaultAllowed && now !== 'RUNNABLE') say(`vm${vm.id} allows pre-fault while ${now}`);
+      if (!tds.has(vm.tdx.td)) continue;
       for (const r of c.step.seamcall.log) {
         if (r.td !== vm.tdx.td) continue;
         if ((r.name === 'TDH.MEM.PAGE.ADD' || r.name === 'TDH.MR.EXTEND') && b.tdState === 'RUNNABLE') say(`${r.name} of GPA ${hex(r.args.gpa)} issued after finalize`);
         if (r.name === 'TDH.MEM.PAGE.AUG' && b.tdState !== 'RUNNABLE') say(`TDH.MEM.PAGE.AUG of GPA ${hex(r.args.gpa)} issued while the TD is ${b.tdState}`);
       }
     }
+    lifecycleAnswers(c, say);
     const vm = targetVm(c.world, c.call);
     const b = vm ? c.before.vms.get(vm.id) : undefined;
     if (vm?.tdx && b && !b.bugged) {
@@ -44,29 +51,79 @@ export const tdLifecycle: Invariant = {
   },
 };
 
+/** Which TD phase lets each call succeed, and what it answers otherwise (tdx.md §1.3, §8 rows 13-18). */
+const NEEDS: Record<string, { phase: TdPhase; otherwise?: string[] }> = {
+  KVM_TDX_INIT_VM: { phase: 'UNINITIALIZED', otherwise: ['EINVAL'] },
+  KVM_TDX_FINALIZE_VM: { phase: 'INITIALIZED', otherwise: ['EINVAL'] },
+  KVM_CREATE_VCPU: { phase: 'INITIALIZED', otherwise: ['EIO', 'EINVAL'] },
+  KVM_TDX_INIT_MEM_REGION: { phase: 'INITIALIZED', otherwise: ['EINVAL'] },
+  KVM_PRE_FAULT_MEMORY: { phase: 'RUNNABLE', otherwise: ['EOPNOTSUPP', 'EINVAL'] },
+  GUEST_ACCESS: { phase: 'RUNNABLE', otherwise: ['EINVAL'] },
+  GUEST_ACCEPT: { phase: 'RUNNABLE', otherwise: ['EINVAL'] },
+};
+
+/** The lifecycle answers the oracle predicts from the TD phase it tracked itself. */
+function lifecycleAnswers(c: CheckCtx, say: (m: string) => void): void {
+  const need = NEEDS[c.call.op];
+  const phase = c.ref.now.phase;
+  const vmId = c.ref.now.vmId;
+  if (!need || !phase || vmId === undefined) return;
+  const b = c.before.vms.get(vmId);
+  if (!b || b.bugged || b.dead || phase === need.phase) return;
+  const e = errno(c);
+  const progressed = c.call.op === 'KVM_TDX_INIT_MEM_REGION' && (c.ref.now.populated?.gpas.length ?? 0) > 0;
+  if (e === undefined || progressed) say(`vm${vmId} answered ${e ?? 'success'}${progressed ? ' after adding pages' : ''} while its TD is ${phase}; it needs ${need.phase}`);
+  else if (need.otherwise && !need.otherwise.includes(e)) say(`vm${vmId} answered ${e} while its TD is ${phase}; expected ${need.otherwise.join(' or ')}`);
+}
+
+const logTds = new WeakMap<object, Set<number | null>>();
+
+/** The TDs this step issued SEAMCALLs for, computed once per step. */
+function tdsInLog(c: CheckCtx): Set<number | null> {
+  let s = logTds.get(c.step);
+  if (!s) logTds.set(c.step, (s = new Set(c.step.seamcall.log.map((r) => r.td))));
+  return s;
+}
+
 export const measurement: Invariant = {
   id: 'measurement',
-  summary: 'MRTD changes only through PAGE.ADD and MR.EXTEND before finalize, is append-only, and equals the hash of exactly those operations.',
+  summary: 'MRTD changes only through PAGE.ADD and MR.EXTEND before finalize, is append-only, covers each measured page with 16 EXTENDs, and equals the oracle\'s own SHA-384 of those operations.',
   check(c: CheckCtx) {
     const out: Violation[] = [];
-    // MRTD changes only through SEAMCALLs: a step that issued none cannot move it.
-    if (c.step.seamcall.log.length === 0) return out;
+    const say = (m: string) => out.push({ invariant: this.id, message: `${c.call.op}: ${m}` });
+    const log = c.step.seamcall.log;
     for (const vm of c.world.vms.values()) {
       const b = c.before.vms.get(vm.id);
       const td = vm.tdx?.td;
-      if (td == null || !b || b.bugged) continue;
-      const added = c.step.seamcall.log.filter((r) => r.td === td && r.status === 'TDX_SUCCESS' && (r.name === 'TDH.MEM.PAGE.ADD' || r.name === 'TDH.MR.EXTEND'));
-      const now = q.mrtdRecordCount(c.world.tdx, td);
-      if (now !== b.mrtdRecords + added.length) {
-        out.push({ invariant: this.id, message: `${c.call.op}: MRTD of vm${vm.id} holds ${now} records, expected ${b.mrtdRecords} + ${added.length} measured operations of this step` });
+      if (td == null || !b || b.bugged || vm.bugged) continue;
+      const { records, finalized: fin } = mrtdOf(c.world.tdx, td);
+      // The model's own bookkeeping: this step's records are its measured SEAMCALLs.
+      if (log.length > 0 && tdsInLog(c).has(td)) {
+        const added = log.filter((r) => r.td === td && r.status === 'TDX_SUCCESS' && (r.name === 'TDH.MEM.PAGE.ADD' || r.name === 'TDH.MR.EXTEND'));
+        if (records.length !== b.mrtdRecords + added.length) say(`MRTD of vm${vm.id} holds ${records.length} records, expected ${b.mrtdRecords} + ${added.length} measured operations of this step`);
+      }
+      // The oracle's recomputation: same records, same content, same digest.
+      const ref = c.ref.vm(vm.id)?.td;
+      if (!ref) continue;
+      if (records.length !== ref.count) {
+        say(`MRTD of vm${vm.id} holds ${records.length} records; the oracle measured ${ref.count}`);
         continue;
       }
-      const tail = q.mrtdRecords(c.world.tdx, td).slice(b.mrtdRecords);
-      tail.forEach((rec, i) => {
-        const r = added[i];
-        const op = r.name === 'TDH.MEM.PAGE.ADD' ? 'ADD' : 'EXTEND';
-        if (rec.op !== op || rec.gpa !== r.args.gpa) out.push({ invariant: this.id, message: `${c.call.op}: MRTD record ${b.mrtdRecords + i} is ${rec.op} ${hex(rec.gpa)}, expected ${op} ${hex(r.args.gpa)}` });
-      });
+      const from = c.full ? 0 : c.ref.now.vmId === vm.id ? (c.ref.now.pagesBefore ?? 0) : ref.pages.length;
+      const bad = from < ref.pages.length ? firstMismatch(records, ref, from) : null;
+      if (bad) say(`MRTD record ${bad.index} of vm${vm.id} is ${recordText(bad.model)}; the oracle expected ${recordText(bad.oracle)}`);
+      if (fin !== null && (c.full || c.call.op === 'KVM_TDX_FINALIZE_VM') && fin !== digest(ref)) say(`finalized MRTD of vm${vm.id} is ${fin.slice(0, 16)}..., the oracle's SHA-384 is ${digest(ref).slice(0, 16)}...`);
+    }
+    // Coverage: every page INIT_MEM_REGION measured got 16 x 256-byte MR.EXTENDs.
+    const pop = c.ref.now.populated;
+    const vmId = c.ref.now.vmId;
+    const b = vmId === undefined ? undefined : c.before.vms.get(vmId);
+    if (pop?.measure && b && !b.bugged && !c.world.vms.get(vmId!)?.bugged) {
+      for (const gpa of pop.gpas) {
+        const offs = new Set(log.filter((r) => r.name === 'TDH.MR.EXTEND' && r.status === 'TDX_SUCCESS' && r.args.gpa >= gpa && r.args.gpa < gpa + 4096).map((r) => r.args.gpa - gpa));
+        const whole = offs.size === 16 && [...offs].every((o) => o % 256 === 0);
+        if (!whole) say(`measured page GPA ${hex(gpa)} got ${offs.size} of 16 MR.EXTENDs`);
+      }
     }
     return out;
   },

@@ -2,33 +2,28 @@
 // mirror and S-EPT agree, a PFN has one owner, no leaf outlives its page, and
 // every mapping matches its GFN's privacy.
 
-import { isPrivateGfn } from '../model/kvm/attrs.js';
-import { findSlot, gmemIndex } from '../model/kvm/memslot.js';
-import { lookupPage } from '../model/gmem/inode.js';
-import * as q from '../model/tdx/seamcall.js';
-import { pagesAt } from '../model/units.js';
+import { frameFree, gmemPageAt, pagesOfLevel, pamtEntry, septLeafAt, septLeavesIn, type Spte, type Vm } from '../model/view.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { hex, touchedLeaves, touchedLiveVms } from './util.js';
-import type { Vm } from '../model/kvm/vm.js';
-import type { Spte } from '../model/mmu/spte.js';
 
 export const mirrorSeptAgree: Invariant = {
   id: 'mirror-sept-agree',
   summary: 'The mirror leaf of a GFN is present with PFN P iff the S-EPT entry is MAPPED or PENDING with P; tables come before leaves.',
   check(c: CheckCtx) {
     const out: Violation[] = [];
-    for (const vm of touchedLiveVms(c.world)) {
+    for (const vm of touchedLiveVms(c.world, c.full)) {
       const td = vm.tdx?.td;
       if (td == null || vm.tdx!.hkid === null) continue;
-      for (const { base, spte } of touchedLeaves(c.world, vm, 'mirror')) {
+      for (const { base, spte } of touchedLeaves(c.world, vm, 'mirror', c.full)) {
         if (spte.premapped) continue;
-        const e = q.septLeafAt(c.world.tdx, td, base * 4096);
+        const e = septLeafAt(c.world.tdx, td, base * 4096);
         if (!e || (e.state !== 'MAPPED' && e.state !== 'PENDING') || e.pfn !== spte.pfn || e.level !== spte.level) {
           out.push({ invariant: this.id, message: `${c.call.op}: mirror leaf GFN ${hex(base)} -> PFN ${hex(spte.pfn)} but the S-EPT entry is ${e ? `${e.state} PFN ${hex(e.pfn)} level ${e.level}` : 'FREE'}` });
         }
       }
-      for (const [, start, end] of c.world.step.touched.gfns.filter(([id]) => id === vm.id)) {
-        for (const e of q.septLeavesIn(c.world.tdx, td, start * 4096, end * 4096)) {
+      const ranges = c.full ? [[vm.id, 0, 2 ** 40]] : c.world.step.touched.gfns.filter(([id]) => id === vm.id);
+      for (const [, start, end] of ranges) {
+        for (const e of septLeavesIn(c.world.tdx, td, start * 4096, end * 4096)) {
           const gfn = e.gpa / 4096;
           const m = vm.mmu.mirror.leaves[e.level].get(gfn);
           if (!m || m.pfn !== e.pfn) {
@@ -54,9 +49,9 @@ export const pfnSingleOwner: Invariant = {
     // Only leaves this step installed can create a clash: compare each with
     // every private leaf of every live guest (cost: touched x mapped).
     const fresh: Array<{ vm: Vm; base: number; spte: Spte }> = [];
-    for (const vm of touchedLiveVms(c.world)) {
+    for (const vm of touchedLiveVms(c.world, c.full)) {
       if (vm.type === 'DEFAULT') continue;
-      for (const l of touchedLeaves(c.world, vm, vm.type === 'TDX' ? 'mirror' : 'direct')) if (l.spte.private) fresh.push({ vm, ...l });
+      for (const l of touchedLeaves(c.world, vm, vm.type === 'TDX' ? 'mirror' : 'direct', c.full)) if (l.spte.private) fresh.push({ vm, ...l });
     }
     if (fresh.length === 0) return out;
     const spans: Array<{ pfn: number; n: number; who: string }> = [];
@@ -64,7 +59,7 @@ export const pfnSingleOwner: Invariant = {
       if (vm.destroyed || vm.bugged || vm.type === 'DEFAULT') continue;
       for (const level of [0, 1, 2] as const) {
         for (const [base, spte] of privateRoot(vm).leaves[level]) {
-          if (spte.private) spans.push({ pfn: spte.pfn, n: pagesAt(level), who: `vm${vm.id} GFN ${hex(base)}` });
+          if (spte.private) spans.push({ pfn: spte.pfn, n: pagesOfLevel(level), who: `vm${vm.id} GFN ${hex(base)}` });
         }
       }
     }
@@ -76,7 +71,7 @@ export const pfnSingleOwner: Invariant = {
     }
     for (const f of fresh) {
       const td = f.vm.tdx?.td;
-      const owner = td == null ? undefined : q.pamtOwner(c.world.tdx, f.spte.pfn);
+      const owner = td == null ? undefined : pamtEntry(c.world.tdx, f.spte.pfn)?.owner;
       if (td != null && owner !== undefined && owner !== td) {
         out.push({ invariant: this.id, message: `${c.call.op}: PFN ${hex(f.spte.pfn)} mapped by vm${f.vm.id} GFN ${hex(f.base)} but its PAMT owner is TD ${owner}` });
       }
@@ -94,14 +89,22 @@ export const noDanglingSept: Invariant = {
       const live = f.mappedBy.filter((s) => !s.includes('[bugged VM]'));
       for (const who of live) out.push({ invariant: this.id, message: `${c.call.op}: guest_memfd freed PFN ${hex(f.pfn)}..${hex(f.pfn + f.count - 1)} while ${who} still mapped it` });
     }
-    for (const vm of touchedLiveVms(c.world)) {
+    for (const vm of touchedLiveVms(c.world, c.full)) {
       for (const rootName of ['mirror', 'direct'] as const) {
-        for (const { base, spte } of touchedLeaves(c.world, vm, rootName)) {
-          const slot = findSlot(vm.memslots, base);
+        for (const { base, spte } of touchedLeaves(c.world, vm, rootName, c.full)) {
+          if (c.full) {
+            // Without the step's record of freed frames: no live leaf maps a frame the host allocator holds as free.
+            const last = spte.pfn + pagesOfLevel(spte.level) - 1;
+            const free = frameFree(c.world.pfns, spte.pfn) ? spte.pfn : frameFree(c.world.pfns, last) ? last : undefined;
+            if (free !== undefined) out.push({ invariant: this.id, message: `${c.call.op}: vm${vm.id} ${rootName} leaf GFN ${hex(base)} maps PFN ${hex(free)}, which the host allocator holds as free` });
+          }
+          // The backing page by the oracle's own slot and index arithmetic.
+          const slot = c.ref.slot(vm.id, base);
           const fromGmem = spte.private || (slot?.gmemOnly ?? false);
           if (!fromGmem) continue;
-          const g = slot && slot.gmemId !== null ? c.world.gmems.get(slot.gmemId) : undefined;
-          const page = g ? lookupPage(g.inode, gmemIndex(slot!, base)) : undefined;
+          const back = slot ? c.ref.backing(vm.id, base) : undefined;
+          const g = back ? c.world.gmems.get(back.gmem.id) : undefined;
+          const page = g ? gmemPageAt(g, back!.index) : undefined;
           if (!page || page.pfn !== spte.pfn) {
             out.push({ invariant: this.id, message: `${c.call.op}: vm${vm.id} ${rootName} leaf GFN ${hex(base)} -> PFN ${hex(spte.pfn)} but guest_memfd backs that GFN with ${page ? `PFN ${hex(page.pfn)}` : 'no page'}` });
           }
@@ -117,21 +120,22 @@ export const attrConsistency: Invariant = {
   summary: 'Private mappings exist only for private GFNs and shared only for shared; invalidations remove what they invalidate before returning.',
   check(c: CheckCtx) {
     const out: Violation[] = [];
-    for (const vm of touchedLiveVms(c.world)) {
+    for (const vm of touchedLiveVms(c.world, c.full)) {
       for (const rootName of ['mirror', 'direct'] as const) {
-        for (const { base, spte } of touchedLeaves(c.world, vm, rootName)) {
-          for (const gfn of [base, base + pagesAt(spte.level) - 1]) {
-            const slot = findSlot(vm.memslots, gfn);
+        for (const { base, spte } of touchedLeaves(c.world, vm, rootName, c.full)) {
+          for (const gfn of [base, base + pagesOfLevel(spte.level) - 1]) {
+            // Slot and privacy as the oracle computes them, never as the model did.
+            const slot = c.ref.slot(vm.id, gfn);
             if (!slot) {
               out.push({ invariant: this.id, message: `${c.call.op}: vm${vm.id} ${rootName} leaf GFN ${hex(gfn)} -> PFN ${hex(spte.pfn)} outlives its memslot` });
               break;
             }
-            const priv = isPrivateGfn(c.world, vm, gfn);
+            const priv = c.ref.gfnPrivate(vm.id, gfn);
             if (priv !== spte.private) {
               out.push({ invariant: this.id, message: `${c.call.op}: vm${vm.id} ${spte.private ? 'private' : 'shared'} leaf GFN ${hex(gfn)} -> PFN ${hex(spte.pfn)} but the GFN is ${priv ? 'private' : 'shared'}` });
               break;
             }
-            if (spte.private && (slot.gmemId === null || c.world.gmems.get(slot.gmemId)?.released)) {
+            if (spte.private && !c.ref.backing(vm.id, gfn)) {
               out.push({ invariant: this.id, message: `${c.call.op}: vm${vm.id} private leaf GFN ${hex(gfn)} survives the release of its guest_memfd` });
               break;
             }

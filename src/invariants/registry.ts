@@ -6,12 +6,13 @@ import { gmemBindings, noHostPrivateAccess, zeroBeforeExposure } from './gmem.js
 import { buggedVm, measurement, nullSource, spuriousEio, tdLifecycle } from './lifecycle.js';
 import { attrConsistency, mirrorSeptAgree, noDanglingSept, pfnSingleOwner } from './mappings.js';
 import { hugepageFolioAgnostic, noDoubleAdd, removalOrder } from './seamcalls.js';
+import { contentIntegrity } from './content.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 
 export const INVARIANTS: readonly Invariant[] = [
   noDoubleAdd, spuriousEio, hugepageFolioAgnostic, nullSource, noHostPrivateAccess,
   noDanglingSept, mirrorSeptAgree, pfnSingleOwner, attrConsistency, tdLifecycle,
-  measurement, removalOrder, gmemBindings, zeroBeforeExposure, buggedVm, errnoContract, noException,
+  measurement, removalOrder, gmemBindings, zeroBeforeExposure, contentIntegrity, buggedVm, errnoContract, noException,
 ];
 
 export const INVARIANT_IDS = INVARIANTS.map((i) => i.id);

@@ -1,8 +1,7 @@
 // Invariants read off the step's SEAMCALL log (tdx.md §7): no double
 // ADD/AUG, the removal order, what the folio-taking wrappers refused.
 
-import { pagesAt, type Level } from '../model/units.js';
-import * as q from '../model/tdx/seamcall.js';
+import { frameFree, pagesOfLevel, pamtEntry, type World } from '../model/view.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { hex } from './util.js';
 
@@ -51,29 +50,61 @@ export const removalOrder: Invariant = {
       const later = log.slice(f.seq).find((x) => (x.name === 'TDH.PHYMEM.PAGE.WBINVD' || x.name === 'TDH.MEM.PAGE.REMOVE') && x.outPfn !== undefined && x.outPfn >= f.pfn && x.outPfn < f.pfn + f.count);
       if (later) out.push(v(this.id, `${c.call.op}: PFN ${hex(later.outPfn!)} was freed by guest_memfd before its ${later.name}`));
     }
+    if (c.full) {
+      // Without the step's record of freed frames: a frame still assigned to
+      // a live TD in the PAMT is never back with the host allocator.
+      for (const [pfn, e] of c.world.tdx.pamt) {
+        if (!frameFree(c.world.pfns, pfn) || tdBugged(c.world, e.owner)) continue;
+        out.push(v(this.id, `${c.call.op}: PFN ${hex(pfn)} is free in the host allocator while the PAMT still assigns it to TD ${e.owner} as ${e.type}`));
+        break;
+      }
+    }
     return out;
   },
 };
+
+function tdBugged(w: World, td: number): boolean {
+  for (const vm of w.vms.values()) if (vm.tdx?.td === td) return vm.bugged;
+  return false;
+}
 
 function findLast<T>(a: T[], before: number, pred: (x: T) => boolean): number {
   for (let i = before - 1; i >= 0; i--) if (pred(a[i])) return i;
   return -1;
 }
 
+/** The TDX module's own operand rules (tdx.md §3.1): when it answers TDX_OPERAND_INVALID. */
+function moduleRejectsOperands(name: string, args: Record<string, number>): boolean {
+  const level = args.level ?? 0;
+  const n = pagesOfLevel(level);
+  if (name === 'TDH.MEM.PAGE.AUG') return level > 1 || args.gpa % (n * 4096) !== 0 || args.pfn % n !== 0;
+  if (name === 'TDH.PHYMEM.PAGE.WBINVD') return args.pfn % n !== 0;
+  // RECLAIM has no operand the module could find invalid here.
+  return false;
+}
+
+function rangeFree(w: World, pfn: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (pamtEntry(w.tdx, pfn + i)) return false;
+  return true;
+}
+
+const FOLIO_SENSITIVE = new Set(['TDH.MEM.PAGE.AUG', 'TDH.PHYMEM.PAGE.WBINVD', 'TDH.PHYMEM.PAGE.RECLAIM']);
+
 export const hugepageFolioAgnostic: Invariant = {
   id: 'hugepage-folio-agnostic',
   summary: 'A map or unmap the TDX module would accept never fails because of how guest_memfd splits its folios.',
   check(c: CheckCtx) {
     const out: Violation[] = [];
+    // Whoever refused it, an OPERAND_INVALID for operands the module accepts
+    // came from something above the module that looked at more than PFNs.
     for (const r of c.step.seamcall.log) {
-      if (!r.refusedByWrapper) continue;
-      const level = (r.args.level ?? 0) as Level;
-      const n = pagesAt(level);
+      if (r.status !== 'TDX_OPERAND_INVALID' || !FOLIO_SENSITIVE.has(r.name)) continue;
+      if (moduleRejectsOperands(r.name, r.args)) continue;
+      const n = pagesOfLevel(r.args.level ?? 0);
       const pfn = r.args.pfn;
-      const aligned = pfn % n === 0 && (r.args.gpa === undefined || r.args.gpa % (n * 4096) === 0);
-      const free = r.name === 'TDH.MEM.PAGE.AUG' ? q.pamtRangeFree(c.world.tdx, pfn, n) : true;
-      if (aligned && free) {
-        out.push(v(this.id, `${c.call.op}: ${r.name} of PFN ${hex(pfn)} (${n} pages${r.args.gpa !== undefined ? `, GPA ${hex(r.args.gpa)}` : ''}) refused with TDX_OPERAND_INVALID (${r.refusedByWrapper}); the module would accept an aligned, contiguous, free range`));
+      const free = r.name === 'TDH.MEM.PAGE.AUG' ? rangeFree(c.world, pfn, n) : true;
+      if (free) {
+        out.push(v(this.id, `${c.call.op}: ${r.name} of PFN ${hex(pfn)} (${n} pages${r.args.gpa !== undefined ? `, GPA ${hex(r.args.gpa)}` : ''}) refused with TDX_OPERAND_INVALID; the module would accept an aligned, contiguous, free range`));
       }
     }
     return out;

@@ -6,6 +6,7 @@ import type { ExecCall } from '../model/exec.js';
 import type { Ret } from '../model/result.js';
 import type { StepCtx, World } from '../model/world.js';
 import type { Before } from './before.js';
+import type { Oracle } from '../oracle/index.js';
 
 export interface Violation {
   invariant: string;
@@ -26,6 +27,8 @@ export interface CheckCtx {
    * cannot hide a violation from the incremental checks.
    */
   full: boolean;
+  /** The reference state (src/oracle), already updated with this step and holding its predictions. */
+  ref: Oracle;
 }
 
 export interface Invariant {

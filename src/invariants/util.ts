@@ -1,10 +1,7 @@
 // Helpers shared by invariant checks: which VM a call targets, which leaves a
 // step touched, and message formatting that names GFNs and PFNs in hex.
 
-import type { ExecCall } from '../model/exec.js';
-import type { Vm } from '../model/kvm/vm.js';
-import { leavesIn, type RootName, type Spte } from '../model/mmu/spte.js';
-import type { World } from '../model/world.js';
+import { rootLeaves, rootLeavesIn, type ExecCall, type RootName, type Spte, type Vm, type World } from '../model/view.js';
 
 export const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
 
@@ -28,10 +25,10 @@ const leafCache = new WeakMap<object, Map<string, Array<{ base: number; spte: Sp
  * Leaves of the touched GFN ranges of a VM, so checks cost what the step
  * touched. Computed once per step and root, then shared by every invariant.
  */
-export function touchedLeaves(w: World, vm: Vm, rootName: RootName): Array<{ base: number; spte: Spte }> {
+export function touchedLeaves(w: World, vm: Vm, rootName: RootName, full = false): Array<{ base: number; spte: Spte }> {
   let perStep = leafCache.get(w.step);
   if (!perStep) leafCache.set(w.step, (perStep = new Map()));
-  const key = `${vm.id}:${rootName}`;
+  const key = `${vm.id}:${rootName}:${full}`;
   const hit = perStep.get(key);
   if (hit) return hit;
   const out: Array<{ base: number; spte: Spte }> = [];
@@ -39,6 +36,12 @@ export function touchedLeaves(w: World, vm: Vm, rootName: RootName): Array<{ bas
   if (root.leaves[0].size + root.leaves[1].size + root.leaves[2].size === 0) {
     perStep.set(key, out);
     return out;
+  }
+  if (full) {
+    // A full sweep trusts no bookkeeping: every leaf of the root.
+    const all = rootLeaves(root);
+    perStep.set(key, all);
+    return all;
   }
   // Merge the step's touched ranges first: a zap touches one range per leaf.
   const ranges = w.step.touched.gfns.filter(([id]) => id === vm.id).map(([, s, e]) => [s, e]).sort((a, b) => a[0] - b[0]);
@@ -50,7 +53,7 @@ export function touchedLeaves(w: World, vm: Vm, rootName: RootName): Array<{ bas
   }
   const seen = new Set<Spte>();
   for (const [start, end] of merged) {
-    for (const l of leavesIn(vm.mmu[rootName], start, end)) {
+    for (const l of rootLeavesIn(vm.mmu[rootName], start, end)) {
       if (seen.has(l.spte)) continue;
       seen.add(l.spte);
       out.push(l);
@@ -60,10 +63,10 @@ export function touchedLeaves(w: World, vm: Vm, rootName: RootName): Array<{ bas
   return out;
 }
 
-/** VMs that the step touched and that invariants still apply to (bugged VMs only answer to bugged-vm). */
-export function touchedLiveVms(w: World): Vm[] {
+/** VMs that the step touched (every VM in a full sweep) and that invariants still apply to (bugged VMs only answer to bugged-vm). */
+export function touchedLiveVms(w: World, full = false): Vm[] {
   const out: Vm[] = [];
-  for (const id of w.step.touched.vms) {
+  for (const id of full ? w.vms.keys() : w.step.touched.vms) {
     const vm = w.vms.get(id);
     if (vm && !vm.bugged && !vm.destroyed) out.push(vm);
   }

@@ -6,7 +6,7 @@ export interface BugSpec {
   invariant: string;
   description: string;
   /** The design the bug is hunted under in tests (default upstream). */
-  profile?: 'hugepage';
+  profile?: 'hugepage' | 'inplace';
 }
 
 export const BUGS = [
@@ -27,6 +27,8 @@ export const BUGS = [
   { name: 'skip-zero-on-fault', invariant: 'zero-before-exposure', description: 'guest_memfd hands out a freshly allocated page without zeroing it' },
   { name: 'bugged-vm-keeps-answering', invariant: 'bugged-vm', description: 'a bugged VM keeps serving ioctls and issuing SEAMCALLs' },
   { name: 'attrs-set-before-validate', invariant: 'errno-contract', description: 'KVM_SET_MEMORY_ATTRIBUTES stores the attributes before checking alignment, so a failing call changes state' },
+  { name: 'extend-skips-chunk', invariant: 'measurement', description: 'the MR.EXTEND loop of INIT_MEM_REGION stops one 256-byte chunk short, so each measured page gets 15 of its 16 extends' },
+  { name: 'munmap-keeps-ptes', invariant: 'content-integrity', description: 'munmap frees the pages of an anonymous mapping but leaves its page-table entries, so later host accesses still reach the freed frames' },
   { name: 'wrap-throws', invariant: 'no-exception', description: 'KVM_PRE_FAULT_MEMORY converts gpa+size to a Number without a wrap check and asserts on it' },
 ] as const satisfies readonly BugSpec[];
 

@@ -88,7 +88,8 @@ function populateOne(w: World, vm: Vm, cur: RegionCursor, measure: boolean, null
     if (e) return failed(e);
   }
   if (measure) {
-    for (let k = 0; k < 16; k++) {
+    const chunks = w.bugs.has('extend-skips-chunk') ? 15 : 16;
+    for (let k = 0; k < chunks; k++) {
       const r = sc.tdhMrExtend(w.tdx, w.step.seamcall, t.td!, gpaOf(gfn) + k * 256);
       if (r.status === 'TDX_SUCCESS') continue;
       return s.mrExtendErrorBugs ? tdxBug(w, vm, `TDH.MR.EXTEND -> ${r.status}`) : failed('EIO');

@@ -1,7 +1,8 @@
 // The guest's side of the S-EPT: what a load or store finds when the
 // hardware walks it, and TDG.MEM.PAGE.ACCEPT (a TDCALL, not a SEAMCALL).
 
-import type { Level, Pfn } from '../units.js';
+import { writeFrame, type PhysMem } from '../phys.js';
+import { pagesAt, type Level, type Pfn } from '../units.js';
 import { leafCovering } from './sept.js';
 import { tableKey, type Td } from './state.js';
 import type { TdxStatus } from './status.js';
@@ -19,16 +20,20 @@ export function walk(td: Td, gpa: number): { state: WalkState; pfn?: Pfn } {
 export type AcceptResult = { kind: 'status'; status: TdxStatus } | { kind: 'ept-violation' };
 
 /**
- * Accept at `level`: a PENDING leaf of that size becomes MAPPED. A 4K accept
+ * Accept at `level`: a PENDING leaf of that size becomes MAPPED, and every
+ * frame of it is initialised to zero with the TD's key before the guest can
+ * see it (tdx.md §3.1), whatever it held before (a page kept by guest_memfd
+ * across a private -> shared -> private conversion, or host data). A 4K accept
  * inside a 2M leaf, or a 2M accept over a 4K table, is a size mismatch; a
  * missing or blocked entry is an EPT violation for the VMM to resolve.
  */
-export function accept(td: Td, gpa: number, level: Level): AcceptResult {
+export function accept(phys: PhysMem, td: Td, gpa: number, level: Level): AcceptResult {
   if (level === 1 && td.tables.has(tableKey(1, gpa))) return { kind: 'status', status: 'TDX_PAGE_SIZE_MISMATCH' };
   const leaf = leafCovering(td, gpa);
   if (!leaf || leaf.state === 'BLOCKED' || leaf.state === 'PENDING_BLOCKED') return { kind: 'ept-violation' };
   if (leaf.state === 'MAPPED') return { kind: 'status', status: 'TDX_PAGE_ALREADY_ACCEPTED' };
   if (leaf.level !== level) return { kind: 'status', status: 'TDX_PAGE_SIZE_MISMATCH' };
+  for (let i = 0; i < pagesAt(level); i++) writeFrame(phys, leaf.pfn + i, 0);
   leaf.state = 'MAPPED';
   return { kind: 'status', status: 'TDX_SUCCESS' };
 }

@@ -143,7 +143,7 @@ export const tdhPhymemPageWbinvdTdr = (m: TdxModule, ctx: SeamcallCtx, tdr: Pfn)
 // Guest-side calls: TDCALLs and hardware walks are not SEAMCALLs and are not counted or logged.
 export function tdgMemPageAccept(m: TdxModule, td: number, gpa: number, level: Level): AcceptResult {
   const t = m.tds.get(td);
-  return t ? accept(t, gpa, level) : { kind: 'status', status: 'TDX_OPERAND_INVALID' };
+  return t ? accept(m.phys, t, gpa, level) : { kind: 'status', status: 'TDX_OPERAND_INVALID' };
 }
 
 export function guestWalk(m: TdxModule, td: number, gpa: number): { state: WalkState; pfn?: Pfn } {

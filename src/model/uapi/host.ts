@@ -49,11 +49,14 @@ export function mmapGmem(w: World, fd: number, offset: bigint, size: bigint, sha
   const gm = g.v;
   if (!(gm.inode.flags & GMEM_FLAGS.MMAP)) return err('ENODEV');
   if (!shared) return err('EINVAL');
-  gm.mmaps++;
-  return placeMapping(w, {
+  const r = placeMapping(w, {
     sizePages: Number((size + 4095n) >> BigInt(PAGE_SHIFT)), kind: 'gmem', gmemId: gm.id,
     pgoff: Number(offset >> BigInt(PAGE_SHIFT)), anon: new Map(), unmapped: false,
   });
+  // Only a mapping that exists holds a reference on the file: a failed mmap
+  // (ENOMEM) must not keep the guest_memfd alive past its last close.
+  if (r.kind === 'outcome') gm.mmaps++;
+  return r;
 }
 
 export function mmapAnon(w: World, size: bigint): Ret {
@@ -69,9 +72,12 @@ export function munmap(w: World, id: number): Ret {
   const m = mappingOf(w, id);
   if (!m) return err('EINVAL');
   if (m.unmapped) return ok();
-  m.unmapped = true;
+  // The munmap-keeps-ptes bug frees an anonymous mapping's pages but leaves it mapped.
+  const keep = m.kind === 'anon' && w.bugs.has('munmap-keeps-ptes');
+  m.unmapped = !keep;
   invalidateHva(w, m.va, m.va + (BigInt(m.sizePages) << BigInt(PAGE_SHIFT)));
   for (const pfn of m.anon.values()) if (!w.pins.has(pfn)) freeFrames(w.pfns, pfn, 1);
+  if (keep) return ok();
   if (m.kind === 'gmem') {
     const gm = w.gmems.get(m.gmemId)!;
     gm.mmaps--;

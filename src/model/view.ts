@@ -1,0 +1,161 @@
+// The read-only view of the model that invariants and the oracle use. It
+// exposes state (objects, leaves, pages, S-EPT entries, PAMT, MRTD records,
+// frame contents) and nothing that decides: no slot lookup, no index
+// arithmetic, no privacy. Those answers are computed again by whoever needs
+// them, so a bug in the model's own logic cannot hide from its checks.
+
+import type { Gmem } from './gmem/file.js';
+import type { PageRun } from './gmem/inode.js';
+import type { PfnSpace } from './host/pfnspace.js';
+import type { Segment } from './intervals.js';
+import type { MmuRoot, Spte } from './mmu/spte.js';
+import type { PhysMem } from './phys.js';
+import type { MrtdRecord, PamtEntry, SeptLeaf, TdxModule } from './tdx/state.js';
+
+export type { World, StepCtx, Touched } from './world.js';
+export type { ExecCall } from './exec.js';
+export type { Ret } from './result.js';
+export type { Vm, TdState } from './kvm/vm.js';
+export type { Memslot } from './kvm/memslot.js';
+export type { Gmem } from './gmem/file.js';
+export type { MmuRoot, RootName, Spte } from './mmu/spte.js';
+export type { MrtdRecord, PamtEntry, SeptLeaf } from './tdx/state.js';
+export type { SeamcallRecord } from './tdx/seamcall.js';
+export type { Errno } from './errno.js';
+
+const PER_LEVEL = [1, 512, 512 * 512] as const;
+
+/** Pages covered by a leaf of a level (4K, 2M, 1G). */
+export const pagesOfLevel = (level: number): number => PER_LEVEL[level] ?? 1;
+
+/** The segments of a stored range map that meet [start, end), clipped. */
+export function segmentsMeeting<V>(segs: readonly Segment<V>[], start: number, end: number): Segment<V>[] {
+  const out: Segment<V>[] = [];
+  for (const s of segs) if (s.start < end && start < s.end) out.push({ start: Math.max(s.start, start), end: Math.min(s.end, end), value: s.value });
+  return out;
+}
+
+/** The leaf of a root that maps `gfn`, whatever its level. */
+export function rootLeafAt(root: MmuRoot, gfn: number): { base: number; spte: Spte } | undefined {
+  for (let level = 0; level < 3; level++) {
+    const base = gfn - (gfn % PER_LEVEL[level]);
+    const spte = root.leaves[level].get(base);
+    if (spte) return { base, spte };
+  }
+  return undefined;
+}
+
+/** Every leaf of a root that overlaps [start, end), walking whichever is smaller: the range or the table. */
+export function rootLeavesIn(root: MmuRoot, start: number, end: number): Array<{ base: number; spte: Spte }> {
+  const out: Array<{ base: number; spte: Spte }> = [];
+  for (let level = 0; level < 3; level++) {
+    const n = PER_LEVEL[level];
+    const map = root.leaves[level];
+    if (map.size === 0) continue;
+    const first = start - (start % n);
+    if (Math.ceil((end - first) / n) <= map.size) {
+      for (let base = first; base < end; base += n) {
+        const spte = map.get(base);
+        if (spte) out.push({ base, spte });
+      }
+    } else for (const [base, spte] of map) if (base < end && start < base + n) out.push({ base, spte });
+  }
+  return out.sort((a, b) => a.base - b.base);
+}
+
+/** Every leaf of a root. */
+export function rootLeaves(root: MmuRoot): Array<{ base: number; spte: Spte }> {
+  const out: Array<{ base: number; spte: Spte }> = [];
+  for (let level = 0; level < 3; level++) for (const [base, spte] of root.leaves[level]) out.push({ base, spte });
+  return out;
+}
+
+/** The page a guest_memfd caches at `index`: its frame and whether it was zeroed. */
+export function gmemPageAt(g: Gmem, index: number): { pfn: number; uptodate: boolean } | undefined {
+  const segs: readonly Segment<PageRun>[] = g.inode.pages.segs;
+  let lo = 0;
+  let hi = segs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (segs[mid].end <= index) lo = mid + 1;
+    else hi = mid;
+  }
+  const s = segs[lo];
+  return s && s.start <= index ? { pfn: index + s.value.delta, uptodate: s.value.uptodate } : undefined;
+}
+
+/** Which guest_memfd page, of any file, a frame currently backs. */
+export function gmemPageOfFrame(gmems: Iterable<Gmem>, pfn: number): { gmemId: number; index: number } | undefined {
+  for (const g of gmems) {
+    for (const s of g.inode.pages.segs) {
+      const index = pfn - s.value.delta;
+      if (index >= s.start && index < s.end) return { gmemId: g.id, index };
+    }
+  }
+  return undefined;
+}
+
+/** The S-EPT leaf of a TD covering a GPA (4K or 2M). */
+export function septLeafAt(m: TdxModule, td: number, gpa: number): SeptLeaf | undefined {
+  const t = m.tds.get(td);
+  if (!t) return undefined;
+  return t.leaves[0].get(gpa - (gpa % 4096)) ?? t.leaves[1].get(gpa - (gpa % (512 * 4096)));
+}
+
+/** S-EPT leaves of a TD overlapping [start, end) in bytes. */
+export function septLeavesIn(m: TdxModule, td: number, start: number, end: number): SeptLeaf[] {
+  const t = m.tds.get(td);
+  const out: SeptLeaf[] = [];
+  if (!t) return out;
+  for (let level = 0; level < 2; level++) {
+    const size = PER_LEVEL[level] * 4096;
+    const map = t.leaves[level];
+    if (map.size === 0) continue;
+    const first = start - (start % size);
+    if (Math.ceil((end - first) / size) <= map.size) {
+      for (let gpa = first; gpa < end; gpa += size) {
+        const l = map.get(gpa);
+        if (l) out.push(l);
+      }
+    } else for (const l of map.values()) if (l.gpa < end && start < l.gpa + size) out.push(l);
+  }
+  return out;
+}
+
+/** The PAMT entry of a frame (undefined: free). */
+export const pamtEntry = (m: TdxModule, pfn: number): PamtEntry | undefined => m.pamt.get(pfn);
+
+/** A TD's measurement as the module holds it. */
+export function mrtdOf(m: TdxModule, td: number): { records: readonly MrtdRecord[]; finalized: string | null } {
+  const t = m.tds.get(td);
+  return { records: t?.mrtd.records ?? [], finalized: t?.mrtd.finalized ?? null };
+}
+
+/** The fill byte a frame holds. */
+export const frameByte = (phys: PhysMem, pfn: number): number => phys.bytes.get(pfn) ?? 0;
+
+/** Whether the host allocator holds a frame as free. */
+export function frameFree(s: PfnSpace, pfn: number): boolean {
+  if (pfn >= s.bump) return true;
+  const segs = s.free.segs;
+  let lo = 0;
+  let hi = segs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (segs[mid].end <= pfn) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < segs.length && segs[lo].start <= pfn;
+}
+
+/** The frames of [start, end) that hold a non-zero byte, walking whichever is smaller: the range or the written frames. */
+export function writtenFrames(phys: PhysMem, start: number, end: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  if (end - start <= phys.bytes.size) {
+    for (let p = start; p < end; p++) {
+      const b = phys.bytes.get(p);
+      if (b) out.push([p, b]);
+    }
+  } else for (const [p, b] of phys.bytes) if (p >= start && p < end && b) out.push([p, b]);
+  return out;
+}

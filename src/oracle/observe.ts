@@ -1,0 +1,271 @@
+// Updating the reference state from one call: its resolved arguments, its
+// result and, for INIT_MEM_REGION, the PAGE.ADDs of its SEAMCALL log. Before
+// changing anything it records what the call should have observed (the
+// prediction the invariants compare with).
+
+import { ATTR_FLAGS, FALLOC_FLAGS, GMEM_FLAGS, INIT_MEM_FLAGS, MEMSLOT_FLAGS } from '../program/calls.js';
+import type { ExecCall } from '../model/exec.js';
+import type { Ret } from '../model/result.js';
+import type { StepCtx, World } from '../model/world.js';
+import { RangeMap } from './intervals.js';
+import { maybeDestroy, maybeRelease } from './lifetime.js';
+import { addPage, newTd } from './mrtd.js';
+import { contentOf, guestReach, hostReach, indexOf, liveGmem, mappingAtVa, slotOf, writeContent, type Reach } from './places.js';
+import type { RefState, RefVm, TdPhase, VmKind } from './state.js';
+
+/** What the oracle expected of the call it just saw. */
+export interface Prediction {
+  /** A host or guest access: the page it may reach, and the byte there before the call. */
+  access?: { reach: Reach; before: number };
+  /** The VM a VM or vCPU ioctl targeted, and its TD phase before the call. */
+  vmId?: number;
+  phase?: TdPhase;
+  /** INIT_MEM_REGION: the GPAs the cursor advanced over, and whether they were to be measured. */
+  populated?: { gpas: number[]; measure: boolean };
+  /** Pages in the oracle's MRTD of the targeted VM before the call. */
+  pagesBefore?: number;
+}
+
+const KINDS: Record<string, VmKind> = { '0': 'DEFAULT', '1': 'SW_PROTECTED', '5': 'TDX' };
+const isZero = (r: Ret) => r.kind === 'int' && r.value === 0n;
+const isOk = (r: Ret) => r.kind === 'outcome' && r.name === 'OK';
+
+function vmOfFd(ref: RefState, fd: number): RefVm | undefined {
+  const e = ref.fds.get(fd);
+  if (!e) return undefined;
+  if (e.kind === 'vm') return ref.vms.get(e.id);
+  if (e.kind === 'vcpu') return ref.vms.get(ref.vcpus.get(fd)!.vmId);
+  return undefined;
+}
+
+function gmemOfFd(ref: RefState, fd: number) {
+  const e = ref.fds.get(fd);
+  return e?.kind === 'gmem' ? ref.gmems.get(e.id) : undefined;
+}
+
+export function observe(ref: RefState, w: World, c: ExecCall, ret: Ret, step: StepCtx): Prediction {
+  const p: Prediction = {};
+  const a = c.args;
+  const h = c.handles[0] ?? -1;
+  const vm = c.op === 'KVM_CREATE_VM' ? undefined : vmOfFd(ref, h);
+  if (vm) {
+    p.vmId = vm.id;
+    p.phase = vm.td?.phase;
+    p.pagesBefore = vm.td?.pages.length;
+  }
+  switch (c.op) {
+    case 'KVM_CREATE_VM': {
+      if (ret.handle === undefined) break;
+      const id = w.fds.get(ret.handle)!.id;
+      const kind = KINDS[a.type.toString()] ?? 'DEFAULT';
+      ref.fds.set(ret.handle, { kind: 'vm', id });
+      ref.vms.set(id, { id, kind, fdOpen: true, vcpuFds: new Set(), destroyed: false, slots: [], attrs: new RangeMap(), td: kind === 'TDX' ? newTd() : null });
+      break;
+    }
+    case 'KVM_CREATE_VCPU':
+      if (ret.handle === undefined || !vm) break;
+      ref.fds.set(ret.handle, { kind: 'vcpu', id: w.fds.get(ret.handle)!.id });
+      ref.vcpus.set(ret.handle, { vmId: vm.id, tdxInit: false });
+      vm.vcpuFds.add(ret.handle);
+      break;
+    case 'KVM_CREATE_GUEST_MEMFD': {
+      if (ret.handle === undefined || !vm) break;
+      const id = w.fds.get(ret.handle)!.id;
+      const sizePages = Number(a.size >> 12n);
+      const folio = a.flags & GMEM_FLAGS.HUGETLB_1G ? 512 * 512 : a.flags & GMEM_FLAGS.HUGETLB_2M ? 512 : 1;
+      const priv = new RangeMap<true>();
+      if (!(a.flags & GMEM_FLAGS.INIT_SHARED)) priv.set(0, sizePages, true);
+      ref.fds.set(ret.handle, { kind: 'gmem', id });
+      ref.gmems.set(id, { id, vmId: vm.id, sizePages, flags: a.flags, folio, priv, content: new RangeMap(), allocated: new RangeMap(), fdOpen: true, mmaps: 0, released: false });
+      break;
+    }
+    case 'KVM_SET_USER_MEMORY_REGION2':
+      if (vm && isZero(ret)) setRegion(ref, vm, a);
+      break;
+    case 'KVM_SET_MEMORY_ATTRIBUTES': {
+      if (!vm || !isZero(ret)) break;
+      const start = Number(a.gpa >> 12n);
+      const end = Number((a.gpa + a.size + 4095n) >> 12n);
+      if (a.attributes & ATTR_FLAGS.PRIVATE) vm.attrs.set(start, end, true);
+      else vm.attrs.clear(start, end);
+      break;
+    }
+    case 'KVM_SET_MEMORY_ATTRIBUTES2': {
+      const g = gmemOfFd(ref, h);
+      if (!g || !isZero(ret)) break;
+      const start = Number(a.offset >> 12n);
+      const end = Number((a.offset + a.size) >> 12n);
+      if (a.attributes & ATTR_FLAGS.PRIVATE) g.priv.set(start, end, true);
+      else g.priv.clear(start, end);
+      break;
+    }
+    case 'FALLOCATE': {
+      const g = gmemOfFd(ref, h);
+      if (!g || !isZero(ret)) break;
+      const start = Number(a.offset >> 12n);
+      const end = Math.min(Number((a.offset + a.len) >> 12n), g.sizePages);
+      if (a.mode & FALLOC_FLAGS.PUNCH_HOLE) {
+        // The pages go; whatever comes next at these indices is a fresh, zeroed page.
+        g.content.clear(start, end);
+        g.allocated.clear(start, end);
+      } else g.allocated.set(start, end, true);
+      break;
+    }
+    case 'MMAP':
+    case 'MMAP_ANON': {
+      if (ret.handle === undefined) break;
+      const g = c.op === 'MMAP' ? gmemOfFd(ref, h) : undefined;
+      const m = w.mappings.get(ret.handle);
+      if (!m || (c.op === 'MMAP' && !g)) break;
+      if (g) g.mmaps++;
+      ref.mappings.set(ret.handle, {
+        id: ret.handle, va: m.va, end: m.va + ((a.size + 4095n) >> 12n) * 4096n, sizePages: Number((a.size + 4095n) >> 12n), gmem: g ? g.id : null,
+        pgoff: c.op === 'MMAP' ? Number(a.offset >> 12n) : 0, content: new RangeMap(), unmapped: false,
+      });
+      break;
+    }
+    case 'MUNMAP': {
+      const m = ref.mappings.get(h);
+      if (!m || m.unmapped || !isZero(ret)) break;
+      m.unmapped = true;
+      if (m.gmem !== null) {
+        const g = ref.gmems.get(m.gmem)!;
+        g.mmaps--;
+        maybeRelease(ref, g);
+      }
+      break;
+    }
+    case 'HOST_READ':
+    case 'HOST_WRITE':
+    case 'HOST_PIN': {
+      const reach = hostReach(ref, ref.mappings.get(h), a.offset);
+      p.access = { reach, before: reach.ok ? contentOf(ref, reach.place) : 0 };
+      if (c.op === 'HOST_WRITE' && isOk(ret) && reach.ok) writeContent(ref, reach.place, Number(a.byte & 0xffn));
+      break;
+    }
+    case 'CLOSE':
+      if (isZero(ret)) closeFd(ref, h);
+      break;
+    case 'KVM_TDX_INIT_VM':
+      if (vm?.td && isZero(ret)) vm.td.phase = 'INITIALIZED';
+      break;
+    case 'KVM_TDX_INIT_VCPU':
+      if (vm && isZero(ret)) ref.vcpus.get(h)!.tdxInit = true;
+      break;
+    case 'KVM_TDX_FINALIZE_VM':
+      if (vm?.td && isZero(ret)) vm.td.phase = 'RUNNABLE';
+      break;
+    case 'KVM_TDX_INIT_MEM_REGION':
+      if (vm?.td) p.populated = populate(ref, w, vm, c, step);
+      break;
+    case 'GUEST_ACCESS': {
+      if (!vm) break;
+      const reach = guestReach(ref, vm, a.gpa, a.private !== 0n);
+      p.access = { reach, before: reach.ok ? contentOf(ref, reach.place) : 0 };
+      if (a.write !== 0n && isOk(ret) && reach.ok) writeContent(ref, reach.place, Number((a.byte ?? 0n) & 0xffn));
+      break;
+    }
+    case 'GUEST_ACCEPT':
+      if (vm && isOk(ret)) acceptZeroes(ref, vm, Number(a.gpa >> 12n), a.level === 0n ? 1 : 512);
+      break;
+  }
+  return p;
+}
+
+function setRegion(ref: RefState, vm: RefVm, a: Record<string, bigint>): void {
+  const id = Number(a.slot & 0xffffn);
+  const old = vm.slots.find((s) => s.id === id);
+  if (a.size === 0n) {
+    vm.slots = vm.slots.filter((s) => s !== old);
+    return;
+  }
+  const baseGfn = Number(a.gpa >> 12n);
+  const npages = Number(a.size >> 12n);
+  if (old && old.baseGfn === baseGfn && old.flags === a.flags) return;
+  let gmem: number | null = null;
+  let pgoff = 0;
+  let gmemOnly = false;
+  if (!old && a.flags & MEMSLOT_FLAGS.GUEST_MEMFD) {
+    const g = gmemOfFd(ref, Number(a.gmem));
+    if (g) {
+      gmem = g.id;
+      pgoff = Number(a.offset >> 12n);
+      gmemOnly = (g.flags & GMEM_FLAGS.MMAP) !== 0n;
+    }
+  }
+  // A move or flags change replaces the slot (only plain slots may change).
+  const slot = { id, flags: a.flags, baseGfn, npages, uaddr: a.uaddr, gmem, pgoff, gmemOnly };
+  vm.slots = vm.slots.filter((s) => s !== old);
+  vm.slots.push(slot);
+}
+
+function closeFd(ref: RefState, fd: number): void {
+  const e = ref.fds.get(fd);
+  if (!e) return;
+  ref.fds.delete(fd);
+  if (e.kind === 'vm') {
+    const vm = ref.vms.get(e.id)!;
+    vm.fdOpen = false;
+    maybeDestroy(ref, vm);
+  } else if (e.kind === 'vcpu') {
+    const vm = ref.vms.get(ref.vcpus.get(fd)!.vmId)!;
+    vm.vcpuFds.delete(fd);
+    maybeDestroy(ref, vm);
+  } else {
+    const g = ref.gmems.get(e.id)!;
+    g.fdOpen = false;
+    maybeRelease(ref, g);
+  }
+}
+
+/** TDG.MEM.PAGE.ACCEPT initialises every page it accepts to zero (tdx.md §3.1). */
+function acceptZeroes(ref: RefState, vm: RefVm, gfn: number, n: number): void {
+  const first = gfn - (gfn % n);
+  for (const s of vm.slots) {
+    const from = Math.max(first, s.baseGfn);
+    const to = Math.min(first + n, s.baseGfn + s.npages);
+    const g = from < to ? liveGmem(ref, s) : undefined;
+    if (!g) continue;
+    g.content.clear(indexOf(s, from), indexOf(s, to));
+    g.allocated.set(indexOf(s, from), indexOf(s, to), true);
+  }
+}
+
+/**
+ * INIT_MEM_REGION: every successful PAGE.ADD copies its source page into the
+ * target page; each page the cursor advanced over is measured (ADD, then 16
+ * EXTENDs of 256 bytes when MEASURE is set). The source of page k is
+ * source + k * 4 KiB, or the target itself for source=0.
+ */
+function populate(ref: RefState, w: World, vm: RefVm, c: ExecCall, step: StepCtx): { gpas: number[]; measure: boolean } {
+  const a = c.args;
+  const td = vm.td!;
+  const measure = (a.flags & INIT_MEM_FLAGS.MEASURE) !== 0n;
+  const outGpa = step.out.gpa;
+  const advanced = outGpa !== undefined && outGpa > a.gpa ? Number((outGpa - a.gpa) >> 12n) : 0;
+  const gpas: number[] = [];
+  for (let k = 0; k < advanced; k++) gpas.push(Number(a.gpa) + k * 4096);
+  const modelTd = w.vms.get(vm.id)?.tdx?.td;
+  const added = step.seamcall.log.filter((r) => r.name === 'TDH.MEM.PAGE.ADD' && r.status === 'TDX_SUCCESS' && r.td === modelTd);
+  for (const r of added) {
+    const gpa = r.args.gpa;
+    const k = Math.round((gpa - Number(a.gpa)) / 4096);
+    const gfn = gpa / 4096;
+    const s = slotOf(vm, gfn);
+    const g = liveGmem(ref, s);
+    let byte = 0;
+    if (g) {
+      const target = { kind: 'gmem' as const, gmem: g.id, index: indexOf(s!, gfn) };
+      byte = contentOf(ref, target);
+      if (a.source !== 0n) {
+        const va = a.source + BigInt(k) * 4096n;
+        const m = mappingAtVa(ref, va);
+        const src = hostReach(ref, m, m ? va - m.va : 0n);
+        byte = src.ok ? contentOf(ref, src.place) : 0;
+      }
+      writeContent(ref, target, byte);
+    }
+    addPage(td, { gpa, byte, measured: measure && k >= 0 && k < advanced });
+  }
+  return { gpas, measure };
+}

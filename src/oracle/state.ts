@@ -1,0 +1,111 @@
+// The oracle's reference state: what a program has built and written, kept
+// apart from the model and updated only from each call, its arguments and
+// its observable result. Everything ranged is a RangeMap, so the state grows
+// with what a program touches, never with the size of a guest.
+
+import type { Hash } from 'node:crypto';
+import { RangeMap } from './intervals.js';
+
+export type VmKind = 'DEFAULT' | 'SW_PROTECTED' | 'TDX';
+export type TdPhase = 'UNINITIALIZED' | 'INITIALIZED' | 'RUNNABLE';
+
+export interface RefSlot {
+  id: number;
+  flags: bigint;
+  baseGfn: number;
+  npages: number;
+  uaddr: bigint;
+  /** The bound guest_memfd (oracle id), null for a plain slot or once the file is released. */
+  gmem: number | null;
+  pgoff: number;
+  /** The slot serves shared faults from guest_memfd too (the file was created with MMAP). */
+  gmemOnly: boolean;
+}
+
+/** A measured operation as the oracle predicts it: ADD of a GPA, or EXTEND of 256 bytes all equal to `byte`. */
+export type RefRecord = { op: 'ADD'; gpa: number } | { op: 'EXTEND'; gpa: number; byte: number };
+
+/** One page INIT_MEM_REGION added: its ADD, then 16 EXTENDs of `byte` when measured. */
+export interface RefPage {
+  gpa: number;
+  byte: number;
+  measured: boolean;
+}
+
+export interface RefTd {
+  phase: TdPhase;
+  pages: RefPage[];
+  /** Number of measured operations `pages` stands for. */
+  count: number;
+  /** Running SHA-384 over the first `hashed` pages, and the last digest taken. */
+  hashed: number;
+  hash: Hash | null;
+  digest: string | null;
+}
+
+export interface RefVm {
+  id: number;
+  kind: VmKind;
+  fdOpen: boolean;
+  vcpuFds: Set<number>;
+  destroyed: boolean;
+  slots: RefSlot[];
+  /** Per-VM PRIVATE attribute (KVM_SET_MEMORY_ATTRIBUTES). */
+  attrs: RangeMap<true>;
+  td: RefTd | null;
+}
+
+export interface RefGmem {
+  id: number;
+  vmId: number;
+  sizePages: number;
+  flags: bigint;
+  /** Pages per folio of a fresh allocation (HugeTLB: 512 or 262144). */
+  folio: number;
+  /** In-place PRIVATE attribute per index (KVM_SET_MEMORY_ATTRIBUTES2). */
+  priv: RangeMap<true>;
+  /** Last byte written per index; absent reads 0 (never written, or zeroed since). */
+  content: RangeMap<number>;
+  /** Pages known to be allocated: fallocated or exposed, and not punched since. */
+  allocated: RangeMap<true>;
+  fdOpen: boolean;
+  mmaps: number;
+  released: boolean;
+}
+
+export interface RefMapping {
+  id: number;
+  va: bigint;
+  /** First address past the mapping. */
+  end: bigint;
+  sizePages: number;
+  gmem: number | null;
+  pgoff: number;
+  /** Anonymous pages: last byte written per page. */
+  content: RangeMap<number>;
+  unmapped: boolean;
+}
+
+/** A place that holds bytes: a guest_memfd page or an anonymous page. */
+export type Place = { kind: 'gmem'; gmem: number; index: number } | { kind: 'anon'; mapping: number; page: number };
+
+export interface RefVcpu {
+  vmId: number;
+  tdxInit: boolean;
+}
+
+export interface RefState {
+  inPlace: boolean;
+  fds: Map<number, { kind: 'vm' | 'vcpu' | 'gmem'; id: number }>;
+  vms: Map<number, RefVm>;
+  vcpus: Map<number, RefVcpu>;
+  gmems: Map<number, RefGmem>;
+  mappings: Map<number, RefMapping>;
+}
+
+export function newRefState(inPlace: boolean): RefState {
+  return { inPlace, fds: new Map(), vms: new Map(), vcpus: new Map(), gmems: new Map(), mappings: new Map() };
+}
+
+export const placeText = (p: Place): string =>
+  p.kind === 'gmem' ? `g${p.gmem} index 0x${p.index.toString(16)}` : `anonymous mapping ${p.mapping} page 0x${p.page.toString(16)}`;
