@@ -18,7 +18,7 @@ export function encode(r: RefRecord): Buffer {
 /** The records one added page contributes, in order. */
 export function recordsOf(p: RefPage): RefRecord[] {
   const out: RefRecord[] = [{ op: 'ADD', gpa: p.gpa }];
-  if (p.measured) for (let j = 0; j < 16; j++) out.push({ op: 'EXTEND', gpa: p.gpa + j * 256, byte: p.byte });
+  for (let j = 0; j < p.extends; j++) out.push({ op: 'EXTEND', gpa: p.gpa + j * 256, byte: p.byte });
   return out;
 }
 
@@ -28,7 +28,7 @@ export function newTd(): RefTd {
 
 export function addPage(td: RefTd, p: RefPage): void {
   td.pages.push(p);
-  td.count += p.measured ? 17 : 1;
+  td.count += 1 + p.extends;
   td.digest = null;
 }
 
@@ -49,10 +49,10 @@ export const recordText = (r: RefRecord): string =>
  */
 export function firstMismatch(records: readonly RefRecord[], td: RefTd, fromPage: number): { index: number; model: RefRecord; oracle: RefRecord } | null {
   let i = 0;
-  for (let k = 0; k < fromPage; k++) i += td.pages[k].measured ? 17 : 1;
+  for (let k = 0; k < fromPage; k++) i += 1 + td.pages[k].extends;
   for (let k = fromPage; k < td.pages.length; k++) {
     const p = td.pages[k];
-    const n = p.measured ? 17 : 1;
+    const n = 1 + p.extends;
     for (let j = 0; j < n; j++, i++) {
       const m = records[i];
       const gpa = j === 0 ? p.gpa : p.gpa + (j - 1) * 256;

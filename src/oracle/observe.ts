@@ -232,6 +232,20 @@ function acceptZeroes(ref: RefState, vm: RefVm, gfn: number, n: number): void {
 }
 
 /**
+ * How many MR.EXTENDs a page added in this step contributes: all 16 when the
+ * cursor moved past it. A page the cursor stopped on was measured in part
+ * only where an MR.EXTEND failed after its ADD (G1 returns EIO there and
+ * keeps the chunks already measured, tdx.md §2.3): then the chunks the log
+ * shows measured before the failure, else none.
+ */
+function extendsOf(step: StepCtx, td: unknown, gpa: number, passed: boolean): number {
+  if (passed) return 16;
+  const mine = step.seamcall.log.filter((r) => r.name === 'TDH.MR.EXTEND' && r.td === td && r.args.gpa >= gpa && r.args.gpa < gpa + 4096);
+  if (!mine.some((r) => r.status !== 'TDX_SUCCESS')) return 0;
+  return mine.filter((r) => r.status === 'TDX_SUCCESS').length;
+}
+
+/**
  * INIT_MEM_REGION: every successful PAGE.ADD copies its source page into the
  * target page; each page the cursor advanced over is measured (ADD, then 16
  * EXTENDs of 256 bytes when MEASURE is set). The source of page k is
@@ -265,7 +279,7 @@ function populate(ref: RefState, w: World, vm: RefVm, c: ExecCall, step: StepCtx
       }
       writeContent(ref, target, byte);
     }
-    addPage(td, { gpa, byte, measured: measure && k >= 0 && k < advanced });
+    addPage(td, { gpa, byte, extends: measure ? extendsOf(step, modelTd, gpa, k >= 0 && k < advanced) : 0 });
   }
   return { gpas, measure };
 }

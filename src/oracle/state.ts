@@ -25,11 +25,15 @@ export interface RefSlot {
 /** A measured operation as the oracle predicts it: ADD of a GPA, or EXTEND of 256 bytes all equal to `byte`. */
 export type RefRecord = { op: 'ADD'; gpa: number } | { op: 'EXTEND'; gpa: number; byte: number };
 
-/** One page INIT_MEM_REGION added: its ADD, then 16 EXTENDs of `byte` when measured. */
+/**
+ * One page INIT_MEM_REGION added: its ADD, then `extends` EXTENDs of `byte`
+ * (16 when measured, 0 when not; fewer only where G1 stops at a failed
+ * MR.EXTEND and keeps what it measured, tdx.md §2.3).
+ */
 export interface RefPage {
   gpa: number;
   byte: number;
-  measured: boolean;
+  extends: number;
 }
 
 export interface RefTd {
