@@ -4,9 +4,9 @@
 
 import type { TdState } from '../model/kvm/vm.js';
 import type { World } from '../model/world.js';
-import { mrtdRecordCount } from '../model/tdx/seamcall.js';
 import type { ExecCall } from '../model/exec.js';
-import { leafFor } from '../model/mmu/spte.js';
+import type { MmuRoot } from '../model/mmu/spte.js';
+import type { FreeList } from './frames.js';
 import { targetVm } from './util.js';
 
 export interface VmBefore {
@@ -25,6 +25,13 @@ export interface Before {
   mirrorLeafAtGpa: boolean;
   /** Digest of what a failed call must not change. */
   fingerprint: number;
+  /** The host allocator's free spans (segments are replaced, never edited, so a shallow copy is a snapshot). */
+  free: FreeList;
+}
+
+/** Whether a leaf of any level covers `gfn` (the walk of leafFor(), done here). */
+function leafCovers(root: MmuRoot, gfn: number): boolean {
+  return root.leaves[0].has(gfn) || root.leaves[1].has(gfn - (gfn % 512)) || root.leaves[2].has(gfn - (gfn % 262144));
 }
 
 export function takeBefore(w: World, call: ExecCall): Before {
@@ -35,16 +42,16 @@ export function takeBefore(w: World, call: ExecCall): Before {
       bugged: vm.bugged,
       dead: vm.dead,
       preFaultAllowed: vm.tdx?.preFaultAllowed ?? false,
-      mrtdRecords: vm.tdx?.td != null ? mrtdRecordCount(w.tdx, vm.tdx.td) : 0,
+      mrtdRecords: vm.tdx?.td != null ? (w.tdx.tds.get(vm.tdx.td)?.mrtd.records.length ?? 0) : 0,
       slots: vm.memslots.slice(),
     });
   }
   let mirrorLeafAtGpa = false;
   const vm = targetVm(w, call);
   if (vm && call.args.gpa !== undefined && call.args.gpa < 1n << 52n) {
-    mirrorLeafAtGpa = leafFor(vm.mmu.mirror, Number(call.args.gpa >> 12n)) !== undefined;
+    mirrorLeafAtGpa = leafCovers(vm.mmu.mirror, Number(call.args.gpa >> 12n));
   }
-  return { vms, mirrorLeafAtGpa, fingerprint: fingerprint(w) };
+  return { vms, mirrorLeafAtGpa, fingerprint: fingerprint(w), free: { spans: w.pfns.free.segs.slice(), bump: w.pfns.bump } };
 }
 
 /**

@@ -6,12 +6,14 @@ import { gmemBindings, noHostPrivateAccess, zeroBeforeExposure } from './gmem.js
 import { buggedVm, measurement, nullSource, spuriousEio, tdLifecycle } from './lifecycle.js';
 import { attrConsistency, mirrorSeptAgree, noDanglingSept, pfnSingleOwner } from './mappings.js';
 import { hugepageFolioAgnostic, noDoubleAdd, removalOrder } from './seamcalls.js';
+import { frameLiveness } from './frame_liveness.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 
 export const INVARIANTS: readonly Invariant[] = [
   noDoubleAdd, spuriousEio, hugepageFolioAgnostic, nullSource, noHostPrivateAccess,
   noDanglingSept, mirrorSeptAgree, pfnSingleOwner, attrConsistency, tdLifecycle,
   measurement, removalOrder, gmemBindings, zeroBeforeExposure, buggedVm, errnoContract, noException,
+  frameLiveness,
 ];
 
 export const INVARIANT_IDS = INVARIANTS.map((i) => i.id);

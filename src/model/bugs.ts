@@ -27,6 +27,8 @@ export const BUGS = [
   { name: 'skip-zero-on-fault', invariant: 'zero-before-exposure', description: 'guest_memfd hands out a freshly allocated page without zeroing it' },
   { name: 'bugged-vm-keeps-answering', invariant: 'bugged-vm', description: 'a bugged VM keeps serving ioctls and issuing SEAMCALLs' },
   { name: 'attrs-set-before-validate', invariant: 'errno-contract', description: 'KVM_SET_MEMORY_ATTRIBUTES stores the attributes before checking alignment, so a failing call changes state' },
+  { name: 'bugged-teardown-frees-tdcs', invariant: 'frame-liveness', description: 'teardown of a bugged TD frees its TDR and TDCS pages instead of leaking them, handing frames the PAMT still assigns back to the host' },
+  { name: 'munmap-keeps-last-spte', invariant: 'frame-liveness', description: 'the MMU notifier of munmap zaps one page short, so a shared SPTE keeps the last anonymous frame of the range after munmap freed it' },
   { name: 'wrap-throws', invariant: 'no-exception', description: 'KVM_PRE_FAULT_MEMORY converts gpa+size to a Number without a wrap check and asserts on it' },
 ] as const satisfies readonly BugSpec[];
 

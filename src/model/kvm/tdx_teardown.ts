@@ -24,6 +24,7 @@ export function tdxDestroyVm(w: World, vm: Vm): void {
   if (vm.bugged && !w.bugs.has('bugged-vm-keeps-answering')) {
     // A bugged VM issues no more SEAMCALLs: its HKID and every page it owns leak.
     w.step.events.push(`vm${vm.id} bugged: HKID and TD pages leaked at teardown`);
+    if (w.bugs.has('bugged-teardown-frees-tdcs')) for (const pfn of t.controlPfns) freeFrames(w.pfns, pfn, 1);
     t.state = 'UNINITIALIZED';
     return;
   }
