@@ -15,6 +15,8 @@ export interface VmBefore {
   dead: boolean;
   preFaultAllowed: boolean;
   mrtdRecords: number;
+  /** vCPUs that completed KVM_TDX_INIT_VCPU. */
+  initVcpus: number;
   /** The memslots as they were (slot objects are replaced, never re-flagged, so a shallow copy is a snapshot). */
   slots: ReadonlyArray<{ uid: number; id: number; flags: bigint; baseGfn: number; npages: number }>;
 }
@@ -43,6 +45,7 @@ export function takeBefore(w: World, call: ExecCall): Before {
       dead: vm.dead,
       preFaultAllowed: vm.tdx?.preFaultAllowed ?? false,
       mrtdRecords: vm.tdx?.td != null ? (w.tdx.tds.get(vm.tdx.td)?.mrtd.records.length ?? 0) : 0,
+      initVcpus: vm.vcpus.reduce((n, id) => n + (w.vcpus.get(id)?.tdxInitialized ? 1 : 0), 0),
       slots: vm.memslots.slice(),
     });
   }

@@ -73,7 +73,9 @@ function populateOne(w: World, vm: Vm, cur: RegionCursor, measure: boolean, null
   if (measure) {
     for (let k = 0; k < 16; k++) {
       const r = sc.tdhMrExtend(w.tdx, w.step.seamcall, t.td!, gpaOf(gfn) + k * 256);
-      if (r.status !== 'TDX_SUCCESS') return tdxBug(w, vm, `TDH.MR.EXTEND -> ${r.status}`);
+      if (r.status === 'TDX_SUCCESS') continue;
+      // G1 answered EIO and left the VM alone; G3 made it a TDX_BUG_ON.
+      return w.profile.settings.generation === 'G1' ? 'EIO' : tdxBug(w, vm, `TDH.MR.EXTEND -> ${r.status}`);
     }
   }
   return null;

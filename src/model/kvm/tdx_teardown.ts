@@ -32,9 +32,14 @@ export function tdxDestroyVm(w: World, vm: Vm): void {
   if (t.hkid !== null) {
     for (const id of vm.vcpus) {
       const vcpu = w.vcpus.get(id)!;
-      if (vcpu.vp !== null) sc.tdhVpFlush(w.tdx, ctx, vcpu.vp);
+      const f = vcpu.vp === null ? 'TDX_SUCCESS' : sc.tdhVpFlush(w.tdx, ctx, vcpu.vp).status;
+      // tdx_flush_vp_on_cpu(): an error is a TDX_BUG_ON; a bugged VM issues nothing more, so the HKID leaks.
+      if (f !== 'TDX_SUCCESS') return void tdxBug(w, vm, `TDH.VP.FLUSH -> ${f}`);
     }
-    sc.tdhMngVpflushdone(w.tdx, ctx, t.td);
+    // TDX_FLUSHVP_NOT_DONE gives up quietly, any other error is a TDX_BUG_ON; either way the HKID and every TD page leak.
+    const done = sc.tdhMngVpflushdone(w.tdx, ctx, t.td).status;
+    if (done === 'TDX_FLUSHVP_NOT_DONE') return void w.step.events.push(`vm${vm.id}: VPFLUSHDONE not done, HKID leaked`);
+    if (done !== 'TDX_SUCCESS') return void tdxBug(w, vm, `TDH.MNG.VPFLUSHDONE -> ${done}`);
     sc.tdhPhymemCacheWb(w.tdx, ctx);
     const r = sc.tdhMngKeyFreeid(w.tdx, ctx, t.td);
     if (r.status !== 'TDX_SUCCESS') {
