@@ -5,7 +5,8 @@
 // The cause is read from observables only: the call and its arguments, the
 // step's SEAMCALL log (names, statuses, which one an injected [busy=N] hit)
 // and the state before the step. Nothing the model writes about why it bugged
-// a VM is trusted.
+// a VM is trusted. Every VM is compared with its state before the step, so
+// the check is already a full sweep and CheckCtx.full changes nothing.
 //
 // The causes a sound design may reach from a program:
 // - KVM_TDX_FINALIZE_VM on a TD with no vCPU through KVM_TDX_INIT_VCPU:

@@ -30,6 +30,7 @@ export const BUGS = [
   { name: 'bugged-teardown-frees-tdcs', invariant: 'frame-liveness', description: 'teardown of a bugged TD frees its TDR and TDCS pages instead of leaking them, handing frames the PAMT still assigns back to the host' },
   { name: 'munmap-keeps-last-spte', invariant: 'frame-liveness', description: 'the MMU notifier of munmap zaps one page short, so a shared SPTE keeps the last anonymous frame of the range after munmap freed it' },
   { name: 'remove-keeps-pamt', invariant: 'no-unexpected-bug', description: 'TDH.MEM.PAGE.REMOVE frees the S-EPT entry but leaves the page assigned in the PAMT, so the WBINVD that follows fails and bugs the VM' },
+  { name: 'fallocate-allocates-past-eof', invariant: 'errno-contract', description: 'fallocate allocates the pages of the range inside the file before refusing a range that runs past it with EINVAL, so a failed call changes the page cache' },
   { name: 'wrap-throws', invariant: 'no-exception', description: 'KVM_PRE_FAULT_MEMORY converts gpa+size to a Number without a wrap check and asserts on it' },
 ] as const satisfies readonly BugSpec[];
 

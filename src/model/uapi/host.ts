@@ -49,11 +49,13 @@ export function mmapGmem(w: World, fd: number, offset: bigint, size: bigint, sha
   const gm = g.v;
   if (!(gm.inode.flags & GMEM_FLAGS.MMAP)) return err('ENODEV');
   if (!shared) return err('EINVAL');
-  gm.mmaps++;
-  return placeMapping(w, {
+  const r = placeMapping(w, {
     sizePages: Number((size + 4095n) >> BigInt(PAGE_SHIFT)), kind: 'gmem', gmemId: gm.id,
     pgoff: Number(offset >> BigInt(PAGE_SHIFT)), anon: new Map(), unmapped: false,
   });
+  // Only a mapping that exists holds a file reference (found by errno-contract).
+  if (r.kind !== 'errno') gm.mmaps++;
+  return r;
 }
 
 export function mmapAnon(w: World, size: bigint): Ret {
