@@ -1,7 +1,9 @@
-// A collision-resistant digest of the whole model state, for errno-contract:
-// a failed call must leave it unchanged. The state is walked generically (so a
-// field added to any model object is covered without touching this file),
-// written as numbers into one buffer, and hashed once with SHA-256.
+// An exact image of the whole model state, for errno-contract: a failed call
+// must leave it unchanged. The state is walked generically (so a field added
+// to any model object is covered without touching this file) and written as
+// numbers into a reusable buffer; two images are compared number by number,
+// which no hash can beat for collision resistance and which costs less than
+// hashing them.
 //
 // The walk is canonical for a given state: objects, Maps and Sets are written
 // in their own iteration (insertion) order, which is itself part of the
@@ -11,14 +13,13 @@
 // reference, so shared objects (the TDX module's view of physical memory)
 // cost nothing twice and cannot alias.
 
-import { createHash } from 'node:crypto';
 import type { World } from '../model/world.js';
 
 const T = { UNDEF: 1, NULL: 2, FALSE: 3, TRUE: 4, NUM: 5, BIG: 6, STR: 7, CHARS: 8, ARR: 9, MAP: 10, SET: 11, OBJ: 12, REF: 13 } as const;
 
 /**
  * Field names and short strings (states, kinds, table keys), interned once
- * per process: the digest is only ever compared within one. The table is
+ * per process: images are only ever compared within one. The table is
  * bounded; past the bound a string is written character by character.
  */
 const interned = new Map<string, number>();
@@ -183,7 +184,7 @@ export class Writer {
   }
 
   object(o: object, depth: number): void {
-    if (depth > MAX_DEPTH) throw new Error('state digest: object graph deeper than expected (a cycle?)');
+    if (depth > MAX_DEPTH) throw new Error('state image: object graph deeper than expected (a cycle?)');
     if (depth <= SHARE_DEPTH) {
       const ref = this.seen.get(o);
       if (ref !== undefined) {
@@ -246,13 +247,40 @@ export interface StateImage {
   slot: 0 | 1;
   length: number;
   generation: number;
+  /** Where each part of the world starts in the image, to name the first part that differs. */
+  parts: Array<[string, number]>;
 }
 
 /** Serialise the state into the given buffer (overwriting whatever image lived there). */
 export function stateImage(w: World, slot: 0 | 1): StateImage {
   const out = new Writer(slot);
-  out.value(stateOf(w));
-  return { slot, length: out.n, generation: ++generation[slot] };
+  const parts: Array<[string, number]> = [];
+  for (const [name, part] of stateOf(w) as Array<[string, unknown]>) {
+    parts.push([name, out.n]);
+    out.push(keyId(name));
+    out.value(part, 1);
+  }
+  return { slot, length: out.n, generation: ++generation[slot], parts };
+}
+
+/** The parts of the world (fds, vms, tdx, ...) whose images differ, in world order. */
+export function changedParts(a: StateImage, b: StateImage): string[] {
+  const x = view(a);
+  const y = view(b);
+  const out: string[] = [];
+  const end = (img: StateImage, i: number) => (i + 1 < img.parts.length ? img.parts[i + 1][1] : img.length);
+  for (let i = 0; i < Math.max(a.parts.length, b.parts.length); i++) {
+    const pa = a.parts[i];
+    const pb = b.parts[i];
+    if (!pa || !pb || pa[0] !== pb[0]) {
+      out.push((pa ?? pb)[0]);
+      continue;
+    }
+    const sa = x.subarray(pa[1], end(a, i));
+    const sb = y.subarray(pb[1], end(b, i));
+    if (sa.length !== sb.length || sa.some((v, j) => v !== sb[j] && !(Number.isNaN(v) && Number.isNaN(sb[j])))) out.push(pa[0]);
+  }
+  return out;
 }
 
 export const imageValid = (a: StateImage): boolean => generation[a.slot] === a.generation;
@@ -268,10 +296,4 @@ export function sameState(a: StateImage, b: StateImage): boolean {
   if (x.length !== y.length) return false;
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i] && !(Number.isNaN(x[i]) && Number.isNaN(y[i]))) return false;
   return true;
-}
-
-/** SHA-256 of an image, to name a state in a report. */
-export function imageDigest(a: StateImage): string {
-  const x = view(a);
-  return createHash('sha256').update(new Uint8Array(x.buffer, x.byteOffset, x.byteLength)).digest('hex').slice(0, 16);
 }

@@ -9,7 +9,7 @@
 
 import type { Errno } from '../model/errno.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
-import { imageDigest, sameState, stateImage, type StateImage } from './digest.js';
+import { changedParts, sameState, stateImage, type StateImage } from './digest.js';
 
 const COMMON: Errno[] = ['EBADF', 'EIO'];
 
@@ -122,7 +122,7 @@ export const errnoContract: Invariant = {
     // may leave its source page faulted in (tdx.md §2.3): allowed, but only
     // when no SEAMCALL was issued and the page was not there before.
     if (c.call.op === 'KVM_TDX_INIT_MEM_REGION' && c.before.sourceFaulted === false && log.length === 0) return out;
-    if (!sameState(before, after)) out.push({ invariant: this.id, message: `${c.call.op} failed with ${e} but changed the model's state (digest ${imageDigest(before)} -> ${imageDigest(after)})` });
+    if (!sameState(before, after)) out.push({ invariant: this.id, message: `${c.call.op} failed with ${e} but changed the model's state (${changedParts(before, after).join(', ')})` });
     return out;
   },
 };
