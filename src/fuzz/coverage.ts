@@ -41,6 +41,8 @@ const APPLIES: Record<string, (c: CheckCtx) => boolean> = {
   'bugged-vm': (c) => [...c.before.vms.values()].some((v) => v.bugged),
   'errno-contract': (c) => c.ret.kind === 'errno',
   'no-exception': () => true,
+  'frame-liveness': (c) => c.full || c.step.freedSeq.length > 0 || c.step.touched.pfns.size > 0,
+  'no-unexpected-bug': (c) => [...c.world.vms.values()].some((vm) => vm.bugged && !c.before.vms.get(vm.id)?.bugged),
 };
 
 const inc = (m: Map<string, number>, k: string, n = 1) => m.set(k, (m.get(k) ?? 0) + n);

@@ -4,9 +4,11 @@
 
 import type { TdState } from '../model/kvm/vm.js';
 import type { World } from '../model/world.js';
-import { mrtdRecordCount } from '../model/tdx/seamcall.js';
 import type { ExecCall } from '../model/exec.js';
-import { leafFor } from '../model/mmu/spte.js';
+import type { MmuRoot } from '../model/mmu/spte.js';
+import type { FreeList } from './frames.js';
+import type { StateImage } from './digest.js';
+import { imageBefore } from './errno_contract.js';
 import { targetVm } from './util.js';
 
 export interface VmBefore {
@@ -15,6 +17,8 @@ export interface VmBefore {
   dead: boolean;
   preFaultAllowed: boolean;
   mrtdRecords: number;
+  /** vCPUs that completed KVM_TDX_INIT_VCPU. */
+  initVcpus: number;
   /** The memslots as they were (slot objects are replaced, never re-flagged, so a shallow copy is a snapshot). */
   slots: ReadonlyArray<{ uid: number; id: number; flags: bigint; baseGfn: number; npages: number }>;
 }
@@ -23,8 +27,17 @@ export interface Before {
   vms: Map<number, VmBefore>;
   /** For calls with a gpa: whether the mirror (private) leaf of that GFN was present. */
   mirrorLeafAtGpa: boolean;
-  /** Digest of what a failed call must not change. */
-  fingerprint: number;
+  /** The whole state, which a failed call must not change (null for a call that can never fail). */
+  image: StateImage | null;
+  /** INIT_MEM_REGION only: whether the page behind its source address was already faulted in (GUP may fault it in). */
+  sourceFaulted?: boolean;
+  /** The host allocator's free spans (segments are replaced, never edited, so a shallow copy is a snapshot). */
+  free: FreeList;
+}
+
+/** The leaf of any level that covers `gfn` (the walk of leafFor(), done here). */
+function leafAt(root: MmuRoot, gfn: number) {
+  return root.leaves[0].get(gfn) ?? root.leaves[1].get(gfn - (gfn % 512)) ?? root.leaves[2].get(gfn - (gfn % 262144));
 }
 
 export function takeBefore(w: World, call: ExecCall): Before {
@@ -35,7 +48,8 @@ export function takeBefore(w: World, call: ExecCall): Before {
       bugged: vm.bugged,
       dead: vm.dead,
       preFaultAllowed: vm.tdx?.preFaultAllowed ?? false,
-      mrtdRecords: vm.tdx?.td != null ? mrtdRecordCount(w.tdx, vm.tdx.td) : 0,
+      mrtdRecords: vm.tdx?.td != null ? (w.tdx.tds.get(vm.tdx.td)?.mrtd.records.length ?? 0) : 0,
+      initVcpus: vm.vcpus.reduce((n, id) => n + (w.vcpus.get(id)?.tdxInitialized ? 1 : 0), 0),
       slots: vm.memslots.slice(),
     });
   }
@@ -43,38 +57,22 @@ export function takeBefore(w: World, call: ExecCall): Before {
   const vm = targetVm(w, call);
   if (vm && call.args.gpa !== undefined && call.args.gpa < 1n << 52n) {
     // A G1 pre-mapped leaf whose PAGE.ADD failed is not a mapped GPA: a retry may add it.
-    const leaf = leafFor(vm.mmu.mirror, Number(call.args.gpa >> 12n));
-    mirrorLeafAtGpa = leaf !== undefined && !leaf.spte.premapped;
+    const leaf = leafAt(vm.mmu.mirror, Number(call.args.gpa >> 12n));
+    mirrorLeafAtGpa = leaf !== undefined && !leaf.premapped;
   }
-  return { vms, mirrorLeafAtGpa, fingerprint: fingerprint(w) };
+  const sourceFaulted = call.op === 'KVM_TDX_INIT_MEM_REGION' && call.args.source !== undefined ? hostPageFaulted(w, call.args.source) : undefined;
+  return { vms, mirrorLeafAtGpa, sourceFaulted, image: imageBefore(w, call.op), free: { spans: w.pfns.free.segs.slice(), bump: w.pfns.bump } };
 }
 
-/**
- * What errno-contract compares across a failed call: a numeric digest of the
- * shape of every object (fds, VMs, memslots, attribute and binding segments),
- * never of its pages, so it costs the same for any guest size and builds no
- * strings on the hot path.
- */
-export function fingerprint(w: World): number {
-  let h = 0x811c9dc5;
-  const mix = (n: number) => {
-    h = Math.imul(h ^ (n | 0), 16777619);
-    h = Math.imul(h ^ ((n / 4294967296) | 0), 16777619);
-  };
-  mix(w.fds.size);
-  for (const fd of w.fds.keys()) mix(fd);
-  for (const vm of w.vms.values()) {
-    mix(vm.id);
-    mix(vm.vcpus.length);
-    mix(vm.tdx ? ['UNINITIALIZED', 'INITIALIZED', 'RUNNABLE'].indexOf(vm.tdx.state) : -1);
-    for (const s of vm.memslots) { mix(s.uid); mix(s.baseGfn); mix(s.npages); mix(Number(s.flags)); mix(s.gmemId ?? -1); }
-    for (const s of vm.attrs.segs) { mix(s.start); mix(s.end); }
+/** Whether the page behind a host address is faulted in: an anonymous page touched, or a guest_memfd page allocated and seen. */
+function hostPageFaulted(w: World, va: bigint): boolean {
+  for (const m of w.mappings.values()) {
+    if (m.unmapped || va < m.va || va >= m.va + BigInt(m.sizePages) * 4096n) continue;
+    const page = Number((va - m.va) >> 12n);
+    if (m.kind === 'anon') return m.anon.has(page);
+    const g = w.gmems.get(m.gmemId);
+    const index = m.pgoff + page;
+    return g?.inode.pages.segs.some((s) => s.start <= index && index < s.end && s.value.uptodate) ?? false;
   }
-  for (const g of w.gmems.values()) {
-    mix(g.id);
-    mix(g.released ? 1 : 0);
-    for (const s of g.bindings.segs) { mix(s.start); mix(s.end); mix(s.value); }
-    for (const s of g.inode.priv.segs) { mix(s.start); mix(s.end); }
-  }
-  return h;
+  return true;
 }

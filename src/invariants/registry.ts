@@ -7,12 +7,15 @@ import { buggedVm, measurement, nullSource, spuriousEio, tdLifecycle } from './l
 import { attrConsistency, mirrorSeptAgree, noDanglingSept, pfnSingleOwner } from './mappings.js';
 import { hugepageFolioAgnostic, noDoubleAdd, removalOrder } from './seamcalls.js';
 import { contentIntegrity } from './content.js';
+import { frameLiveness } from './frame_liveness.js';
+import { noUnexpectedBug } from './unexpected_bug.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 
 export const INVARIANTS: readonly Invariant[] = [
   noDoubleAdd, spuriousEio, hugepageFolioAgnostic, nullSource, noHostPrivateAccess,
   noDanglingSept, mirrorSeptAgree, pfnSingleOwner, attrConsistency, tdLifecycle,
   measurement, removalOrder, gmemBindings, zeroBeforeExposure, contentIntegrity, buggedVm, errnoContract, noException,
+  frameLiveness, noUnexpectedBug,
 ];
 
 export const INVARIANT_IDS = INVARIANTS.map((i) => i.id);

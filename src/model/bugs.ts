@@ -29,6 +29,10 @@ export const BUGS = [
   { name: 'attrs-set-before-validate', invariant: 'errno-contract', description: 'KVM_SET_MEMORY_ATTRIBUTES stores the attributes before checking alignment, so a failing call changes state' },
   { name: 'extend-skips-chunk', invariant: 'measurement', description: 'the MR.EXTEND loop of INIT_MEM_REGION stops one 256-byte chunk short, so each measured page gets 15 of its 16 extends' },
   { name: 'munmap-keeps-ptes', invariant: 'content-integrity', description: 'munmap frees the pages of an anonymous mapping but leaves its page-table entries, so later host accesses still reach the freed frames' },
+  { name: 'teardown-frees-unreclaimed', invariant: 'frame-liveness', description: 'teardown frees a vCPU, S-EPT or TD control page whose TDH.PHYMEM.PAGE.RECLAIM failed, handing a frame the PAMT still assigns back to the host' },
+  { name: 'munmap-keeps-last-spte', invariant: 'frame-liveness', description: 'the MMU notifier of munmap zaps one page short, so a shared SPTE keeps the last anonymous frame of the range after munmap freed it' },
+  { name: 'remove-keeps-pamt', invariant: 'no-unexpected-bug', description: 'TDH.MEM.PAGE.REMOVE frees the S-EPT entry but leaves the page assigned in the PAMT, so the WBINVD that follows fails and bugs the VM' },
+  { name: 'fallocate-allocates-past-eof', invariant: 'errno-contract', description: 'fallocate allocates the pages of the range inside the file before refusing a range that runs past it with EINVAL, so a failed call changes the page cache' },
   { name: 'wrap-throws', invariant: 'no-exception', description: 'KVM_PRE_FAULT_MEMORY converts gpa+size to a Number without a wrap check and asserts on it' },
 ] as const satisfies readonly BugSpec[];
 

@@ -90,7 +90,7 @@ export function newWorld(profile: Profile, bugs: ReadonlySet<BugName>): World {
     fds: new Map(), nextFd: 3, nextId: 1,
     vms: new Map(), vcpus: new Map(), gmems: new Map(), mappings: new Map(),
     nextVa: FIRST_VA,
-    tdx: { ...newTdxModule(phys), quirkRollbackMrtd: bugs.has('mrtd-rollback-on-remove') },
+    tdx: { ...newTdxModule(phys), quirkRollbackMrtd: bugs.has('mrtd-rollback-on-remove'), quirkRemoveKeepsPamt: bugs.has('remove-keeps-pamt') },
     step: newStepCtx(),
   };
 }

@@ -23,7 +23,7 @@ function reclaim(w: World, pfn: Pfn): boolean {
 }
 
 function reclaimAndFree(w: World, pfn: Pfn): void {
-  if (reclaim(w, pfn)) freeFrames(w.pfns, pfn, 1);
+  if (reclaim(w, pfn) || w.bugs.has('teardown-frees-unreclaimed')) freeFrames(w.pfns, pfn, 1);
 }
 
 /**
@@ -38,7 +38,13 @@ function releaseHkid(w: World, vm: Vm): boolean {
   for (const id of vm.vcpus) {
     const vcpu = w.vcpus.get(id)!;
     // tdx_flush_vp() skips a vCPU that never finished KVM_TDX_INIT_VCPU.
-    if (vcpu.tdxInitialized && vcpu.vp !== null) sc.tdhVpFlush(w.tdx, ctx, vcpu.vp);
+    if (!vcpu.tdxInitialized || vcpu.vp === null) continue;
+    // tdx_flush_vp_on_cpu(): an error is a TDX_BUG_ON, and the HKID leaks.
+    const f = sc.tdhVpFlush(w.tdx, ctx, vcpu.vp).status;
+    if (f !== 'TDX_SUCCESS') {
+      tdxBug(w, vm, `TDH.VP.FLUSH -> ${f}; HKID leaked`);
+      return false;
+    }
   }
   const done = sc.tdhMngVpflushdone(w.tdx, ctx, td);
   if (done.status === 'TDX_FLUSHVP_NOT_DONE') {

@@ -82,7 +82,7 @@ export function pageRemove(m: TdxModule, td: Td, gpa: number, level: Level): { s
   const s = removable(td, leaf);
   if (s !== 'TDX_SUCCESS') return { status: s };
   td.leaves[level as 0 | 1].delete(gpa);
-  pamtRelease(m, leaf.pfn, level);
+  if (!m.quirkRemoveKeepsPamt) pamtRelease(m, leaf.pfn, level);
   td.childCount -= pagesAt(level);
   if (m.quirkRollbackMrtd) {
     // Seeded bug: forget that the page was ever measured.

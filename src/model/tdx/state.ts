@@ -64,10 +64,12 @@ export interface TdxModule {
   nextId: number;
   /** Seeded-bug switch: REMOVE rolls the page's records out of MRTD (mrtd-rollback-on-remove). */
   quirkRollbackMrtd: boolean;
+  /** Seeded-bug switch: REMOVE frees the S-EPT entry but leaves the page's PAMT entry assigned (remove-keeps-pamt). */
+  quirkRemoveKeepsPamt: boolean;
 }
 
 export function newTdxModule(phys: PhysMem): TdxModule {
-  return { phys, tds: new Map(), vps: new Map(), pamt: new Map(), nextId: 1, quirkRollbackMrtd: false };
+  return { phys, tds: new Map(), vps: new Map(), pamt: new Map(), nextId: 1, quirkRollbackMrtd: false, quirkRemoveKeepsPamt: false };
 }
 
 export function tableKey(level: number, gpa: number): string {

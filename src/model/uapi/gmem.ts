@@ -65,7 +65,10 @@ export function fallocate(w: World, fd: number, mode: bigint, offset: bigint, le
     punchHole(w, gm.id, start, end);
     return ok();
   }
-  if (end > gm.inode.sizePages) return err('EINVAL');
+  if (end > gm.inode.sizePages) {
+    if (w.bugs.has('fallocate-allocates-past-eof') && start < gm.inode.sizePages) allocatePages(w, gm, start, gm.inode.sizePages);
+    return err('EINVAL');
+  }
   allocatePages(w, gm, start, end);
   w.step.touched.gmems.add(gm.id);
   return ok();

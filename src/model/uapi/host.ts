@@ -99,7 +99,7 @@ function invalidateHva(w: World, start: bigint, end: bigint): void {
       const e = slot.uaddr + (BigInt(slot.npages) << BigInt(PAGE_SHIFT));
       if (s >= end || start >= e) continue;
       const from = slot.baseGfn + Number(((start > s ? start : s) - s) >> BigInt(PAGE_SHIFT));
-      const to = slot.baseGfn + Number(((end < e ? end : e) - s + 4095n) >> BigInt(PAGE_SHIFT));
+      const to = slot.baseGfn + Number(((end < e ? end : e) - s + 4095n) >> BigInt(PAGE_SHIFT)) - (w.bugs.has('munmap-keeps-last-spte') ? 1 : 0);
       zapGfnRange(w, vm, from, to, { private: false, shared: true });
     }
   }

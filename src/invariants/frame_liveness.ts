@@ -1,0 +1,96 @@
+// frame-liveness: nothing the model still refers to lives in a frame the host
+// allocator considers free, and a frame the PAMT still assigns to a TD is
+// never given back to the host (tdx.md §1.4, §5.3-5.4, §7 item 15).
+//
+// Incrementally, a step is judged by what it freed (the allocator's free list
+// before and after, compared span by span) and by the frames its own record
+// names (touched frames, host accesses, SEAMCALL arguments) that are free
+// now; only then are all references enumerated. A full sweep checks every
+// reference and every PAMT entry against the free list.
+
+import type { Pfn } from '../model/units.js';
+import type { World } from '../model/world.js';
+import type { CheckCtx, Invariant, Violation } from './types.js';
+import { buggedTds, firstFreeIn, forEachRef, freeListOf, hex, newlyFreed, type FreeList, type Span } from './frames.js';
+
+/** Frames named by the step's own record that the allocator holds as free now. */
+function freeFramesOfStep(c: CheckCtx, free: FreeList): Span[] {
+  const out: Span[] = [];
+  const add = (pfn: Pfn | undefined, count = 1) => {
+    if (pfn === undefined) return;
+    const f = firstFreeIn(free, pfn, pfn + count);
+    if (f !== undefined) out.push({ start: pfn, end: pfn + count });
+  };
+  for (const pfn of c.step.touched.pfns) add(pfn);
+  for (const a of c.step.hostAccesses) add(a.pfn);
+  for (const r of c.step.seamcall.log) {
+    if (r.status !== 'TDX_SUCCESS') continue;
+    if (r.name === 'TDH.MEM.PAGE.ADD' || r.name === 'TDH.MEM.PAGE.AUG') add(r.args.pfn, r.args.level === 1 ? 512 : 1);
+  }
+  return out;
+}
+
+function overlapping(spans: readonly Span[], start: number, end: number): Span | undefined {
+  for (const s of spans) if (s.start < end && start < s.end) return s;
+  return undefined;
+}
+
+/**
+ * Whether a PAMT entry must keep its frame from the host. After TDX_BUG_ON
+ * guest_memfd may free a guest page the S-EPT still holds (tdx.md §5.4, the
+ * window KVM accepts); a control or S-EPT page is leaked, never freed, by a
+ * bugged TD as by any other (tdx.md §1.4, §5.3).
+ */
+const guarded = (bugged: Set<number>, e: { type: string; owner: number }) => e.type !== 'PT_REG' || !bugged.has(e.owner);
+
+/** PAMT entries inside `spans` that must keep their frame; walks whichever is smaller. */
+function assignedIn(w: World, spans: readonly Span[], visit: (pfn: Pfn, type: string, owner: number) => void): void {
+  const bugged = buggedTds(w);
+  const frames = spans.reduce((n, s) => n + (s.end - s.start), 0);
+  if (frames <= w.tdx.pamt.size) {
+    for (const s of spans) {
+      for (let pfn = s.start; pfn < s.end; pfn++) {
+        const e = w.tdx.pamt.get(pfn);
+        if (e && guarded(bugged, e)) visit(pfn, e.type, e.owner);
+      }
+    }
+    return;
+  }
+  for (const [pfn, e] of w.tdx.pamt) if (guarded(bugged, e) && overlapping(spans, pfn, pfn + 1)) visit(pfn, e.type, e.owner);
+}
+
+export const frameLiveness: Invariant = {
+  id: 'frame-liveness',
+  summary: 'No SPTE, host mapping, pin or S-EPT leaf refers to a frame the host allocator holds as free, and no frame the PAMT assigns to a TD is handed back to the host.',
+  check(c: CheckCtx) {
+    const out: Violation[] = [];
+    const w = c.world;
+    const free = freeListOf(w);
+    const limit = 8;
+    const say = (m: string) => {
+      if (out.length < limit) out.push({ invariant: this.id, message: `${c.call.op}: ${m}` });
+    };
+    if (c.full) {
+      forEachRef(w, (start, count, who) => {
+        const f = firstFreeIn(free, start, start + count);
+        if (f !== undefined) say(`${who()} refers to PFN ${hex(f)}, which the host allocator holds as free`);
+      });
+      const bugged = buggedTds(w);
+      for (const [pfn, e] of w.tdx.pamt) {
+        if (guarded(bugged, e) && firstFreeIn(free, pfn, pfn + 1) !== undefined) say(`PFN ${hex(pfn)} is free in the host allocator while the PAMT assigns it to TD ${e.owner} as ${e.type}`);
+      }
+      return out;
+    }
+    const freed = newlyFreed(c.before.free, free);
+    const suspects = [...freed, ...freeFramesOfStep(c, free)];
+    if (suspects.length === 0) return out;
+    assignedIn(w, freed, (pfn, type, owner) => say(`PFN ${hex(pfn)} was handed back to the host allocator while the PAMT assigns it to TD ${owner} as ${type}`));
+    forEachRef(w, (start, count, who) => {
+      const s = overlapping(suspects, start, start + count);
+      if (!s) return;
+      const f = firstFreeIn(free, Math.max(start, s.start), Math.min(start + count, s.end));
+      if (f !== undefined) say(`${who()} refers to PFN ${hex(f)}, which ${overlapping(freed, f, f + 1) ? 'this step freed' : 'the host allocator holds as free'}`);
+    });
+    return out;
+  },
+};

@@ -1,0 +1,124 @@
+// Frame arithmetic for the frame-liveness and no-unexpected-bug invariants,
+// written here rather than borrowed from the model: which frames the host
+// allocator holds as free, which frames every object of the model refers to,
+// and which TDs belong to a bugged VM. Only plain fields of the model are read.
+
+import type { Level } from '../model/units.js';
+import type { World } from '../model/world.js';
+
+export const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
+
+/** Frames a leaf of each level covers: 4 KiB, 2 MiB, 1 GiB. */
+export const framesAt = (level: Level): number => (level === 0 ? 1 : level === 1 ? 512 : 262144);
+
+export interface Span {
+  start: number;
+  /** Exclusive. */
+  end: number;
+}
+
+/** Index of the first span whose end is above x (spans sorted and disjoint). */
+function firstEndingAfter(spans: readonly Span[], x: number): number {
+  let lo = 0;
+  let hi = spans.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (spans[mid].end <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The host allocator's free frames: the spans it took back, and every frame
+ * at or above the first it never handed out.
+ */
+export interface FreeList {
+  spans: readonly Span[];
+  bump: number;
+}
+
+export function freeListOf(w: World): FreeList {
+  return { spans: w.pfns.free.segs, bump: w.pfns.bump };
+}
+
+/** The first free frame of [start, end), if any. */
+export function firstFreeIn(f: FreeList, start: number, end: number): number | undefined {
+  const i = firstEndingAfter(f.spans, start);
+  const s = f.spans[i];
+  let hit: number | undefined;
+  if (s && s.start < end) hit = Math.max(s.start, start);
+  if (end > f.bump && (hit === undefined || f.bump < hit)) hit = Math.max(f.bump, start);
+  return hit;
+}
+
+/**
+ * Frames free now that were handed out before the step: the spans of `now`
+ * below the old bump pointer that `before` did not hold. Costs the number of
+ * spans, never the number of frames.
+ */
+export function newlyFreed(before: FreeList, now: FreeList): Span[] {
+  const out: Span[] = [];
+  for (const s of now.spans) {
+    const end = Math.min(s.end, before.bump);
+    let cursor = s.start;
+    if (cursor >= end) continue;
+    for (let i = firstEndingAfter(before.spans, cursor); i < before.spans.length && cursor < end; i++) {
+      const b = before.spans[i];
+      if (b.start >= end) break;
+      if (b.start > cursor) out.push({ start: cursor, end: b.start });
+      cursor = Math.max(cursor, b.end);
+    }
+    if (cursor < end) out.push({ start: cursor, end });
+  }
+  return out;
+}
+
+/** The TD ids whose KVM VM is bugged: after TDX_BUG_ON their pages may leak (tdx.md §5.4). */
+export function buggedTds(w: World): Set<number> {
+  const out = new Set<number>();
+  for (const vm of w.vms.values()) if (vm.bugged && vm.tdx?.td != null) out.add(vm.tdx.td);
+  return out;
+}
+
+/** One reference to a run of frames, described only when reported. */
+export type RefVisitor = (start: number, count: number, who: () => string) => void;
+
+/**
+ * Every reference the model holds to a frame that must keep it allocated:
+ * SPTEs of both roots, S-EPT leaves (except those of a bugged TD, which tdx.md
+ * §5.4 lets leak), pages of live anonymous mappings, long-term pins and pages
+ * truncated while pinned, and the page cache of every guest_memfd (what a
+ * guest_memfd mmap maps).
+ */
+export function forEachRef(w: World, visit: RefVisitor): void {
+  for (const vm of w.vms.values()) {
+    for (const rootName of ['direct', 'mirror'] as const) {
+      const root = vm.mmu[rootName];
+      for (const level of [0, 1, 2] as const) {
+        for (const [base, spte] of root.leaves[level]) {
+          visit(spte.pfn, framesAt(level), () => `vm${vm.id} ${rootName === 'mirror' ? 'mirror' : spte.private ? 'private' : 'shared'} SPTE at GFN ${hex(base)}`);
+        }
+      }
+    }
+  }
+  const bugged = buggedTds(w);
+  for (const td of w.tdx.tds.values()) {
+    if (bugged.has(td.id)) continue;
+    for (const level of [0, 1] as const) {
+      for (const [gpa, leaf] of td.leaves[level]) visit(leaf.pfn, framesAt(level), () => `TD ${td.id} S-EPT ${leaf.state} leaf at GPA ${hex(gpa)}`);
+    }
+  }
+  for (const m of w.mappings.values()) {
+    if (m.unmapped || m.kind !== 'anon') continue;
+    for (const [page, pfn] of m.anon) visit(pfn, 1, () => `anonymous mapping ${m.id} page ${hex(page)}`);
+  }
+  for (const pfn of w.pins.keys()) visit(pfn, 1, () => 'a long-term pin');
+  for (const pfn of w.orphans) visit(pfn, 1, () => 'a pinned page truncated from guest_memfd');
+  const inodes = new Set<object>();
+  for (const g of w.gmems.values()) {
+    if (inodes.has(g.inode)) continue;
+    inodes.add(g.inode);
+    for (const s of g.inode.pages.segs) visit(s.start + s.value.delta, s.end - s.start, () => `g${g.id} page cache index ${hex(s.start)}..${hex(s.end - 1)}`);
+  }
+}
