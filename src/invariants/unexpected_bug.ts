@@ -65,8 +65,11 @@ function explain(c: CheckCtx, vm: Vm, mine: SeamcallRecord[]): string | undefine
   const busyAt = c.call.busy;
   const injected = busyAt !== undefined ? c.step.seamcall.log[busyAt - 1] : undefined;
   const noBusyHandling = c.world.profile.settings.generation === 'G1' ? BUSY_IS_BUG_G1 : BUSY_IS_BUG_G3;
-  if (injected && injected === last && last.status === 'TDX_OPERAND_BUSY' && noBusyHandling.has(last.name)) {
-    return `injected BUSY on ${last.name}`;
+  // The injected BUSY must be the VM's first failure of the step; the zap
+  // path goes on after a TDX_BUG_ON, so it need not be the last SEAMCALL.
+  const firstFail = mine.find((r) => r.status !== 'TDX_SUCCESS');
+  if (injected && injected === firstFail && injected.status === 'TDX_OPERAND_BUSY' && noBusyHandling.has(injected.name)) {
+    return `injected BUSY on ${injected.name}`;
   }
   // A failed cache flush only warns, but TDH.MNG.KEY.FREEID then fails and bugs the VM (tdx_mmu_release_hkid()).
   if (injected?.name === 'TDH.PHYMEM.CACHE.WB' && injected.status === 'TDX_OPERAND_BUSY' && last.name === 'TDH.MNG.KEY.FREEID' && last.status !== 'TDX_SUCCESS') {
