@@ -1,6 +1,8 @@
 // The body of a program: calls over the whole vocabulary, with swarm testing
 // (each program favours a random subset of calls, so rare interleavings get
-// whole programs to themselves) and argument generators per key.
+// whole programs to themselves) and argument generators per key. A call that
+// changes memory content is sometimes followed by a read of the place it
+// changed, so stale or lost content has a reader.
 
 import fc from 'fast-check';
 import { CALLS, GMEM_FLAGS, MEMSLOT_FLAGS, FALLOC_FLAGS, ATTR_FLAGS } from '../program/calls.js';
@@ -46,7 +48,8 @@ function argsFor(op: string): fc.Arbitrary<Record<string, AVal>> {
     case 'KVM_SET_MEMORY_ATTRIBUTES2': return r({ offset: v.int(v.offset), size: v.int(v.size), attributes: v.int(fc.oneof(w(8, fc.constantFrom(0n, ATTR_FLAGS.PRIVATE)), w(1, fc.constant(1n)))), flags: v.int(v.smallFlag) });
     case 'FALLOCATE': return r({
       mode: v.int(fc.oneof(w(6, fc.constantFrom(FALLOC_FLAGS.KEEP_SIZE | FALLOC_FLAGS.PUNCH_HOLE, FALLOC_FLAGS.KEEP_SIZE)), w(1, flagsOf(FALLOC_FLAGS)))),
-      offset: v.int(v.offset), len: v.int(v.size),
+      // Whole files now and then, so a punch covers every slot bound to the file.
+      offset: v.int(v.offset), len: v.int(fc.oneof(w(4, v.size), w(1, fc.constantFrom(0x400000n, 0x40000000n)))),
     });
     case 'MMAP': return r({ offset: v.int(v.offset), size: v.int(fc.oneof(w(4, fc.constantFrom(0x200000n, 0x4000n)), w(1, v.size))), shared: fc.constantFrom(1n, 1n, 1n, 0n).map(aint) });
     case 'MMAP_ANON': return r({ size: v.int(fc.constantFrom(0x1000n, 0x4000n, 0n)) });
@@ -70,11 +73,40 @@ const CALL_ARBS: Record<string, fc.Arbitrary<ACall>> = Object.fromEntries(Object
   busy: fc.option(fc.integer({ min: 1, max: 6 }), { freq: 10, nil: undefined }),
 }).map((r): ACall => ({ op, picks: r.picks, args: r.args, ...(r.busy !== undefined ? { busy: r.busy } : {}) }))]));
 
+const guestRead = (c: ACall, gpa: AVal, priv: bigint): ACall => ({ op: 'GUEST_ACCESS', picks: [c.picks[0] ?? 0], args: { gpa, private: aint(priv), write: aint(0) } });
+const hostRead = (pick: number, offset: AVal): ACall => ({ op: 'HOST_READ', picks: [pick], args: { offset } });
+
+/**
+ * The read that checks what a content-changing call did, or none: the same
+ * GPA for guest-side calls, the same mapping offset for host writes, and for
+ * guest_memfd-side calls (punch, allocate, in-place conversion) the file
+ * offset read through the guest_memfd mapping the setup makes, or as a GPA.
+ */
+function readAfter(c: ACall, how: number): ACall | null {
+  const a = c.args;
+  switch (c.op) {
+    case 'GUEST_ACCESS': return a.write?.k === 'int' && a.write.v !== 0n ? guestRead(c, a.gpa, a.private.k === 'int' ? a.private.v : 1n) : null;
+    case 'GUEST_ACCEPT': case 'KVM_TDX_INIT_MEM_REGION': return guestRead(c, a.gpa, 1n);
+    case 'KVM_SET_MEMORY_ATTRIBUTES': return guestRead(c, a.gpa, a.attributes.k === 'int' && a.attributes.v !== 0n ? 1n : 0n);
+    case 'HOST_WRITE': return hostRead(c.picks[0] ?? 0, a.offset);
+    case 'FALLOCATE': case 'KVM_SET_MEMORY_ATTRIBUTES2': return how % 2 === 0 ? hostRead(1, a.offset) : guestRead({ ...c, picks: [how] }, a.offset, BigInt(how % 3 === 0 ? 0 : 1));
+    case 'MUNMAP': return how % 2 === 0 ? hostRead(c.picks[0] ?? 0, aint(0)) : guestRead({ ...c, picks: [how] }, aint(BigInt(how % 4) * 0x1000n), 0n);
+    default: return null;
+  }
+}
+
+/** A call, followed a third of the time by the read of what it changed. */
+const withRead = (arb: fc.Arbitrary<ACall>): fc.Arbitrary<ACall[]> =>
+  fc.tuple(arb, fc.nat(11)).map(([c, how]) => {
+    const r = how < 4 ? readAfter(c, how) : null;
+    return r ? [c, r] : [c];
+  });
+
 /** A body of up to `max` calls drawn from the ops the swarm mask enables. */
 export function bodyArb(enabled: readonly string[], max: number): fc.Arbitrary<ACall[]> {
   const ops = enabled.length > 0 ? enabled : Object.keys(CALLS);
-  const one = fc.oneof(...ops.map((op) => w(BODY_WEIGHTS[op] ?? 1, CALL_ARBS[op])));
-  return fc.array(one, { maxLength: max, size: 'large' });
+  const one = fc.oneof(...ops.map((op) => w(BODY_WEIGHTS[op] ?? 1, withRead(CALL_ARBS[op]))));
+  return fc.array(one, { maxLength: max, size: 'large' }).map((xs) => xs.flat().slice(0, max));
 }
 
 /** Swarm testing: each op is in with probability 1/2, and the mask is never empty. */

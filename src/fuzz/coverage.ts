@@ -1,6 +1,7 @@
 // State coverage: which (call, result) pairs, S-EPT entry transitions and TD
-// state transitions a run reached, and how many steps gave each invariant
-// something to check.
+// state transitions a run reached, how many steps gave each invariant
+// something to check, and how often the generator reached the shapes of
+// reach.ts.
 
 import { resultText } from '../model/result.js';
 import { CALLS } from '../program/calls.js';
@@ -9,6 +10,7 @@ import { INVARIANT_IDS } from '../invariants/registry.js';
 import type { CheckCtx } from '../invariants/types.js';
 import { VCPU_IOCTLS, VM_IOCTLS } from '../invariants/util.js';
 import type { StepReport } from './runner.js';
+import { Reach, REACH_SHAPES } from './reach.js';
 
 /** The S-EPT leaf state a successful SEAMCALL leaves behind. */
 const AFTER: Record<string, (before: string) => string> = {
@@ -52,6 +54,7 @@ export class Coverage {
   readonly sept = new Map<string, number>();
   readonly td = new Map<string, number>();
   readonly invariants = new Map<string, number>();
+  readonly reach = new Reach();
   steps = 0;
 
   observe(c: CheckCtx, s: StepReport): void {
@@ -69,6 +72,13 @@ export class Coverage {
       if (!b && now) inc(this.td, `(created) -> ${now}`);
     }
     for (const id of INVARIANT_IDS) if (APPLIES[id]?.(c)) inc(this.invariants, id);
+    this.reach.observe(c.world, c.call, c.ret, c.step);
+  }
+
+  /** Count of every generator-reach shape, zeros included, in REACH_SHAPES order. */
+  reachCounts(): Array<[string, number]> {
+    const extra = [...this.reach.counts.keys()].filter((k) => !(REACH_SHAPES as readonly string[]).includes(k)).sort();
+    return [...REACH_SHAPES, ...extra].map((k) => [k, this.reach.counts.get(k) ?? 0]);
   }
 
   /** Every S-EPT leaf state some transition reached or left. */
@@ -103,7 +113,10 @@ export class Coverage {
   }
 
   toJSON() {
-    return { steps: this.steps, pairs: Object.fromEntries(this.pairs), sept: Object.fromEntries(this.sept), td: Object.fromEntries(this.td), invariants: Object.fromEntries(this.invariants) };
+    return {
+      steps: this.steps, pairs: Object.fromEntries(this.pairs), sept: Object.fromEntries(this.sept), td: Object.fromEntries(this.td),
+      invariants: Object.fromEntries(this.invariants), reach: Object.fromEntries(this.reach.counts),
+    };
   }
 
   merge(o: ReturnType<Coverage['toJSON']>): void {
@@ -112,6 +125,8 @@ export class Coverage {
     for (const [k, n] of Object.entries(o.sept)) inc(this.sept, k, n);
     for (const [k, n] of Object.entries(o.td)) inc(this.td, k, n);
     for (const [k, n] of Object.entries(o.invariants)) inc(this.invariants, k, n);
+    // Coverage files written before generator reach was counted have no `reach`.
+    for (const [k, n] of Object.entries(o.reach ?? {})) inc(this.reach.counts, k, n);
   }
 
   /** Markdown tables; `previous` (last night's toJSON) adds a trend column. */
@@ -128,6 +143,7 @@ export class Coverage {
       ...table('S-EPT entry transitions', this.sept, previous?.sept),
       ...table('TD state transitions', this.td, previous?.td),
       ...table('Steps that gave each invariant something to check', this.invariants, previous?.invariants),
+      ...table('Generator reach', new Map(this.reachCounts()), previous?.reach),
       '### Never reached', '', ...this.unreached().map((u) => `- \`${u}\``), '',
     ];
   }
@@ -139,6 +155,7 @@ export class Coverage {
     out.push('S-EPT entry transitions:', ...[...this.sept].sort().map(([k, n]) => `  ${k.padEnd(52)} ${n}`));
     out.push('TD state transitions:', ...[...this.td].sort().map(([k, n]) => `  ${k.padEnd(52)} ${n}`));
     out.push(`steps that gave each invariant something to check (of ${this.steps}):`, ...INVARIANT_IDS.map((id) => `  ${id.padEnd(52)} ${this.invariants.get(id) ?? 0}`));
+    out.push('generator reach (steps of each shape):', ...this.reachCounts().map(([k, n]) => `  ${k.padEnd(52)} ${n}`));
     return out;
   }
 }

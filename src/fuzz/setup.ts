@@ -1,7 +1,11 @@
 // The phase that reaches deep states: most programs first build a VM the way
-// a VMM does (VM, guest_memfd, memslot, INIT_VM, vCPU, attributes, initial
+// a VMM does (VM, guest_memfd, memslots, INIT_VM, vCPU, attributes, initial
 // image, FINALIZE), with each step present most of the time and its
-// parameters varied, so the body that follows runs against a live TD.
+// parameters varied, so the body that follows runs against a live TD. The
+// memory layout varies too: one slot at offset 0, one slot at a non-zero
+// guest_memfd offset, two slots crossed over one guest_memfd (each GFN at a
+// different index), or two slots on two guest_memfds, so that index
+// arithmetic and invalidations over several slots are exercised.
 
 import fc from 'fast-check';
 import { GMEM_FLAGS } from '../program/calls.js';
@@ -13,8 +17,21 @@ const M2 = 0x200000;
 const G1 = 0x40000000;
 const PRIVATE = 8;
 
+/**
+ * How guest memory is laid out, with H half the guest_memfd size:
+ * `one`: slot 0 at GPA 0 on offset 0 (the slot may be half the file);
+ * `offset`: slot 0 at GPA 0, H long, on a non-zero offset;
+ * `crossed`: slot 0 at GPA 0 on offset H and slot 1 at GPA H on offset 0 of the same file;
+ * `two-files`: slot 0 at GPA 0 on offset H of g0 and slot 1 at GPA H on offset 0 of g1.
+ * Slot 1's userspace_addr is two pages into slot 0's, so one munmap covers both.
+ */
+export type Layout = 'one' | 'offset' | 'crossed' | 'two-files';
+
 export interface SetupShape {
   vmType: 'TDX' | 'SW_PROTECTED' | 'DEFAULT';
+  layout: Layout;
+  /** Offset of slot 0 in its guest_memfd, in pages (layout `offset`). */
+  offsetPages: number;
   gmemFlags: bigint;
   gmemSize: number;
   slotSize: number;
@@ -22,9 +39,13 @@ export interface SetupShape {
   mmapGmem: boolean;
   initVcpu: boolean;
   privateAll: boolean;
-  populate: Array<{ page: number; pages: number; measure: boolean; nullSource: boolean }>;
+  populate: Array<{ page: number; pages: number; measure: boolean; nullSource: boolean; slot: 0 | 1 }>;
   finalize: boolean;
   secondVcpu: boolean;
+  /** Create vCPU 0 a second time: right after the first (TD INITIALIZED) or at the end (RUNNABLE once finalized). */
+  dupVcpu: 'none' | 'early' | 'late';
+  /** Guest accesses once the guest runs (a private page of a TD is accepted first), so later slots have live mappings. */
+  touch: Array<{ slot: 0 | 1; page: number; write: boolean }>;
 }
 
 function gmemChoices(s: ProfileSettings, vmType: SetupShape['vmType']): Array<[bigint, number]> {
@@ -39,6 +60,8 @@ export function setupShape(s: ProfileSettings): fc.Arbitrary<SetupShape> {
   return fc.constantFrom<SetupShape['vmType']>('TDX', 'TDX', 'TDX', 'TDX', 'TDX', 'TDX', 'SW_PROTECTED', 'DEFAULT').chain((vmType) =>
     fc.record({
       vmType: fc.constant(vmType),
+      layout: fc.constantFrom<Layout>('one', 'one', 'one', 'one', 'offset', 'offset', 'crossed', 'crossed', 'two-files', 'two-files'),
+      offsetPages: fc.constantFrom(1, 2, 3, 512),
       gmem: fc.constantFrom(...gmemChoices(s, vmType)),
       halfSlot: fc.boolean(),
       hostWrites: fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 3 }),
@@ -50,11 +73,15 @@ export function setupShape(s: ProfileSettings): fc.Arbitrary<SetupShape> {
         pages: fc.constantFrom(1, 1, 2, 4),
         measure: fc.boolean(),
         nullSource: fc.double({ min: 0, max: 1, noNaN: true }).map((x) => x < 0.2),
+        slot: fc.constantFrom<0 | 1>(0, 0, 1),
       }), { maxLength: 3 }),
       finalize: fc.double({ min: 0, max: 1, noNaN: true }).map((x) => x < 0.75),
       secondVcpu: fc.double({ min: 0, max: 1, noNaN: true }).map((x) => x < 0.15),
+      dupVcpu: fc.constantFrom<SetupShape['dupVcpu']>('none', 'none', 'none', 'none', 'none', 'none', 'none', 'none', 'early', 'late'),
+      touch: fc.array(fc.record({ slot: fc.constantFrom<0 | 1>(0, 1, 1), page: fc.integer({ min: 0, max: 3 }), write: fc.boolean() }), { maxLength: 2 }),
     }).map((r): SetupShape => ({
-      vmType: r.vmType, gmemFlags: r.gmem[0], gmemSize: r.gmem[1],
+      touch: r.touch,
+      vmType: r.vmType, layout: r.layout, offsetPages: r.offsetPages, dupVcpu: r.dupVcpu, gmemFlags: r.gmem[0], gmemSize: r.gmem[1],
       slotSize: r.gmem[1] === G1 ? G1 : r.halfSlot ? M2 : r.gmem[1],
       hostWrites: r.hostWrites, mmapGmem: r.mmapGmem && (r.gmem[0] & GMEM_FLAGS.MMAP) !== 0n,
       initVcpu: r.initVcpu, privateAll: r.privateAll, populate: r.populate, finalize: r.finalize, secondVcpu: r.secondVcpu,
@@ -67,37 +94,64 @@ const call = (op: string, picks: number[], args: Record<string, bigint | number 
   args: Object.fromEntries(Object.entries(args).map(([k, v]) => [k, typeof v === 'object' ? v : aint(v)])),
 });
 
+/** The memslots of a layout: GPA, size, which guest_memfd (0 or 1), offset, and uaddr page. */
+export function layoutSlots(shape: SetupShape): Array<{ gpa: number; size: number; gmem: 0 | 1; offset: number; uaddrPage: number }> {
+  const half = shape.gmemSize / 2;
+  switch (shape.layout) {
+    case 'one': return [{ gpa: 0, size: shape.slotSize, gmem: 0, offset: 0, uaddrPage: 0 }];
+    case 'offset': return [{ gpa: 0, size: half, gmem: 0, offset: Math.min(shape.offsetPages * K, half), uaddrPage: 0 }];
+    case 'crossed': return [{ gpa: 0, size: half, gmem: 0, offset: half, uaddrPage: 0 }, { gpa: half, size: half, gmem: 0, offset: 0, uaddrPage: 2 }];
+    case 'two-files': return [{ gpa: 0, size: half, gmem: 0, offset: half, uaddrPage: 0 }, { gpa: half, size: half, gmem: 1, offset: 0, uaddrPage: 2 }];
+  }
+}
+
 /** The calls of a setup shape, in the order a VMM issues them. */
 export function setupCalls(shape: SetupShape, s: ProfileSettings): ACall[] {
   const out: ACall[] = [];
   const tdx = shape.vmType === 'TDX';
+  const slots = layoutSlots(shape);
+  const files = shape.layout === 'two-files' ? 2 : 1;
+  const span = Math.max(...slots.map((x) => x.gpa + x.size));
   out.push(call('KVM_CREATE_VM', [], { type: { TDX: 5, SW_PROTECTED: 1, DEFAULT: 0 }[shape.vmType] }));
-  out.push(call('KVM_CREATE_GUEST_MEMFD', [0], { size: shape.gmemSize, flags: shape.gmemFlags }));
+  for (let f = 0; f < files; f++) out.push(call('KVM_CREATE_GUEST_MEMFD', [0], { size: shape.gmemSize, flags: shape.gmemFlags }));
   out.push(call('MMAP_ANON', [], { size: 4 * K }));
   for (const p of shape.hostWrites) out.push(call('HOST_WRITE', [0], { offset: p * K, byte: 0xa0 + p }));
   if (shape.mmapGmem) out.push(call('MMAP', [0], { offset: 0, size: shape.gmemSize, shared: 1 }));
-  out.push(call('KVM_SET_USER_MEMORY_REGION2', [0], {
-    slot: 0, flags: 4, gpa: 0, size: shape.slotSize, uaddr: { k: 'map', pick: 0, off: 0n }, gmem: { k: 'gmem', pick: 0 }, offset: 0,
-  }));
+  slots.forEach((x, i) => out.push(call('KVM_SET_USER_MEMORY_REGION2', [0], {
+    slot: i, flags: 4, gpa: x.gpa, size: x.size, uaddr: { k: 'map', pick: 0, off: BigInt(x.uaddrPage * K) }, gmem: { k: 'gmem', pick: x.gmem }, offset: x.offset,
+  })));
   if (tdx) out.push(call('KVM_TDX_INIT_VM', [0], {}));
   out.push(call('KVM_CREATE_VCPU', [0], { id: 0 }));
+  if (shape.dupVcpu === 'early') out.push(call('KVM_CREATE_VCPU', [0], { id: 0 }));
   if (tdx && shape.initVcpu) out.push(call('KVM_TDX_INIT_VCPU', [0], {}));
   if (shape.secondVcpu) out.push(call('KVM_CREATE_VCPU', [0], { id: 1 }));
   if (shape.privateAll && shape.vmType !== 'DEFAULT') {
     if (s.inPlaceConversion) {
       if (shape.gmemFlags & GMEM_FLAGS.INIT_SHARED) {
-        out.push(call('KVM_SET_MEMORY_ATTRIBUTES2', [0], { offset: 0, size: shape.slotSize, attributes: PRIVATE, flags: 0 }));
+        for (let f = 0; f < files; f++) {
+          out.push(call('KVM_SET_MEMORY_ATTRIBUTES2', [f], { offset: 0, size: files === 1 && shape.layout === 'one' ? shape.slotSize : shape.gmemSize, attributes: PRIVATE, flags: 0 }));
+        }
       }
     } else {
-      out.push(call('KVM_SET_MEMORY_ATTRIBUTES', [0], { gpa: 0, size: shape.slotSize, attributes: PRIVATE, flags: 0 }));
+      out.push(call('KVM_SET_MEMORY_ATTRIBUTES', [0], { gpa: 0, size: span, attributes: PRIVATE, flags: 0 }));
     }
   }
   if (tdx) {
     for (const p of shape.populate) {
       const source = p.nullSource ? aint(0) : { k: 'map' as const, pick: 0, off: BigInt(p.page % 4) * BigInt(K) };
-      out.push(call('KVM_TDX_INIT_MEM_REGION', [0], { source, gpa: p.page * K, nr_pages: p.pages, flags: p.measure ? 1 : 0 }));
+      const base = slots[p.slot]?.gpa ?? 0;
+      out.push(call('KVM_TDX_INIT_MEM_REGION', [0], { source, gpa: base + p.page * K, nr_pages: p.pages, flags: p.measure ? 1 : 0 }));
     }
     if (shape.finalize) out.push(call('KVM_TDX_FINALIZE_VM', [0], {}));
   }
+  if (!tdx || shape.finalize) {
+    const priv = shape.privateAll && shape.vmType !== 'DEFAULT' ? 1 : 0;
+    for (const x of shape.touch) {
+      const gpa = (slots[x.slot]?.gpa ?? 0) + x.page * K;
+      if (tdx && priv) out.push(call('GUEST_ACCEPT', [0], { gpa, level: 0 }));
+      out.push(call('GUEST_ACCESS', [0], { gpa, private: priv, write: x.write ? 1 : 0, ...(x.write ? { byte: 0x50 + x.page } : {}) }));
+    }
+  }
+  if (shape.dupVcpu === 'late') out.push(call('KVM_CREATE_VCPU', [0], { id: 0 }));
   return out;
 }
