@@ -52,6 +52,12 @@ describe('KVM_TDX_INIT_MEM_REGION ladder', () => {
     ['no memslot', (t) => region(t, { gpa: 0x400000 }), 'EINVAL'],
     ['source unmapped', (t) => region(t, { source: t.srcVa + 0x10000n }), 'EFAULT'],
     ['range clamps at nothing: runs off the slot', (t) => region(t, { gpa: 0x1ff000, nr_pages: 2 }), 'EINVAL'],
+    // Two checks fail at once, with different errnos: the up-front EINVALs and
+    // the memslot lookup come before the source is GUPed (EFAULT).
+    ['unknown flag beats unmapped source', (t) => region(t, { flags: 2, source: t.srcVa + 0x10000n }), 'EINVAL'],
+    ['unaligned gpa beats unmapped source', (t) => region(t, { gpa: 0x800, source: t.srcVa + 0x10000n }), 'EINVAL'],
+    ['shared bit beats unmapped source', (t) => region(t, { gpa: 1n << 47n, source: t.srcVa + 0x10000n }), 'EINVAL'],
+    ['no memslot beats unmapped source', (t) => region(t, { gpa: 0x400000, source: t.srcVa + 0x10000n }), 'EINVAL'],
   ];
   test.each(rows)('%s', (_n, args, want) => {
     const t = baseline();
@@ -142,6 +148,10 @@ describe('lifecycle ladders', () => {
     expect(t.d.text('KVM_PRE_FAULT_MEMORY', [t.cpu], { gpa: 0, size: 0, flags: 0 })).toBe('EINVAL');
     expect(t.d.text('KVM_PRE_FAULT_MEMORY', [t.cpu], { gpa: (1n << 64n) - 0x1000n, size: 0x2000, flags: 0 })).toBe('EINVAL');
     expect(t.d.text('KVM_PRE_FAULT_MEMORY', [t.cpu], { gpa: 0, size: 0x1000, flags: 0 })).toBe('EOPNOTSUPP');
+    // The finalize gate comes before the shared-bit check: EOPNOTSUPP now, EINVAL once finalized.
+    expect(t.d.text('KVM_PRE_FAULT_MEMORY', [t.cpu], { gpa: 1n << 47n, size: 0x1000, flags: 0 })).toBe('EOPNOTSUPP');
+    t.d.call('KVM_TDX_FINALIZE_VM', [t.vm]);
+    expect(t.d.text('KVM_PRE_FAULT_MEMORY', [t.cpu], { gpa: 1n << 47n, size: 0x1000, flags: 0 })).toBe('EINVAL');
   });
 
   test('pre-fault progress: success means at least one page, gpa/size advanced', () => {

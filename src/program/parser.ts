@@ -37,7 +37,12 @@ export function parseProgram(text: string, file = '<input>'): ParseResult {
   }
 }
 
-function parseLines(text: string): Program {
+/**
+ * The parser proper. It reports every problem by throwing a ParseFailure;
+ * any other exception is a parser defect, which parseProgram() would hide as
+ * an "internal parser error", so tests call this directly.
+ */
+export function parseLines(text: string): Program {
   const p: Program = { headers: [], calls: [] };
   const kinds = new Map<string, HandleKind>();
   let version = CURRENT_VERSION;
