@@ -133,6 +133,21 @@ describe('S-EPT state machine', () => {
   });
 });
 
+describe('S-EPT depth', () => {
+  test('a level-4 table exists only in a TD initialized with MAX_GPAW (5-level S-EPT)', () => {
+    for (const maxGpaw of [false, true]) {
+      const m = newTdxModule(newPhysMem());
+      const ctx = sc.newSeamcallCtx();
+      const id = sc.tdhMngCreate(m, ctx, pfn(), 7).td!;
+      sc.tdhMngKeyConfig(m, ctx, id);
+      sc.tdhMngInit(m, ctx, id, { maxGpaw });
+      expect(sc.tdhMemSeptAdd(m, ctx, id, 0, 4, pfn()).status).toBe(maxGpaw ? 'TDX_SUCCESS' : 'TDX_OPERAND_INVALID');
+      // Under a 5-level root a level-3 table needs the level-4 one above it (here for the next 256 TiB).
+      expect(sc.tdhMemSeptAdd(m, ctx, id, 2 ** 48, 3, pfn()).status).toBe(maxGpaw ? 'TDX_EPT_WALK_FAILED' : 'TDX_SUCCESS');
+    }
+  });
+});
+
 describe('MRTD', () => {
   /**
    * The expected digest, built here from the documented layout and not from

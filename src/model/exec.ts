@@ -52,7 +52,8 @@ const HANDLERS: Record<string, Handler> = {
   HOST_PIN: (w, h, a) => hostPin(w, h[0], a.offset),
   HOST_UNPIN: (w, h, a) => hostUnpin(w, h[0], a.offset),
   CLOSE: (w, h) => closeFd(w, h[0]),
-  KVM_TDX_INIT_VM: (w, h, a) => tdxInitVmIoctl(w, h[0], { flags: opt(a.flags), hwError: opt(a.hw_error) }),
+  // A program without gpaw= passes the CPUID of a 4-level (GPAW 48) TD.
+  KVM_TDX_INIT_VM: (w, h, a) => tdxInitVmIoctl(w, h[0], { flags: opt(a.flags), hwError: opt(a.hw_error), gpaw: a.gpaw ?? 48n }),
   KVM_TDX_INIT_VCPU: (w, h, a) => tdxInitVcpuIoctl(w, h[0], { flags: opt(a.flags), hwError: opt(a.hw_error) }),
   KVM_TDX_INIT_MEM_REGION: (w, h, a) => tdxInitMemRegionIoctl(w, h[0], {
     source: a.source, gpa: a.gpa, nrPages: a.nr_pages, flags: a.flags, hwError: opt(a.hw_error),

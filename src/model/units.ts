@@ -18,6 +18,14 @@ export const LEVEL_2M: Level = 1;
 export const LEVEL_1G: Level = 2;
 export const LEVEL_NAMES = ['4K', '2M', '1G'] as const;
 
+/** Levels of page tables below an EPT root: 1 holds 4K leaves, 4 exists only with 5-level EPT. */
+export type TableLevel = 1 | 2 | 3 | 4;
+
+/** The table levels a walk from a root whose highest table is `top` passes above a leaf at `level`, top-down. */
+export function tableLevelsAbove(top: TableLevel, level: Level): TableLevel[] {
+  return ([4, 3, 2, 1] as const).filter((l) => l <= top && l > level);
+}
+
 export function pagesAt(level: Level): number {
   return level === 0 ? 1 : level === 1 ? 512 : 512 * 512;
 }

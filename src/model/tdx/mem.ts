@@ -3,7 +3,7 @@
 // module enforces the architecture itself: on any failure nothing changes.
 
 import { copyFrame, readFrame, type PhysMem } from '../phys.js';
-import { pagesAt, type Level, type Pfn } from '../units.js';
+import { pagesAt, type Level, type Pfn, type TableLevel } from '../units.js';
 import { pamtAssign, pamtFree, pamtRelease } from './pamt.js';
 import { entryFree, leafCovering, levelBytes, walkReaches } from './sept.js';
 import { tableKey, type Td, type TdxModule } from './state.js';
@@ -11,10 +11,10 @@ import type { TdxStatus } from './status.js';
 
 const aligned = (gpa: number, level: Level) => gpa % levelBytes(level) === 0;
 
-export function septAdd(m: TdxModule, td: Td, gpa: number, level: Level | 3, pfn: Pfn): TdxStatus {
-  if (level < 1 || level > 3) return 'TDX_OPERAND_INVALID';
+export function septAdd(m: TdxModule, td: Td, gpa: number, level: TableLevel, pfn: Pfn): TdxStatus {
+  if (level < 1 || level > td.topLevel) return 'TDX_OPERAND_INVALID';
   if (td.hkid === null) return 'TDX_OP_STATE_INCORRECT';
-  for (let l = 3; l > level; l--) if (!td.tables.has(tableKey(l, gpa))) return 'TDX_EPT_WALK_FAILED';
+  for (let l = td.topLevel; l > level; l--) if (!td.tables.has(tableKey(l, gpa))) return 'TDX_EPT_WALK_FAILED';
   if (td.tables.has(tableKey(level, gpa))) return 'TDX_EPT_ENTRY_STATE_INCORRECT';
   // A 2 MiB leaf occupies the entry a 4 KiB table would go into.
   if (level === 1 && td.leaves[1].has(gpa - (gpa % levelBytes(1)))) return 'TDX_EPT_ENTRY_STATE_INCORRECT';

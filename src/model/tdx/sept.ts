@@ -16,7 +16,7 @@ export function leafCovering(td: Td, gpa: number): SeptLeaf | undefined {
 
 /** Whether every table a walk to `level` at `gpa` needs exists (the root is in the TDCS). */
 export function walkReaches(td: Td, gpa: number, level: Level): boolean {
-  for (let l = 3; l > level; l--) if (!td.tables.has(tableKey(l, gpa))) return false;
+  for (let l = td.topLevel; l > level; l--) if (!td.tables.has(tableKey(l, gpa))) return false;
   return true;
 }
 

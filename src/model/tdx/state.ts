@@ -40,6 +40,8 @@ export interface Td {
   leaves: [Map<number, SeptLeaf>, Map<number, SeptLeaf>];
   /** S-EPT tables below the root, `${level}:${gpa >> (12 + 9 * level)}` -> table frame. */
   tables: Map<string, Pfn>;
+  /** Level of the highest table below the root: 3 (4-level S-EPT, GPAW 48) or 4 (5-level, GPAW 52). */
+  topLevel: 3 | 4;
   /** 4 KiB-equivalents owned by leaves. */
   childCount: number;
   mrtd: { records: MrtdRecord[]; finalized: string | null };

@@ -6,11 +6,10 @@
 import { INIT_MEM_FLAGS } from '../../program/calls.js';
 import { tdxFinalize, tdxInitVcpu, tdxInitVm } from '../kvm/tdx_vm.js';
 import { populateRegion, type RegionCursor } from '../kvm/tdx_populate.js';
-import { SHARED_BIT } from '../kvm/tdx_fault.js';
 import { err, ok, type Ret } from '../result.js';
 import { isPageAligned, U64_MAX } from '../units.js';
 import type { World } from '../world.js';
-import type { Vm } from '../kvm/vm.js';
+import { sharedBit, type Vm } from '../kvm/vm.js';
 import { vcpuIoctl, vmIoctl } from './common.js';
 
 export interface TdxCmd {
@@ -39,8 +38,13 @@ function vmCmd(w: World, vmFd: number, c: TdxCmd, run: (vm: Vm) => string | null
   return done(run(g.v));
 }
 
-export function tdxInitVmIoctl(w: World, vmFd: number, c: TdxCmd): Ret {
-  return vmCmd(w, vmFd, c, (vm) => tdxInitVm(w, vm, c.flags));
+export interface InitVmArgs extends TdxCmd {
+  /** CPUID 0x80000008 EAX[23:16] of struct kvm_tdx_init_vm: the TD's GPA width. */
+  gpaw: bigint;
+}
+
+export function tdxInitVmIoctl(w: World, vmFd: number, c: InitVmArgs): Ret {
+  return vmCmd(w, vmFd, c, (vm) => tdxInitVm(w, vm, c.flags, c.gpaw));
 }
 
 export function tdxFinalizeIoctl(w: World, vmFd: number, c: TdxCmd): Ret {
@@ -90,7 +94,9 @@ export function tdxInitMemRegionIoctl(w: World, vcpuFd: number, a: InitMemArgs):
   // The kernel computes gpa + (nr_pages << PAGE_SHIFT) in u64 arithmetic.
   const end = (a.gpa + ((a.nrPages << 12n) & U64_MAX)) & U64_MAX;
   if (end <= a.gpa) return err('EINVAL');
-  if ((a.gpa & SHARED_BIT) !== 0n || (((end - 1n) & U64_MAX) & SHARED_BIT) !== 0n) return err('EINVAL');
+  // vt_is_tdx_private_gpa() of the first and the last byte.
+  const shared = sharedBit(vm);
+  if ((a.gpa & shared) !== 0n || (((end - 1n) & U64_MAX) & shared) !== 0n) return err('EINVAL');
   const cur: RegionCursor = { source: a.source, gpa: a.gpa, nrPages: a.nrPages };
   const e = populateRegion(w, vm, cur, (a.flags & INIT_MEM_FLAGS.MEASURE) !== 0n, source === 'target');
   w.step.out.source = cur.source;
