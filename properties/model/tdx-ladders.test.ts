@@ -161,6 +161,18 @@ describe('lifecycle ladders', () => {
     }
   });
 
+  test('GUEST_ACCEPT: a level other than 4K or 2M is an invalid operand, never read as another level', () => {
+    const t = baseline();
+    t.d.call('KVM_TDX_FINALIZE_VM', [t.vm]);
+    for (const level of [2n, 5n, 8n, 1n << 32n, (1n << 64n) - 1n]) {
+      expect(t.d.text('GUEST_ACCEPT', [t.cpu], { gpa: 0, level }), `level ${level}`).toBe('TDX_OPERAND_INVALID');
+      expect(t.d.w.step.seamcall.log, `level ${level}`).toEqual([]);
+    }
+    // Nothing was mapped or accepted by the refused calls: a 4K accept still finds no leaf and AUGs one.
+    expect(t.d.text('GUEST_ACCEPT', [t.cpu], { gpa: 0, level: 0 })).toBe('OK');
+    expect(t.d.w.step.seamcall.log.map((r) => r.name)).toContain('TDH.MEM.PAGE.AUG');
+  });
+
   test('INIT_VCPU: no HKID or RUNNABLE, flags, then already initialized', () => {
     const t = baseline('upstream', 'vcpu');
     expect(t.d.text('KVM_TDX_INIT_VCPU', [t.cpu], { flags: 1 })).toBe('EINVAL');

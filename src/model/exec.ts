@@ -3,7 +3,6 @@
 // throws to its caller (a thrown exception is caught here and reported, so
 // the no-exception invariant can flag it).
 
-import type { Level } from './units.js';
 import { err, type Ret } from './result.js';
 import { newStepCtx, type StepCtx, type World } from './world.js';
 import { kvmCreateVcpu, kvmCreateVm, closeFd } from './uapi/vm.js';
@@ -61,7 +60,7 @@ const HANDLERS: Record<string, Handler> = {
   KVM_TDX_FINALIZE_VM: (w, h, a) => tdxFinalizeIoctl(w, h[0], { flags: opt(a.flags), hwError: opt(a.hw_error) }),
   KVM_PRE_FAULT_MEMORY: (w, h, a) => preFaultMemory(w, h[0], a.gpa, a.size, a.flags),
   GUEST_ACCESS: (w, h, a) => guestAccess(w, h[0], { gpa: a.gpa, private: a.private !== 0n, write: a.write !== 0n, byte: a.byte }),
-  GUEST_ACCEPT: (w, h, a) => guestAccept(w, h[0], a.gpa, Number(a.level) as Level as 0 | 1),
+  GUEST_ACCEPT: (w, h, a) => guestAccept(w, h[0], a.gpa, a.level),
 };
 
 export function execCall(w: World, call: ExecCall): ExecResult {

@@ -8,7 +8,7 @@ import { setLeaf } from '../mmu/funnel.js';
 import { leafFor, tableKey, type Spte } from '../mmu/spte.js';
 import { err, outcome, tdxStatus, type Ret } from '../result.js';
 import * as sc from '../tdx/seamcall.js';
-import { tableLevelsAbove, type Level } from '../units.js';
+import { bytesAt, levelBase, levelOf, pagesAt, tableLevelsAbove, type Level } from '../units.js';
 import { doAccess, type AccessArgs } from '../uapi/guest.js';
 import type { World } from '../world.js';
 import { isPrivateGfn } from './attrs.js';
@@ -36,7 +36,7 @@ const MAX_RETRIES = 8;
  */
 export function mapPrivate(w: World, vm: Vm, gfn: number, pfn: number, level: Level): MapOutcome {
   const root = vm.mmu.mirror;
-  const base = gfn - (gfn % 512 ** level);
+  const base = levelBase(gfn, level);
   for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
     if (vm.dead && !w.bugs.has('bugged-vm-keeps-answering')) return 'EIO';
     const present = leafFor(root, gfn);
@@ -113,9 +113,20 @@ export function tdxGuestAccess(w: World, vm: Vm, _vcpu: Vcpu, a: AccessArgs): Re
   return err('EIO');
 }
 
-/** TDG.MEM.PAGE.ACCEPT: EPT violations on a missing page are fixed by KVM, size mismatches by demoting. */
-export function tdxGuestAccept(w: World, vm: Vm, _vcpu: Vcpu, gpa: bigint, level: Level): Ret {
-  const align = level === 0 ? 0xfffn : 0x1fffffn;
+/** Accept sizes the module supports: 4K and 2M. */
+const ACCEPT_LEVELS: readonly Level[] = [0, 1];
+
+/**
+ * TDG.MEM.PAGE.ACCEPT: EPT violations on a missing page are fixed by KVM,
+ * size mismatches by demoting. The level is part of the TDCALL's operand
+ * (RCX[2:0], with the GPA above it): a level the module does not accept at
+ * (1G, 3-7) or one that does not fit that field is TDX_OPERAND_INVALID, like
+ * a misaligned, out-of-width or shared GPA.
+ */
+export function tdxGuestAccept(w: World, vm: Vm, _vcpu: Vcpu, gpa: bigint, levelArg: bigint): Ret {
+  const level = levelOf(levelArg, ACCEPT_LEVELS);
+  if (level === null) return tdxStatus('TDX_OPERAND_INVALID');
+  const align = BigInt(bytesAt(level)) - 1n;
   if ((gpa & align) !== 0n || gpa >= gpaLimit(vm) || (gpa & sharedBit(vm)) !== 0n) return tdxStatus('TDX_OPERAND_INVALID');
   const gfn = Number(gpa >> 12n);
   const td = vm.tdx!.td!;
@@ -159,5 +170,5 @@ export function tdxPrefaultStep(w: World, vm: Vm, _vcpu: Vcpu, gpa: bigint): Pre
   if (r) return { errno: r.kind === 'errno' ? r.name : 'EFAULT' };
   const leaf = leafFor(vm.mmu.mirror, gfn);
   if (!leaf) return { errno: 'EIO' };
-  return { mapped: leaf.base + 512 ** leaf.spte.level - gfn };
+  return { mapped: leaf.base + pagesAt(leaf.spte.level) - gfn };
 }

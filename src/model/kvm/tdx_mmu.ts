@@ -11,7 +11,7 @@ import type { Spte } from '../mmu/spte.js';
 import { tableKey } from '../mmu/spte.js';
 import * as sc from '../tdx/seamcall.js';
 import { isBusy, type TdxStatus } from '../tdx/status.js';
-import type { Level, TableLevel } from '../units.js';
+import { levelBase, type Level, type TableLevel } from '../units.js';
 import type { World } from '../world.js';
 import { folioAug, folioWbinvd } from '../mmu/folio_seamcall.js';
 import { tdxBug } from './tdx_bug.js';
@@ -47,7 +47,7 @@ export function tdxAddTable(w: World, vm: Vm, level: TableLevel, gfn: number): E
     pfn = allocBlock(w.pfns, 0);
     t.septPfns.set(key, pfn);
   }
-  const base = gfn - (gfn % 512 ** level);
+  const base = levelBase(gfn, level);
   const r = sc.tdhMemSeptAdd(w.tdx, w.step.seamcall, t.td!, gpaOf(base), level, pfn);
   return react(w, vm, r.status, 'TDH.MEM.SEPT.ADD');
 }

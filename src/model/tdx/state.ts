@@ -3,7 +3,7 @@
 // only; frames are numbers, never struct pages.
 
 import type { PhysMem } from '../phys.js';
-import type { Level, Pfn } from '../units.js';
+import { bytesAt, type Level, type Pfn, type TableLevel } from '../units.js';
 
 export type OpState = 'UNINITIALIZED' | 'INITIALIZED' | 'RUNNABLE' | 'TEARDOWN';
 
@@ -72,6 +72,6 @@ export function newTdxModule(phys: PhysMem): TdxModule {
   return { phys, tds: new Map(), vps: new Map(), pamt: new Map(), nextId: 1, quirkRollbackMrtd: false };
 }
 
-export function tableKey(level: number, gpa: number): string {
-  return `${level}:${Math.floor(gpa / 2 ** (12 + 9 * level))}`;
+export function tableKey(level: TableLevel, gpa: number): string {
+  return `${level}:${Math.floor(gpa / bytesAt(level))}`;
 }

@@ -6,6 +6,7 @@
 import { INIT_MEM_FLAGS } from '../../program/calls.js';
 import { tdxFinalize, tdxInitVcpu, tdxInitVm } from '../kvm/tdx_vm.js';
 import { populateRegion, type RegionCursor } from '../kvm/tdx_populate.js';
+import type { Errno } from '../errno.js';
 import { err, ok, type Ret } from '../result.js';
 import { isPageAligned, U64_MAX } from '../units.js';
 import type { World } from '../world.js';
@@ -17,7 +18,7 @@ export interface TdxCmd {
   hwError: bigint;
 }
 
-const done = (e: string | null): Ret => (e ? err(e as never) : ok());
+const done = (e: Errno | null): Ret => (e ? err(e) : ok());
 
 /** KVM_MEMORY_ENCRYPT_OP on the fd of a VM that is not a TD: vt_mem_enc_ioctl() answers ENOTTY. */
 function notTdx(): Ret {
@@ -30,7 +31,7 @@ function notTdxVcpu(): Ret {
 }
 
 /** Models tdx_vm_ioctl(): resolve the VM, the command preamble (tdx_get_cmd()), then the command. */
-function vmCmd(w: World, vmFd: number, c: TdxCmd, run: (vm: Vm) => string | null): Ret {
+function vmCmd(w: World, vmFd: number, c: TdxCmd, run: (vm: Vm) => Errno | null): Ret {
   const g = vmIoctl(w, vmFd);
   if (!g.ok) return g.r;
   if (!g.v.tdx) return notTdx();
