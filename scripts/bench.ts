@@ -20,6 +20,7 @@ import { runInNewContext } from 'node:vm';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { kernelBenchRows } from './bench_kernel.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -105,6 +106,7 @@ async function main(): Promise<void> {
   console.log(row(['bare model, calls/s (300 programs, seed 7)', fmt(s.bare), '', ''], widths));
   console.log(row(['whole harness, calls/s (same stream)', fmt(s.harness), '', ''], widths));
   console.log(row(['harness / bare model', ratio.toFixed(2), '>= 0.50', ratio >= 0.5 ? 'yes' : 'NO'], widths));
+  for (const [k, v] of kernelBenchRows()) console.log(row([k, v], widths));
   const small = guestBench(16n << 20n);
   const large = guestBench(1n << 40n);
   console.log(row(['16 MiB guest, calls/s', fmt(small), '', ''], widths));

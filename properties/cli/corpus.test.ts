@@ -52,7 +52,8 @@ describe('tdxfuzz corpus', () => {
   test('shrink minimises a hand-written program and keeps its invariant', () => {
     const d = tmp();
     mkdirSync(d, { recursive: true });
-    const prog = `# profile: upstream
+    const prog = `# tdxfuzz program v1
+# profile: upstream
 # bugs: map-ignores-present-leaf
 vm0 = KVM_CREATE_VM(type=TDX)
 vm1 = KVM_CREATE_VM(type=DEFAULT)

@@ -67,7 +67,7 @@ describe('tdxfuzz replay', () => {
   });
 
   test.each([
-    ['a parse error', () => [file('bad.prog', 'vm0 = KVM_CREATE_VM(type=TDX)\nKVM_TDX_INIT_VM(vm0, flags=)\n')], /bad\.prog:2:28: expected a value for 'flags'/],
+    ['a parse error', () => [file('bad.prog', '# tdxfuzz program v1\nvm0 = KVM_CREATE_VM(type=TDX)\nKVM_TDX_INIT_VM(vm0, flags=)\n')], /bad\.prog:3:28: expected a value for 'flags'/],
     ['a missing file', () => [join(dir, 'nope.prog')], /nope\.prog: no such file/],
     ['a directory', () => { mkdirSync(join(dir, 'sub'), { recursive: true }); return [join(dir, 'sub')]; }, /sub: is a directory/],
     ['an unknown profile', () => [file('p.prog', SPURIOUS), '--profile', 'g7'], /unknown profile 'g7'/],

@@ -1,30 +1,28 @@
 // `tdxfuzz corpus check [DIR...]`, `tdxfuzz corpus merge DIR... --into DIR`
 // and `tdxfuzz shrink FILE [--out FILE]`.
 
-import { readFileSync } from 'node:fs';
 import { checkProgram } from '../corpus/check.js';
 import { mergeCorpora, programFiles } from '../corpus/merge.js';
 import { firstFinding, pinResults } from '../fuzz/check.js';
 import { minimize } from '../fuzz/minimize.js';
 import { writeAtomic } from '../fuzz/save.js';
 import { printProgram } from '../program/printer.js';
-import type { Program } from '../program/types.js';
-import { loadProgram } from './load.js';
+import { withSetup, type Program } from '../program/types.js';
+import { loadProgram, parseFile, readText } from './load.js';
 import { programSetup } from './replay.js';
-import { EXIT_FOUND, EXIT_OK, UsageError } from './errors.js';
-import { parseProgram, formatParseError } from '../program/parser.js';
+import { EXIT_FOUND, EXIT_OK } from './errors.js';
+import { checkOutputDir, checkOutputFile } from './outputs.js';
 
 export function corpusCheckCommand(dirs: string[], out: (s: string) => void): number {
   const files = (dirs.length ? dirs : ['corpus/spec', 'corpus/found']).flatMap((d) => programFiles(d));
   // Parse everything first: bad input runs nothing.
   const programs = files.map((f) => {
-    const r = parseProgram(readFileSync(f, 'utf8'), f);
-    if (!r.ok) throw new UsageError(formatParseError(r.error));
-    return { f, p: r.program };
+    const text = readText(f);
+    return { f, p: parseFile(text, f), text };
   });
   let bad = 0;
-  for (const { f, p } of programs) {
-    const v = checkProgram(p);
+  for (const { f, p, text } of programs) {
+    const v = checkProgram(p, text);
     if (!v.ok) bad++;
     out(`${v.ok ? 'ok  ' : 'FAIL'} ${v.kind.padEnd(5)} ${f}: ${v.detail}`);
   }
@@ -34,6 +32,7 @@ export function corpusCheckCommand(dirs: string[], out: (s: string) => void): nu
 
 export function corpusMergeCommand(dirs: string[], o: { into?: string }, out: (s: string) => void): number {
   const into = o.into ?? 'corpus/found';
+  checkOutputDir('--into', into);
   const r = mergeCorpora(dirs, into);
   for (const f of r.added) out(`added ${f}`);
   out(`${r.added.length} new program(s), ${r.duplicates} duplicate(s) by signature, into ${into}`);
@@ -42,6 +41,7 @@ export function corpusMergeCommand(dirs: string[], o: { into?: string }, out: (s
 
 /** `tdxfuzz shrink`: minimise a program that violates an invariant, keeping the same invariant. */
 export function shrinkCommand(file: string, o: { out?: string; profile?: string; bug?: string[] }, out: (s: string) => void): number {
+  if (o.out) checkOutputFile('--out', o.out);
   const p = loadProgram(file);
   const { profile, bugs } = programSetup(p, o);
   const target = { profile, bugs };
@@ -56,7 +56,8 @@ export function shrinkCommand(file: string, o: { out?: string; profile?: string;
   };
   const { program } = minimize(p, oracle, Date.now() + 60_000);
   const final = firstFinding(program, { ...target, want: first.invariant });
-  const pinned = pinResults({ headers: [...p.headers.filter(([k]) => k !== 'invariant'), ['invariant', first.invariant]], calls: program.calls }, final.report);
+  // The design it was shrunk under goes into the file, overrides included: it must replay the same.
+  const pinned = pinResults({ headers: withSetup(p.headers, profile, bugs, first.invariant), calls: program.calls }, final.report);
   const text = printProgram(pinned);
   out(`${file}: ${first.invariant} kept, ${p.calls.length} -> ${program.calls.length} calls`);
   if (o.out) {

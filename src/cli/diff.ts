@@ -5,7 +5,10 @@ import { diffSearch } from '../fuzz/diff.js';
 import { seedFrom } from '../fuzz/seed.js';
 import { printCall, printResult } from '../program/printer.js';
 import { canonicalNames } from '../program/printer.js';
-import { parseProfile, parseSeconds, parseCount } from './options.js';
+import { parseProfile, parseSeconds, parseCount, parseSeed } from './options.js';
+import { checkOutputFile } from './outputs.js';
+import { writeAtomic } from '../fuzz/save.js';
+import { printProgram } from '../program/printer.js';
 import { EXIT_FOUND, EXIT_OK, UsageError } from './errors.js';
 import { jsonLine } from './json.js';
 
@@ -17,6 +20,7 @@ export interface DiffCliOptions {
   runs?: string;
   maxCalls?: string;
   json?: boolean;
+  out?: string;
 }
 
 export function diffCommand(o: DiffCliOptions, out: (s: string) => void, err: (s: string) => void): number {
@@ -26,7 +30,10 @@ export function diffCommand(o: DiffCliOptions, out: (s: string) => void, err: (s
   if (a === b) throw new UsageError('--a and --b name the same profile');
   const time = parseSeconds('--time', o.time);
   const runs = parseCount('--runs', o.runs);
-  const seed = seedFrom(o.seed);
+  const seed = seedFrom(parseSeed('--seed', o.seed));
+  if (runs === 0) throw new UsageError('--runs 0 would run nothing: give at least 1');
+  if (time === 0) throw new UsageError('--time 0 would run nothing: give a positive number of seconds');
+  if (o.out) checkOutputFile('--out', o.out);
   const say = o.json ? err : out;
   say(`tdxfuzz diff: ${a} against ${b}, seed ${seed}; replay with --seed ${seed}`);
   const r = diffSearch({ a, b, seed, maxCalls: parseCount('--max-calls', o.maxCalls) ?? 40, runs: runs ?? (time === undefined ? 2000 : undefined), timeMs: time !== undefined ? time * 1000 : undefined });
@@ -44,6 +51,12 @@ export function diffCommand(o: DiffCliOptions, out: (s: string) => void, err: (s
   const rb = f.resultsB.map(printResult);
   const wa = Math.max(a.length, ...ra.map((x) => x.length));
   say(`program ${f.programIndex} of seed ${seed}, shrunk from ${f.unshrunkCalls} to ${f.program.calls.length} calls; first difference at call ${f.index}`);
+  if (o.out) {
+    // Pinned to design a; replaying it under b shows the difference as mismatches.
+    const pinned = { headers: [['profile', a], ['bugs', 'none'], ['note', `differs from ${b} at call ${f.index} (tdxfuzz diff --a ${a} --b ${b} --seed ${seed})`]] as Array<[string, string]>, calls: f.program.calls.map((c, i) => ({ ...c, expect: f.resultsA[i] })) };
+    writeAtomic(o.out, printProgram(pinned));
+    say(`saved to ${o.out}; replay it with --profile ${b} to see the difference`);
+  }
   if (!o.json) {
     out(`${''.padEnd(4)}${'call'.padEnd(width)}  ${a.padEnd(wa)}  ${b}`);
     texts.forEach((t, i) => out(`${i === f.index ? '>>> ' : '    '}${t.padEnd(width)}  ${(ra[i] ?? '-').padEnd(wa)}  ${rb[i] ?? '-'}`));

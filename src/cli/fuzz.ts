@@ -1,23 +1,28 @@
 // `tdxfuzz fuzz`: generate programs, check every invariant after every step,
-// and on a violation shrink it, print it with every result pinned, and save
-// it to the corpus before anything else can go wrong.
+// and on a violation shrink it, print it with every result pinned, then save
+// it to the corpus; printing first means a failed write never loses it.
+// SIGINT/SIGTERM stop the search and any shrink in progress (which keeps its
+// best program so far); a second signal exits at once.
 
-import { shrinkFinding, type FuzzFinding, type FuzzOptions } from '../fuzz/engine.js';
+import { shrinkFindingAsync, type FuzzFinding, type FuzzOptions } from '../fuzz/engine.js';
 import { searchParallel } from '../fuzz/pool.js';
 import { seedFrom } from '../fuzz/seed.js';
-import { saveFinding, writeAtomic } from '../fuzz/save.js';
+import { saveFinding, writeAtomic, WriteFailure } from '../fuzz/save.js';
 import { renderReport } from '../report/html.js';
 import { Stats } from '../fuzz/stats.js';
 import { Coverage } from '../fuzz/coverage.js';
 import type { Shard } from '../fuzz/stream.js';
 import { printProgram } from '../program/printer.js';
-import { existsSync, statSync } from 'node:fs';
+import { checkOutputDir } from './outputs.js';
 import { SOUND_PROFILES, type ProfileName } from '../model/profiles.js';
 import type { BugName } from '../model/bugs.js';
-import { parseBugs, parseCount, parseProfile, parseSeconds } from './options.js';
-import { EXIT_FOUND, EXIT_INTERRUPTED, EXIT_OK, UsageError } from './errors.js';
+import { parseBugs, parseCount, parseProfile, parseSeconds, parseSeed, parseWant, profilesForBugs } from './options.js';
+import { EXIT_FOUND, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js';
 import { jsonLine } from './json.js';
 import { Progress } from './progress.js';
+import { parseTarget } from './kernel_replay.js';
+import { kernelFuzzCommand } from './kernel_fuzz.js';
+import { programNames } from '../report/names.js';
 
 export interface FuzzCliOptions {
   profile?: string;
@@ -32,11 +37,15 @@ export interface FuzzCliOptions {
   workers?: string;
   shard?: string;
   coverage?: boolean;
+  target?: string;
+  executor?: string;
+  want?: string[];
 }
 
 /** `--profile sound` (or a comma list) runs several designs in turn. */
 export function profilesOf(spec: string | undefined): ProfileName[] {
   if (spec === 'sound') return [...SOUND_PROFILES];
+  if (spec === '') throw new UsageError('--profile expects a profile name, got an empty string');
   return (spec ?? 'upstream').split(',').map((p) => parseProfile(p.trim()));
 }
 
@@ -51,36 +60,48 @@ export function parseShard(s: string | undefined): Shard | undefined {
 }
 
 export async function fuzzCommand(o: FuzzCliOptions, out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  const profiles = profilesOf(o.profile);
+  if (parseTarget(o.target) === 'kernel') return await kernelFuzzCommand(o, out, err);
   const bugs: BugName[] = parseBugs(o.bug);
+  const { profiles, picked } = profilesForBugs(o.profile === undefined ? undefined : profilesOf(o.profile), bugs);
+  const want = parseWant(o.want);
   const runs = parseCount('--runs', o.runs);
   const time = parseSeconds('--time', o.time);
+  if (runs === 0) throw new UsageError('--runs 0 would run nothing: give at least 1');
+  if (time === 0) throw new UsageError('--time 0 would run nothing: give a positive number of seconds');
   if (runs !== undefined && time !== undefined) throw new UsageError('give --runs or --time, not both');
   const maxCalls = parseCount('--max-calls', o.maxCalls) ?? 40;
   if (maxCalls < 1) throw new UsageError('--max-calls expects at least 1');
   const workers = parseCount('--workers', o.workers) ?? 1;
   if (workers < 1 || workers > 64) throw new UsageError(`--workers expects 1 to 64, got '${o.workers}'`);
   const shard = parseShard(o.shard);
-  const seed = seedFrom(o.seed);
+  // Shards are slices of one stream only if they share the seed.
+  if (shard && o.seed === undefined) throw new UsageError('--shard needs --seed: every shard must run the same seed to be a slice of one stream');
+  const seed = seedFrom(parseSeed('--seed', o.seed));
   const corpus = o.corpus ?? 'corpus/found';
-  if (existsSync(corpus) && !statSync(corpus).isDirectory()) throw new UsageError(`--corpus ${corpus}: is a file, expected a directory`);
+  checkOutputDir('--corpus', corpus);
   const say = o.json ? err : out;
   let interrupted = false;
-  const onSignal = () => { interrupted = true; };
+  const onSignal = () => {
+    // The second signal means "now": nothing more is saved.
+    if (interrupted) process.exit(EXIT_INTERRUPTED);
+    interrupted = true;
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  if (picked) say(`tdxfuzz fuzz: ${picked} (give --profile to choose another)`);
+  if (want) say(`tdxfuzz fuzz: only violations of ${want.join(', ')} count; others are passed over`);
   say(`tdxfuzz fuzz: profile ${profiles.join(',')}, bugs ${bugs.join(',') || 'none'}, seed ${seed}${o.seed !== undefined && String(seed) !== o.seed ? ` (from '${o.seed}')` : ''}${shard ? `, shard ${shard.index}/${shard.count}` : ''}, ${workers} worker(s); replay with --seed ${seed}`);
 
   const stats = o.stats ? new Stats() : undefined;
   const coverage = o.coverage ? new Coverage() : undefined;
   const progress = new Progress(process.stderr, time !== undefined ? time * 1000 : undefined);
   const totals = { runs: 0, calls: 0, ms: 0 };
-  let found: { f: FuzzFinding; profile: ProfileName; file: string; isNew: boolean } | undefined;
+  let found: { f: FuzzFinding; profile: ProfileName } | undefined;
   try {
     for (const profile of profiles) {
       const share = (n: number) => n / profiles.length;
       const opts: FuzzOptions = {
-        profile, bugs, seed, maxCalls, stats, coverage, shard,
+        profile, bugs, want, seed, maxCalls, stats, coverage, shard,
         runs: runs !== undefined ? Math.ceil(share(runs)) : time === undefined ? Math.ceil(share(1000)) : undefined,
         timeMs: time !== undefined ? share(time * 1000) : undefined,
         stop: () => interrupted,
@@ -91,40 +112,61 @@ export async function fuzzCommand(o: FuzzCliOptions, out: (s: string) => void, e
       totals.calls += r.calls;
       totals.ms += r.elapsedMs;
       if (r.foundAt !== undefined) {
-        // Shrink only as long as an interrupted user will wait; then save
-        // first: nothing after this point may lose the finding.
-        const f = shrinkFinding({ ...opts, shrinkMs: interrupted ? 3000 : 20_000 }, r.foundAt);
-        const saved = saveFinding(corpus, f.program, { invariant: f.invariant, profile, bugs, seed, path: String(f.programIndex), message: f.message });
-        found = { f, profile, ...saved };
-        // The report comes after the program is safely on disk.
-        try {
-          writeAtomic(saved.file.replace(/\.prog$/, '.html'), renderReport(saved.file, { headers: [], calls: f.program.calls }, { profile, bugs }));
-        } catch (e) {
-          err(`report not written: ${e instanceof Error ? e.message : String(e)}`);
-        }
+        // Shrink until done, out of budget or interrupted; an interrupt keeps the best program so far.
+        progress.done();
+        err(`shrinking program ${r.foundAt} of seed ${seed}...`);
+        const f = await shrinkFindingAsync({ ...opts, shrinkMs: 20_000 }, r.foundAt, { stop: () => interrupted });
+        // Say vm0 and g0, as the program does, not the model's own numbers.
+        found = { f: { ...f, message: programNames(f.program, { profile, bugs })(f.message) }, profile };
         break;
       }
       if (interrupted) break;
     }
   } finally {
     progress.done();
+  }
+  try {
+    return finish();
+  } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  const cps = Math.round(totals.calls / Math.max(0.001, totals.ms / 1000));
-  if (stats) for (const l of stats.lines()) say(l);
-  if (coverage) for (const l of coverage.lines()) say(l);
-  if (found) {
-    const { f } = found;
-    const text = printProgram({ headers: [['profile', found.profile], ['bugs', bugs.join(',') || 'none'], ['invariant', f.invariant]], calls: f.program.calls });
-    say(`violation of ${f.invariant} at call ${f.index}: ${f.message}`);
-    say(`program ${f.programIndex} of seed ${seed}, shrunk from ${f.unshrunkCalls} to ${f.program.calls.length} calls in ${(f.shrinkMs / 1000).toFixed(1)}s${f.shrunk ? '' : ' (shrinking cut short)'}; ${found.isNew ? 'saved to' : 'already in the corpus as'} ${found.file}`);
-    if (!o.json) out(text.trimEnd());
-    if (o.json) out(jsonLine({ status: 'violation', profile: found.profile, bugs, seed, runs: totals.runs, calls: totals.calls, callsPerSecond: cps, invariant: f.invariant, message: f.message, program: text, programCalls: f.program.calls.length, file: found.file, new: found.isNew }));
-    return interrupted ? EXIT_INTERRUPTED : EXIT_FOUND;
+
+  function finish(): number {
+    const cps = Math.round(totals.calls / Math.max(0.001, totals.ms / 1000));
+    if (stats) for (const l of stats.lines()) say(l);
+    if (coverage) for (const l of coverage.lines()) say(l);
+    if (found) {
+      const { f, profile } = found;
+      const text = printProgram({ headers: [['profile', profile], ['bugs', bugs.join(',') || 'none'], ['invariant', f.invariant]], calls: f.program.calls });
+      say(`violation of ${f.invariant} at call ${f.index}: ${f.message}`);
+      say(`program ${f.programIndex} of seed ${seed}, shrunk from ${f.unshrunkCalls} to ${f.program.calls.length} calls in ${(f.shrinkMs / 1000).toFixed(1)}s${f.shrunk ? '' : interrupted ? ' (shrinking interrupted: best so far)' : ' (shrinking cut short)'}`);
+      // The program goes to stdout before any write can fail.
+      if (!o.json) out(text.trimEnd());
+      let saved;
+      try {
+        saved = saveFinding(corpus, f.program, { invariant: f.invariant, profile, bugs, seed, path: String(f.programIndex), message: f.message });
+      } catch (e) {
+        if (!(e instanceof WriteFailure)) throw e;
+        if (o.json) out(jsonLine({ status: 'violation', profile, bugs, seed, runs: totals.runs, calls: totals.calls, callsPerSecond: cps, invariant: f.invariant, message: f.message, program: text, programCalls: f.program.calls.length, file: null, new: false }));
+        err(`tdxfuzz: the finding above was not saved: ${e.message}`);
+        return EXIT_USAGE;
+      }
+      say(`${saved.isNew ? 'saved to' : 'already in the corpus as'} ${saved.file}`);
+      // The report comes after the program is safely on disk; a program already there has its own.
+      // An interrupted user wants out: the report is one command away.
+      if (saved.isNew && interrupted) err(`report not written (interrupted): tdxfuzz report ${saved.file}`);
+      else if (saved.isNew) try {
+        writeAtomic(saved.file.replace(/\.prog$/, '.html'), renderReport(saved.file, { headers: [], calls: f.program.calls }, { profile, bugs }));
+      } catch (e) {
+        err(`report not written: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      if (o.json) out(jsonLine({ status: 'violation', profile, bugs, seed, runs: totals.runs, calls: totals.calls, callsPerSecond: cps, invariant: f.invariant, message: f.message, program: text, programCalls: f.program.calls.length, file: saved.file, new: saved.isNew }));
+      return interrupted ? EXIT_INTERRUPTED : EXIT_FOUND;
+    }
+    const status = interrupted ? 'interrupted' : 'ok';
+    say(`${status === 'ok' ? 'no violation' : 'interrupted'}: ${totals.runs} programs, ${totals.calls} calls, ${cps} calls/s, seed ${seed}`);
+    if (o.json) out(jsonLine({ status, profile: profiles.join(','), bugs, seed, runs: totals.runs, calls: totals.calls, callsPerSecond: cps }));
+    return interrupted ? EXIT_INTERRUPTED : EXIT_OK;
   }
-  const status = interrupted ? 'interrupted' : 'ok';
-  say(`${status === 'ok' ? 'no violation' : 'interrupted'}: ${totals.runs} programs, ${totals.calls} calls, ${cps} calls/s, seed ${seed}`);
-  if (o.json) out(jsonLine({ status, profile: profiles.join(','), bugs, seed, runs: totals.runs, calls: totals.calls, callsPerSecond: cps }));
-  return interrupted ? EXIT_INTERRUPTED : EXIT_OK;
 }

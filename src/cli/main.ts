@@ -1,19 +1,30 @@
 // The tdxfuzz command line. Every command returns its exit code; usage
 // errors print one line and return 2.
 
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { UsageError, EXIT_USAGE } from './errors.js';
+import { WriteFailure } from '../fuzz/save.js';
 import { collect } from './options.js';
 import { replayCommand } from './replay.js';
 import { profilesCommand } from './profiles.js';
 import { fuzzCommand } from './fuzz.js';
+import { kernelInfoCommand } from './kernel_info.js';
 import { nightlyCommand } from './nightly.js';
 import { diffCommand } from './diff.js';
 import { exportCommand } from './export.js';
 import { reportCommand } from './report.js';
 import { corpusCheckCommand, corpusMergeCommand, shrinkCommand } from './corpus.js';
 
-const out = (s: string) => process.stdout.write(`${s}\n`);
+// A closed pipe (`tdxfuzz fuzz | head`) silences stdout but must not stop a
+// run before it saves its finding.
+let stdoutGone = false;
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  stdoutGone = true;
+});
+const out = (s: string) => { if (!stdoutGone) process.stdout.write(`${s}\n`); };
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
@@ -21,20 +32,24 @@ export async function main(argv: string[]): Promise<number> {
     .description('Property-based fuzzing of the KVM/TDX private-memory design')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
-    .showHelpAfterError(false);
+    .showHelpAfterError(false)
+    .version(VERSION, '--version', 'print the version');
 
   program.command('replay')
     .description('run programs on a fresh model and check their expectations and invariants')
-    .argument('<files...>', 'program files')
+    .argument('<files...>', "program files ('-' reads standard input)")
     .option('--profile <name>', 'design profile (overrides the # profile: header)')
     .option('--bug <name>', 'seeded bug to enable (repeatable)', collect, [])
     .option('--json', 'one JSON object per call, then a summary')
+    .option('--target <model|kernel>', 'kernel: run on /dev/kvm beside the model and report the first divergence', 'model')
+    .option('--executor <cmd>', 'shell command that starts the KVM executor (e.g. through ssh on a TDX host)')
     .action((files: string[], o) => { code = replayCommand(files, o, out); });
 
   program.command('fuzz')
     .description('run generated programs, check invariants after every step, shrink and save any violation')
-    .option('--profile <name>', "design profile, a comma list, or 'sound' for every sound profile", 'upstream')
+    .option('--profile <name>', "design profile, a comma list, or 'sound' for every sound profile (default: upstream, or the profile of the --bug given)")
     .option('--bug <name>', 'seeded bug to enable (repeatable)', collect, [])
+    .option('--want <invariant>', 'count only violations of this invariant and fuzz past others (repeatable)', collect, [])
     .option('--seed <seed>', 'a number or any string (drawn and printed when absent)')
     .option('--runs <n>', 'number of programs')
     .option('--time <seconds>', 'time budget')
@@ -45,6 +60,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--coverage', 'print the (call, result) pairs, S-EPT and TD transitions reached, and invariant activity')
     .option('--workers <n>', 'worker threads on this machine', '1')
     .option('--shard <i/n>', 'run the I-th of N disjoint slices of the program stream')
+    .option('--target <model|kernel>', 'kernel: run every program on /dev/kvm too; a divergence is a finding', 'model')
+    .option('--executor <cmd>', 'shell command that starts the KVM executor (e.g. through ssh on a TDX host)')
     .action(async (o) => { code = await fuzzCommand(o, out, (s) => process.stderr.write(`${s}\n`)); });
 
   const corpus = program.command('corpus').description('check and merge program corpora');
@@ -88,6 +105,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--runs <n>', 'programs to try (default 2000)')
     .option('--max-calls <n>', 'calls per program at most', '40')
     .option('--json', 'one JSON object on stdout')
+    .option('--out <file>', 'save the shrunk program, pinned to the --a design')
     .action((o) => { code = diffCommand(o, out, (s) => process.stderr.write(`${s}\n`)); });
 
   program.command('export')
@@ -96,7 +114,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--format <c|selftest>', 'output form', 'c')
     .option('--out <file>', 'write here instead of stdout')
     .option('--profile <name>', 'design profile for the expected results (overrides the # profile: header)')
-    .option('--bug <name>', 'seeded bug (repeatable)', collect, [])
+    .option('--bug <name>', "seeded bug (repeatable; 'none' for no bugs)", collect, [])
+    .option('--pin <sound|flawed>', "pin what the sound design returns (default), or the finding's flawed answers", 'sound')
     .action((file: string, o) => { code = exportCommand(file, o, out); });
 
   program.command('report')
@@ -107,6 +126,12 @@ export async function main(argv: string[]): Promise<number> {
     .option('--bug <name>', 'seeded bug (repeatable)', collect, [])
     .action((file: string, o) => { code = reportCommand(file, o, out); });
 
+  program.command('kernel-info')
+    .description('probe the running kernel through the KVM executor and print the derived kernel profile settings')
+    .option('--executor <cmd>', 'shell command that starts the KVM executor')
+    .option('--json', 'machine-readable output')
+    .action((o) => { code = kernelInfoCommand(o, out); });
+
   program.command('profiles')
     .description('list the design profiles and the seeded bugs')
     .option('--json', 'machine-readable output')
@@ -115,7 +140,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError || e instanceof WriteFailure) {
       process.stderr.write(`tdxfuzz: ${e.message}\n`);
       return EXIT_USAGE;
     }

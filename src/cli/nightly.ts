@@ -13,9 +13,10 @@ import { searchParallel } from '../fuzz/pool.js';
 import { saveFinding, writeAtomic } from '../fuzz/save.js';
 import { seedFrom } from '../fuzz/seed.js';
 import { printProgram } from '../program/printer.js';
-import { parseCount, parseSeconds } from './options.js';
+import { parseCount, parseSeconds, parseSeed } from './options.js';
 import { parseShard, profilesOf } from './fuzz.js';
 import { EXIT_FOUND, EXIT_OK } from './errors.js';
+import { checkOutputDir } from './outputs.js';
 
 export interface NightlyOptions {
   time?: string;
@@ -45,12 +46,13 @@ const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 
 export async function nightlyCommand(o: NightlyOptions, out: (s: string) => void): Promise<number> {
   const date = new Date().toISOString().slice(0, 10);
-  const seedText = o.seed ?? `nightly-${date}`;
+  const seedText = parseSeed('--seed', o.seed) ?? `nightly-${date}`;
   const seed = seedFrom(seedText);
   const time = parseSeconds('--time', o.time) ?? 60;
   const workers = parseCount('--workers', o.workers) ?? 1;
   const shard = parseShard(o.shard);
   const outDir = o.out ?? 'reports/nightly';
+  checkOutputDir('--out', outDir);
   const bugRuns = parseCount('--bug-runs', o.bugRuns) ?? 5000;
   const doFuzz = o.fuzz !== false;
   const doBugs = o.bugs !== false;

@@ -9,18 +9,25 @@ import { sameResult } from '../model/result.js';
 import type { BugName } from '../model/bugs.js';
 import type { ProfileName } from '../model/profiles.js';
 import { loadProgram } from './load.js';
-import { parseBugs, parseProfile } from './options.js';
+import { parseBugs, parseProfile, profilesForBugs } from './options.js';
 import { EXIT_FOUND, EXIT_OK } from './errors.js';
 import { jsonLine } from './json.js';
+import { parseTarget, replayKernelCommand } from './kernel_replay.js';
+import { programNames, type Renamer } from '../report/names.js';
 
 export interface ReplayOptions {
   profile?: string;
   bug?: string[];
   json?: boolean;
+  /** `kernel`: run on /dev/kvm beside the model (src/cli/kernel_replay.ts). */
+  target?: string;
+  executor?: string;
 }
 
 export interface ReplayOutcome {
   report: RunReport;
+  /** Model object names to the program's handle names, for messages. */
+  rename: Renamer;
   mismatches: number[];
   profile: ProfileName;
   bugs: BugName[];
@@ -28,8 +35,10 @@ export interface ReplayOutcome {
 
 /** The profile and bugs a program runs under: the command line wins over its headers. */
 export function programSetup(p: Program, opts: ReplayOptions): { profile: ProfileName; bugs: BugName[] } {
-  const profile = parseProfile(opts.profile ?? header(p, 'profile'));
   const bugs = opts.bug && opts.bug.length > 0 ? parseBugs(opts.bug) : parseBugs(headerBugs(p));
+  const named = opts.profile ?? header(p, 'profile');
+  // No profile named anywhere: the bugs' own profile; a bug that cannot fire is an error.
+  const profile = profilesForBugs(named === undefined ? undefined : [parseProfile(named)], bugs).profiles[0];
   return { profile, bugs };
 }
 
@@ -37,12 +46,14 @@ export function replayProgram(p: Program, opts: ReplayOptions): ReplayOutcome {
   const { profile, bugs } = programSetup(p, opts);
   const report = runProgram(p, { profile, bugs });
   const mismatches = report.steps.filter((s) => s.call.expect && !sameResult(s.call.expect, s.result)).map((s) => s.index);
-  return { report, mismatches, profile, bugs };
+  const rename = report.violations.length > 0 ? programNames(p, { profile, bugs }) : (s: string) => s;
+  return { report, mismatches, profile, bugs, rename };
 }
 
 export function replayCommand(files: string[], opts: ReplayOptions, out: (s: string) => void): number {
+  if (parseTarget(opts.target) === 'kernel') return replayKernelCommand(files, opts, out);
   // Load (and validate) every file before running any, so bad input runs nothing.
-  const programs = files.map((f) => ({ file: f, program: loadProgram(f) }));
+  const programs = files.map((f) => ({ file: f === '-' ? '<stdin>' : f, program: loadProgram(f) }));
   for (const { program } of programs) programSetup(program, opts);
   let failed = false;
   for (const { file, program } of programs) {
@@ -62,7 +73,7 @@ function printText(file: string, r: ReplayOutcome, ok: boolean, out: (s: string)
     const mismatch = expect && !sameResult(expect, s.result);
     const text = printCall({ ...s.call, expect: undefined });
     out(`${String(s.index).padStart(3)}  ${text} -> ${printResult(s.result)}${mismatch ? `   MISMATCH: expected ${printResult(expect)}` : ''}`);
-    for (const v of s.violations) out(`       ! ${v.invariant}: ${v.message}`);
+    for (const v of s.violations) out(`       ! ${v.invariant}: ${r.rename(v.message)}`);
   }
   const n = r.report.steps.length;
   out(`${ok ? 'PASS' : 'FAIL'} ${file}: ${n} calls, ${r.mismatches.length} expectation(s) failed, ${r.report.violations.length} violation(s)`);
@@ -77,7 +88,7 @@ function printJson(file: string, r: ReplayOutcome, ok: boolean, out: (s: string)
       ...(s.call.expect ? { expected: printResult(s.call.expect) } : {}),
       ...s.out,
       seamcalls: s.seamcalls.map((c) => ({ name: c.name, args: c.args, status: c.status })),
-      violations: s.violations,
+      violations: s.violations.map((v) => ({ ...v, message: r.rename(v.message) })),
     }));
   }
   out(jsonLine({

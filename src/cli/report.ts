@@ -5,12 +5,14 @@ import { writeAtomic } from '../fuzz/save.js';
 import { loadProgram } from './load.js';
 import { programSetup } from './replay.js';
 import { EXIT_OK } from './errors.js';
+import { checkOutputFile } from './outputs.js';
 
 export function reportCommand(file: string, o: { html?: string; profile?: string; bug?: string[] }, out: (s: string) => void): number {
+  const dest = o.html ?? file.replace(/\.prog$/, '') + '.html';
+  checkOutputFile('--html', dest);
   const p = loadProgram(file);
   const { profile, bugs } = programSetup(p, o);
   const html = renderReport(file, p, { profile, bugs });
-  const dest = o.html ?? file.replace(/\.prog$/, '') + '.html';
   writeAtomic(dest, html);
   out(`report written to ${dest}`);
   return EXIT_OK;

@@ -16,7 +16,17 @@ export interface CorpusVerdict {
   detail: string;
 }
 
-export function checkProgram(p: Program): CorpusVerdict {
+/** Why a found file looks cut short, if it does: then the file, not the harness, is to blame. */
+export function truncation(p: Program, text?: string): string | undefined {
+  if (text !== undefined && text.length > 0 && !text.endsWith('\n')) return 'it ends in the middle of a line';
+  const n = Number(header(p, 'calls'));
+  if (Number.isInteger(n) && n > p.calls.length) return `its '# calls: ${n}' header promises ${n} calls and it has ${p.calls.length}`;
+  const last = p.calls.at(-1);
+  if (last && !last.expect && p.calls.some((c) => c.expect)) return 'its last call has no pinned result, unlike the others';
+  return undefined;
+}
+
+export function checkProgram(p: Program, text?: string): CorpusVerdict {
   const invariant = header(p, 'invariant');
   if (!invariant) {
     const r = replayProgram(p, {});
@@ -31,6 +41,8 @@ export function checkProgram(p: Program): CorpusVerdict {
   const bugs = parseBugs(headerBugs(p));
   const withBug = runProgram(p, { profile, bugs });
   if (!withBug.violations.some((v) => v.invariant === invariant)) {
+    const cut = truncation(p, text);
+    if (cut) return { kind: 'found', ok: false, detail: `the file is truncated (${cut}), so it no longer reaches ${invariant}: restore it, or re-run the search its '# found:' header names` };
     return { kind: 'found', ok: false, detail: `no longer trips ${invariant} under ${profile}${bugs.length ? ` with ${bugs.join(',')}` : ''}: the harness has gone blind to it` };
   }
   const sound = soundCounterpart(profile);

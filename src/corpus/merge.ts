@@ -1,9 +1,9 @@
 // Merging found corpora (from CI shards): one file per signature. A program
 // whose signature is already present is counted, not copied again.
 
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseProgram, formatParseError } from '../program/parser.js';
+import { parseFile, readText } from '../cli/load.js';
 import { header, headerBugs } from '../program/types.js';
 import { saveFinding } from '../fuzz/save.js';
 import { UsageError } from '../cli/errors.js';
@@ -28,9 +28,7 @@ export function mergeCorpora(dirs: string[], into: string): MergeResult {
   const out: MergeResult = { added: [], duplicates: 0 };
   for (const dir of dirs) {
     for (const file of programFiles(dir)) {
-      const r = parseProgram(readFileSync(file, 'utf8'), file);
-      if (!r.ok) throw new UsageError(formatParseError(r.error));
-      const p = r.program;
+      const p = parseFile(readText(file), file);
       const invariant = header(p, 'invariant');
       if (!invariant) throw new UsageError(`${file}:1:1: a found program needs a '# invariant:' header`);
       const bugs = headerBugs(p);

@@ -6,6 +6,7 @@ import { CALLS } from '../program/calls.js';
 import { printCall, printResult } from '../program/printer.js';
 import type { Call, Program, Result, Value } from '../program/types.js';
 import { UAPI_PRELUDE } from './uapi_h.js';
+import { afterCreateVm, guestAccessStatement, guestHelpers } from '../kernel/export_guest.js';
 
 export type ExportFormat = 'c' | 'selftest';
 
@@ -26,10 +27,12 @@ function want(r: Result | undefined): string {
   if (r.kind === 'errno') return `WANT_ERRNO, ${r.name}`;
   if (r.name === 'OK') return 'WANT_OK, 0';
   if (r.name === 'SIGBUS') return 'WANT_SIGBUS, 0';
+  if (r.name === 'EXIT_MEMORY_FAULT') return 'WANT_VALUE, GUEST_EXIT_MEMORY_FAULT';
+  if (r.name === 'EXIT_MMIO') return 'WANT_VALUE, GUEST_EXIT_MMIO';
   return 'WANT_ANY, 0';
 }
 
-function statement(c: Call, i: number): string[] {
+function statement(c: Call, i: number, p: Program): string[] {
   const a = (k: string) => cValue(c.args[k]);
   const h = c.handles;
   const tdx = (id: string, fd: string, data: string) => [
@@ -37,7 +40,7 @@ function statement(c: Call, i: number): string[] {
     `  r = sys(ioctl(${fd}, KVM_MEMORY_ENCRYPT_OP, &cmd)); }`,
   ];
   switch (c.op) {
-    case 'KVM_CREATE_VM': return [`r = ${c.bind} = sys(ioctl(kvm, KVM_CREATE_VM, ${a('type')}));`];
+    case 'KVM_CREATE_VM': return [`r = ${c.bind} = sys(ioctl(kvm, KVM_CREATE_VM, ${a('type')}));`, ...afterCreateVm(c)];
     case 'KVM_CREATE_VCPU': return [`r = ${c.bind} = sys(ioctl(${h[0]}, KVM_CREATE_VCPU, ${a('id')}));`];
     case 'KVM_CREATE_GUEST_MEMFD': return [
       `{ struct kvm_create_guest_memfd arg = { .size = ${a('size')}, .flags = ${a('flags')} };`,
@@ -79,8 +82,9 @@ function statement(c: Call, i: number): string[] {
     case 'KVM_PRE_FAULT_MEMORY': return [
       `{ struct kvm_pre_fault_memory arg = { .gpa = ${a('gpa')}, .size = ${a('size')}, .flags = ${a('flags')} };`,
       `  r = sys(ioctl(${h[0]}, KVM_PRE_FAULT_MEMORY, &arg)); }`];
-    case 'GUEST_ACCESS': case 'GUEST_ACCEPT':
-      return [`/* ${c.op} runs guest code (KVM_RUN); it is reproduced by the selftest export's guest, not here. */`, 'r = SKIPPED;'];
+    case 'GUEST_ACCESS': return guestAccessStatement(c, p);
+    case 'GUEST_ACCEPT':
+      return [`/* ${c.op} is a TDCALL from a TD's guest code, which needs a TD boot image. */`, 'r = SKIPPED;'];
     default: return [`/* step ${i}: unknown call ${c.op} */`, 'r = SKIPPED;'];
   }
 }
@@ -100,21 +104,25 @@ const HELPERS = String.raw`enum want { WANT_VALUE, WANT_ERRNO, WANT_OK, WANT_SIG
 #define SKIPPED (-100000L)
 #define FAULTED (-100001L)
 static sigjmp_buf fault_jmp;
-static __u64 tdx_init_vm_buf[2048];
 
 static void on_fault(int sig) { siglongjmp(fault_jmp, sig); }
+`;
 
-/* A syscall's result: its value, or -errno. */
+/** Helpers a program may not need: emitted only when its calls use them, so -Wall -Werror accepts every export. */
+const OPTIONAL: Array<[RegExp, string]> = [
+  [/\btdx_init_vm_buf\b/, 'static __u64 tdx_init_vm_buf[2048];\n'],
+  [/\b(__)?sys\(/, String.raw`/* A syscall's result: its value, or -errno. */
 static long sys(long r) { return r < 0 ? -errno : r; }
-
-/* A host load or store of one page, as tdxfuzz models it: SIGBUS is a result. */
+`],
+  [/\bhost_read\(/, String.raw`/* A host load of one byte, as tdxfuzz models it: SIGBUS is a result. */
 static long host_read(uint8_t *m, size_t len, __u64 off)
 {
 	if (m == MAP_FAILED || off >= len) return FAULTED;
 	if (sigsetjmp(fault_jmp, 1)) return FAULTED;
 	return *(volatile uint8_t *)(m + off);
 }
-
+`],
+  [/\bhost_write\(/, String.raw`/* A host store to one page, as tdxfuzz models it: SIGBUS is a result. */
 static long host_write(uint8_t *m, size_t len, __u64 off, uint8_t byte)
 {
 	if (m == MAP_FAILED || off >= len) return FAULTED;
@@ -122,7 +130,8 @@ static long host_write(uint8_t *m, size_t len, __u64 off, uint8_t byte)
 	memset(m + (off & ~0xfffULL), byte, 4096);
 	return 0;
 }
-`;
+`],
+];
 
 const C_CHECK = String.raw`static int diverged;
 
@@ -165,15 +174,33 @@ static void check(int step, const char *call, long got, enum want kind, long wan
 }
 `;
 
+/** Which design the checks pin, and where another design answers differently. */
+export interface ExportPins {
+  /** What the pinned results are, e.g. "the sound design (upstream, no seeded bugs)". */
+  pinned: string;
+  /** The other design's label and its results, shown at every step where they differ. */
+  other?: { label: string; results: ReadonlyArray<Result | undefined> };
+}
+
+const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+const same = (a: Result | undefined, b: Result | undefined) => (a ? printResult(a) : '') === (b ? printResult(b) : '');
+
 /** The C text of a program; `results[i]` (a replay's actual results) wins over `-> expectations`. */
-export function exportProgram(p: Program, format: ExportFormat, results: ReadonlyArray<Result | undefined> = []): string {
+export function exportProgram(p: Program, format: ExportFormat, results: ReadonlyArray<Result | undefined> = [], pins?: ExportPins): string {
   const selftest = format === 'selftest';
+  const differ = pins?.other ? p.calls.map((c, i) => i).filter((i) => !same(results[i] ?? p.calls[i].expect, pins.other!.results[i])) : [];
+  const about = pins ? [
+    ` * Each call is checked against what ${comment(pins.pinned)} returns.`,
+    ...(pins.other ? [differ.length
+      ? ` * ${cap(comment(pins.other.label))} answers differently at step${differ.length > 1 ? 's' : ''} ${differ.join(', ')} (its answer is in the comment above ${differ.length > 1 ? 'each' : 'that step'}).`
+      : ` * ${cap(comment(pins.other.label))} answers the same at every step.`] : []),
+  ] : [' * Each call is checked against the result tdxfuzz\'s model produced.'];
   const lines: string[] = [
     `// SPDX-License-Identifier: GPL-2.0-only`,
     `/*`,
     ` * ${selftest ? 'KVM selftest' : 'Reproducer'} exported by tdxfuzz${p.headers.map(([k, v]) => `\n * ${k}: ${comment(v)}`).join('')}`,
     ` *`,
-    ` * Each call is checked against the result tdxfuzz's model produced.`,
+    ...about,
     ` */`,
     '#define _GNU_SOURCE',
     '#include <errno.h>', '#include <fcntl.h>', '#include <setjmp.h>', '#include <signal.h>', '#include <stdint.h>',
@@ -181,20 +208,28 @@ export function exportProgram(p: Program, format: ExportFormat, results: Readonl
     '#include <linux/falloc.h>', '#include <linux/kvm.h>', '#include <sys/ioctl.h>', '#include <sys/mman.h>',
   ];
   if (selftest) lines.push('', '#include "kvm_util.h"', '#include "test_util.h"');
-  lines.push('', UAPI_PRELUDE, HELPERS, selftest ? SELFTEST_CHECK : C_CHECK, ...declarations(p), '');
+  const body: string[] = [];
+  p.calls.forEach((c, i) => {
+    const text = comment(printCall({ ...c, expect: undefined }));
+    const r = results[i] ?? c.expect;
+    const o = pins?.other?.results[i];
+    body.push('', `\t/* ${i}: ${text}${r ? ` -> ${printResult(r)}` : ''}${differ.includes(i) ? ` (${comment(pins!.other!.label)}: ${o ? printResult(o) : 'not reached'})` : ''} */`);
+    // Selftest style: a raw __ call where the model expects a failure.
+    const raw = selftest && r?.kind === 'errno';
+    for (const s of statement(c, i, p)) body.push(`\t${raw ? s.replace(/\bsys\(/g, '__sys(') : s}`);
+    body.push(`\tcheck(${i}, ${JSON.stringify(`${c.op}`)}, r, ${want(r)});`);
+  });
+  const check = selftest ? SELFTEST_CHECK : C_CHECK;
+  const used = body.join('\n');
+  // The executor's guest code goes in only when a call needs it, so -Wall -Werror holds.
+  const helpers = HELPERS + OPTIONAL.filter(([re]) => re.test(used)).map(([, text]) => `\n${text}`).join('')
+    + (/\bguest_/.test(used) ? `\n${guestHelpers()}` : '');
+  lines.push('', UAPI_PRELUDE, helpers, check, ...declarations(p), '');
   lines.push('int main(void)', '{', '\tstruct sigaction sa = { .sa_handler = on_fault };', '\tlong r;', '\tint kvm;', '');
   lines.push('\tsigaction(SIGBUS, &sa, NULL);', '\tsigaction(SIGSEGV, &sa, NULL);');
   if (selftest) lines.push('\tkvm = open_kvm_dev_path_or_exit();');
   else lines.push('\tkvm = open("/dev/kvm", O_RDWR);', '\tif (kvm < 0) {', '\t\tperror("/dev/kvm");', '\t\treturn 2;', '\t}');
-  p.calls.forEach((c, i) => {
-    const text = comment(printCall({ ...c, expect: undefined }));
-    const r = results[i] ?? c.expect;
-    lines.push('', `\t/* ${i}: ${text}${r ? ` -> ${printResult(r)}` : ''} */`);
-    // Selftest style: a raw __ call where the model expects a failure.
-    const raw = selftest && r?.kind === 'errno';
-    for (const s of statement(c, i)) lines.push(`\t${raw ? s.replace(/\bsys\(/g, '__sys(') : s}`);
-    lines.push(`\tcheck(${i}, ${JSON.stringify(`${c.op}`)}, r, ${want(r)});`);
-  });
+  lines.push(...body);
   lines.push('', '\t(void)kvm;');
   lines.push(selftest ? '\treturn 0;' : '\tif (!diverged)\n\t\tprintf("every step matched the model\\n");\n\treturn diverged;');
   lines.push('}', '');

@@ -16,15 +16,15 @@ export interface Finding {
 export interface Target {
   profile: ProfileName;
   bugs: readonly BugName[];
-  /** Only this invariant counts as a finding (used to prove a seeded bug trips its own invariant). */
-  want?: string;
+  /** Only these invariants count as a finding (used to prove a seeded bug trips its own invariant; `fuzz --want`). */
+  want?: string | readonly string[];
   coverage?: Coverage;
 }
 
 export function firstFinding(p: Program, t: Target): { finding: Finding | null; report: RunReport } {
   const report = runProgram(p, { profile: t.profile, bugs: t.bugs, stopOnViolation: t.want === undefined, onStep: t.coverage ? (c, s) => t.coverage!.observe(c, s) : undefined });
   for (const s of report.steps) {
-    const v = s.violations.find((x) => t.want === undefined || x.invariant === t.want);
+    const v = s.violations.find((x) => t.want === undefined || (typeof t.want === 'string' ? x.invariant === t.want : t.want.includes(x.invariant)));
     if (v) return { finding: { index: s.index, invariant: v.invariant, message: v.message }, report };
   }
   return { finding: null, report };

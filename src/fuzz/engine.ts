@@ -9,7 +9,7 @@ import type { ProfileName } from '../model/profiles.js';
 import type { Program } from '../program/types.js';
 import { materialize, type ACall } from './abstract.js';
 import { firstFinding, pinResults, type Finding } from './check.js';
-import { minimize } from './minimize.js';
+import { minimize, minimizeAsync } from './minimize.js';
 import { NO_SHARD, programArb, programAt, programSeed, shardIndex, type Shard } from './stream.js';
 import type { Stats } from './stats.js';
 import type { Coverage } from './coverage.js';
@@ -17,8 +17,8 @@ import type { Coverage } from './coverage.js';
 export interface FuzzOptions {
   profile: ProfileName;
   bugs: readonly BugName[];
-  /** Count only violations of this invariant. */
-  want?: string;
+  /** Count only violations of this invariant (or of these). */
+  want?: string | readonly string[];
   seed: number;
   /** Stop after this many programs of the shard... */
   runs?: number;
@@ -125,29 +125,71 @@ export function fuzz(o: FuzzOptions): FuzzResult {
   return { ...r, finding: shrinkFinding(o, r.foundAt) };
 }
 
-/** Shrink the program at global index `i`: fast-check first, then the minimiser. */
-export function shrinkFinding(o: FuzzOptions, i: number): FuzzFinding {
+/** What an interrupted shrink needs: a way to stop, and every smaller failing program as it is found. */
+export interface ShrinkHooks {
+  stop?: () => boolean;
+  onBest?: (p: Program) => void;
+}
+
+function shrinkSetup(o: FuzzOptions, i: number) {
   const target = { profile: o.profile, bugs: o.bugs, want: o.want };
-  const t0 = Date.now();
-  const budget = o.shrinkMs ?? 20_000;
   const first = programAt(o.profile, o.maxCalls, o.seed, i);
   const original = firstFinding(materialize(first), target).finding!;
   const same = (a: ACall[]) => firstFinding(materialize(a), target).finding?.invariant === original.invariant;
-  const d = fc.check(fc.property(programArb(o.profile, o.maxCalls), (a: ACall[]) => !same(a)), {
-    seed: programSeed(o.seed, i), numRuns: 1, endOnFailure: false, interruptAfterTimeLimit: budget, markInterruptAsFailure: false,
-  });
-  const best = d.failed && d.counterexample ? (d.counterexample[0] as ACall[]) : first;
   const oracle = (p: Program) => {
     const f = firstFinding(p, target).finding;
     return f && f.invariant === original.invariant ? f.index : -1;
   };
-  const deadline = Date.now() + budget;
-  const { program } = minimize(materialize(best), oracle, deadline);
-  const final = firstFinding(program, target);
-  const f = final.finding ?? original;
+  const checkOptions = { seed: programSeed(o.seed, i), numRuns: 1, endOnFailure: false, interruptAfterTimeLimit: o.shrinkMs ?? 20_000, markInterruptAsFailure: false };
+  return { target, first, original, same, oracle, checkOptions, budget: o.shrinkMs ?? 20_000 };
+}
+
+function shrinkResult(o: FuzzOptions, i: number, s: ReturnType<typeof shrinkSetup>, program: Program, t0: number, complete: boolean): FuzzFinding {
+  const final = firstFinding(program, s.target);
+  const f = final.finding ?? s.original;
   const pinned = pinResults(program, final.report);
   return {
-    ...f, program: pinned, programIndex: i, unshrunkCalls: materialize(first).calls.length,
-    shrinkMs: Date.now() - t0, shrunk: !d.interrupted && Date.now() < deadline,
+    ...f, program: pinned, programIndex: i, unshrunkCalls: materialize(s.first).calls.length,
+    shrinkMs: Date.now() - t0, shrunk: complete,
   };
+}
+
+/** Shrink the program at global index `i`: fast-check first, then the minimiser. */
+export function shrinkFinding(o: FuzzOptions, i: number): FuzzFinding {
+  const t0 = Date.now();
+  const s = shrinkSetup(o, i);
+  const d = fc.check(fc.property(programArb(o.profile, o.maxCalls), (a: ACall[]) => !s.same(a)), s.checkOptions);
+  const best = d.failed && d.counterexample ? (d.counterexample[0] as ACall[]) : s.first;
+  const deadline = Date.now() + s.budget;
+  const { program } = minimize(materialize(best), s.oracle, deadline);
+  return shrinkResult(o, i, s, program, t0, !d.interrupted && Date.now() < deadline);
+}
+
+/**
+ * The same shrink for the command line: it gives the event loop a turn every
+ * 50 ms, stops when `hooks.stop()` says so with the best program so far, and
+ * reports every improvement through `hooks.onBest`.
+ */
+export async function shrinkFindingAsync(o: FuzzOptions, i: number, hooks: ShrinkHooks = {}): Promise<FuzzFinding> {
+  const t0 = Date.now();
+  const s = shrinkSetup(o, i);
+  let turn = Date.now();
+  const prop = fc.asyncProperty(programArb(o.profile, o.maxCalls), async (a: ACall[]) => {
+    if (Date.now() - turn > 50) {
+      await new Promise((res) => setImmediate(res));
+      turn = Date.now();
+    }
+    // Once stopped, an interrupting precondition failure ends fast-check at its best so far.
+    if (hooks.stop?.()) throw new fc.PreconditionFailure(true);
+    const failing = s.same(a);
+    if (failing) hooks.onBest?.(materialize(a));
+    return !failing;
+  });
+  const d = await fc.check(prop, s.checkOptions);
+  let best = d.failed && d.counterexample ? (d.counterexample[0] as ACall[]) : s.first;
+  // Cut short early, fast-check's candidate may still be longer than where it started.
+  if (hooks.stop?.() && materialize(best).calls.length > materialize(s.first).calls.length) best = s.first;
+  const deadline = Date.now() + s.budget;
+  const { program } = await minimizeAsync(materialize(best), s.oracle, deadline, hooks);
+  return shrinkResult(o, i, s, program, t0, !d.interrupted && Date.now() < deadline && !hooks.stop?.());
 }

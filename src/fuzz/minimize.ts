@@ -44,43 +44,85 @@ export interface MinimizeStats {
   passes: number;
 }
 
-export function minimize(p0: Program, oracle: Oracle, deadline = Infinity): { program: Program; stats: MinimizeStats } {
+export interface MinimizeOptions {
+  /** Polled between attempts: true stops at the best program so far (SIGINT). */
+  stop?: () => boolean;
+  /** Called with every smaller program that still fails, so an interrupt can save the best so far. */
+  onBest?: (p: Program) => void;
+}
+
+export function minimize(p0: Program, oracle: Oracle, deadline = Infinity, mo: MinimizeOptions = {}): { program: Program; stats: MinimizeStats } {
+  const it = minimizeSteps(p0, oracle, deadline, mo);
+  for (;;) {
+    const r = it.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** The same minimiser, giving the event loop a turn every 50 ms so a signal is seen. */
+export async function minimizeAsync(p0: Program, oracle: Oracle, deadline = Infinity, mo: MinimizeOptions = {}): Promise<{ program: Program; stats: MinimizeStats }> {
+  const it = minimizeSteps(p0, oracle, deadline, mo);
+  let turn = Date.now();
+  for (;;) {
+    const r = it.next();
+    if (r.done) return r.value;
+    if (Date.now() - turn > 50) {
+      await new Promise((res) => setImmediate(res));
+      turn = Date.now();
+    }
+  }
+}
+
+/** The passes as a generator that yields after every attempt, so one loop serves both drivers. */
+function* minimizeSteps(p0: Program, oracle: Oracle, deadline: number, mo: MinimizeOptions): Generator<void, { program: Program; stats: MinimizeStats }> {
   const stats: MinimizeStats = { attempts: 0, passes: 0 };
+  const live = () => Date.now() < deadline && !mo.stop?.();
   const fails = (p: Program) => {
     stats.attempts++;
     return oracle(p) >= 0;
   };
   let p: Program = { headers: p0.headers, calls: p0.calls.map((c) => ({ ...c, expect: undefined, comment: undefined, leading: undefined })) };
+  const take = (q: Program) => {
+    p = q;
+    mo.onBest?.(q);
+  };
+  // Stopped before starting: the program as it is.
+  if (mo.stop?.()) return { program: p, stats };
   // Pass 0: nothing after the failing call matters.
   const at = oracle(p);
   if (at < 0) return { program: p, stats };
-  p = { headers: p.headers, calls: p.calls.slice(0, at + 1) };
-  for (let changed = true; changed && Date.now() < deadline;) {
+  take({ headers: p.headers, calls: p.calls.slice(0, at + 1) });
+  for (let changed = true; changed && live();) {
     changed = false;
     stats.passes++;
     // Pass 1: creating calls with everything that depends on them, last first.
-    for (let i = p.calls.length - 1; i >= 0 && Date.now() < deadline; i--) {
+    for (let i = p.calls.length - 1; i >= 0 && live(); i--) {
       if (i >= p.calls.length || !p.calls[i].bind) continue;
       const q = withoutCall(p, i);
-      if (fails(q)) { p = q; changed = true; }
+      if (fails(q)) { take(q); changed = true; }
+      yield;
     }
     // Pass 2: every call, one by one.
-    for (let i = p.calls.length - 1; i >= 0 && Date.now() < deadline; i--) {
+    for (let i = p.calls.length - 1; i >= 0 && live(); i--) {
       if (i >= p.calls.length) continue;
       const q = withoutCall(p, i);
-      if (fails(q)) { p = q; changed = true; }
+      if (fails(q)) { take(q); changed = true; }
+      yield;
     }
     // Pass 3: arguments to small canonical values, and no [busy=N].
-    for (let i = 0; i < p.calls.length && Date.now() < deadline; i++) {
+    for (let i = 0; i < p.calls.length && live(); i++) {
       const c = p.calls[i];
       if (c.busy !== undefined) {
         const q = replaceCall(p, i, { ...c, busy: undefined });
-        if (fails(q)) { p = q; changed = true; }
+        if (fails(q)) { take(q); changed = true; }
+        yield;
       }
       for (const [k, v] of Object.entries(p.calls[i].args)) {
         for (const s of simplerValues(k, c.op, v)) {
           const q = replaceCall(p, i, { ...p.calls[i], args: { ...p.calls[i].args, [k]: s } });
-          if (fails(q)) { p = q; changed = true; break; }
+          const ok = fails(q);
+          yield;
+          if (ok) { take(q); changed = true; break; }
         }
       }
     }

@@ -2,6 +2,9 @@
 // stream by index (worker w runs programs w, w+N, ...). Each stops at its own
 // first finding; the run's finding is the lowest index found, which is the
 // one a single worker would have found, so results do not depend on N.
+// A worker runs a synchronous search and cannot hear a stop message, so on
+// SIGINT the main thread terminates the workers: a worker posts its finding
+// the moment it has one, so terminating loses nothing.
 
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
@@ -19,8 +22,11 @@ export async function searchParallel(o: FuzzOptions, workers: number, threads = 
   const progress = Array.from({ length: workers }, () => ({ runs: 0, calls: 0, elapsedMs: 0 }));
   const results: SearchResult[] = [];
   const pool: Worker[] = [];
+  let stopping = false;
   const poll = setInterval(() => {
-    if (stop?.(-1)) for (const w of pool) w.postMessage({ stop: true });
+    if (stopping || !stop?.(-1)) return;
+    stopping = true;
+    for (const w of pool) void w.terminate();
   }, 50);
   try {
     await Promise.all(Array.from({ length: workers }, (_, w) => new Promise<void>((resolve, reject) => {
@@ -45,17 +51,19 @@ export async function searchParallel(o: FuzzOptions, workers: number, threads = 
         }
       });
       worker.on('error', reject);
-      worker.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`fuzz worker ${w} exited with ${code}`))));
+      worker.on('exit', (code) => (code === 0 || stopping ? resolve() : reject(new Error(`fuzz worker ${w} exited with ${code}`))));
     })));
   } finally {
     clearInterval(poll);
     await Promise.all(pool.map((w) => w.terminate()));
   }
-  const found = results.map((r) => r.foundAt).filter((x): x is number => x !== undefined);
+  // A terminated worker counts what it last reported.
+  const all = progress.map((p, w) => results[w] ?? { ...p, interrupted: true });
+  const found = all.map((r) => r.foundAt).filter((x): x is number => x !== undefined);
   return {
-    runs: results.reduce((a, r) => a + r.runs, 0),
-    calls: results.reduce((a, r) => a + r.calls, 0),
-    elapsedMs: Math.max(...results.map((r) => r.elapsedMs)),
+    runs: all.reduce((a, r) => a + r.runs, 0),
+    calls: all.reduce((a, r) => a + r.calls, 0),
+    elapsedMs: Math.max(...all.map((r) => r.elapsedMs)),
     interrupted: stop?.(-1) ?? false,
     foundAt: found.length > 0 ? Math.min(...found) : undefined,
   };

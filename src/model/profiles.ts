@@ -22,6 +22,22 @@ export interface ProfileSettings {
   hugeMappings: boolean;
   /** AUG, WBINVD and RECLAIM wrappers take (folio, index, count) and refuse ranges past one folio (tdx.md §6.2). */
   folioWrappers: boolean;
+  /** What a real kernel lacks, as probed by the KVM executor (src/kernel); absent: everything is there. */
+  kernel?: KernelGates;
+}
+
+/** The capabilities of one running kernel, so the model answers as that configuration does. */
+export interface KernelGates {
+  /** VM types KVM_CREATE_VM accepts; any other is EINVAL (kvm_arch_init_vm()). */
+  vmTypes: Array<'DEFAULT' | 'SW_PROTECTED' | 'TDX'>;
+  /** false: KVM_SET_MEMORY_ATTRIBUTES is not built in (ENOTTY). */
+  memoryAttributes: boolean;
+  /** false: KVM_PRE_FAULT_MEMORY answers EOPNOTSUPP after its argument checks (no TDP MMU). */
+  preFault: boolean;
+  /** The executor's own memslot in every non-TD VM: its id is taken and its GPA range overlaps (EEXIST). */
+  reservedSlot: { slot: number; gpa: bigint; size: bigint } | null;
+  /** The executor's guest forms GPAs below 2^guestBits only; GUEST_ACCESS beyond is EINVAL, as past GPA_LIMIT. */
+  guestBits: number | null;
 }
 
 export interface Profile {
@@ -32,7 +48,7 @@ export interface Profile {
   sound: boolean;
 }
 
-export const PROFILE_NAMES = ['upstream', 'g1', 'inplace', 'hugepage', 'hugepage-folio', 'null-source-target'] as const;
+export const PROFILE_NAMES = ['upstream', 'g1', 'inplace', 'hugepage', 'hugepage-folio', 'null-source-target', 'kernel'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
 
 const G3: ProfileSettings = {
@@ -46,6 +62,12 @@ const G1: ProfileSettings = {
 };
 const INPLACE: ProfileSettings = { ...G3, inPlaceConversion: true, nullSource: 'in-place' };
 const HUGE: ProfileSettings = { ...INPLACE, hugetlb: true, hugeMappings: true };
+
+/** The kernel measured on the project's machines (Linux 6.18): replaced by `setKernelGates()` after a probe. */
+export const KERNEL_DEFAULT_GATES: KernelGates = {
+  vmTypes: ['DEFAULT'], memoryAttributes: false, preFault: false,
+  reservedSlot: { slot: 32763, gpa: 1n << 46n, size: 0x205000n }, guestBits: 48,
+};
 
 export const PROFILES: Record<ProfileName, Profile> = {
   upstream: {
@@ -72,7 +94,16 @@ export const PROFILES: Record<ProfileName, Profile> = {
     name: 'null-source-target', sound: false, settings: { ...G3, nullSource: 'target' },
     description: 'upstream, but a NULL source always means "the target page", even without in-place conversion',
   },
+  kernel: {
+    name: 'kernel', sound: false, settings: { ...G3, kernel: KERNEL_DEFAULT_GATES },
+    description: 'upstream, limited to what the running kernel offers (probed by the KVM executor: VM types, memory attributes, pre-fault, the executor\'s reserved memslot); the model side of `--target kernel`',
+  },
 };
+
+/** Make the `kernel` profile answer as the probed kernel does (src/kernel/profile.ts). */
+export function setKernelGates(gates: KernelGates, inPlaceConversion: boolean): void {
+  PROFILES.kernel.settings = { ...PROFILES.kernel.settings, inPlaceConversion, nullSource: inPlaceConversion ? 'in-place' : 'reject', kernel: gates };
+}
 
 export function isProfileName(s: string): s is ProfileName {
   return (PROFILE_NAMES as readonly string[]).includes(s);

@@ -28,13 +28,31 @@ export function migrate(version: string, p: Program, line: number): Program {
   return p;
 }
 
-export function parseProgram(text: string, file = '<input>'): ParseResult {
+export interface ParseOptions {
+  /**
+   * A file with no calls must have the version line: an empty or foreign file
+   * is not taken for an empty program. (With calls, v1 is assumed, as the
+   * format promises.)
+   */
+  requireVersion?: boolean;
+}
+
+export function parseProgram(text: string, file = '<input>', po: ParseOptions = {}): ParseResult {
   try {
-    return { ok: true, program: parseLines(String(text)) };
+    const program = parseLines(String(text));
+    if (po.requireVersion && program.calls.length === 0) checkVersionLine(String(text));
+    return { ok: true, program };
   } catch (e) {
     if (e instanceof ParseFailure) return { ok: false, error: { file, line: e.line, col: e.col, message: e.message } };
     return { ok: false, error: { file, line: 1, col: 1, message: `internal parser error: ${e instanceof Error ? e.message : String(e)}` } };
   }
+}
+
+function checkVersionLine(text: string): void {
+  const lines = text.split(/\r?\n/);
+  const i = lines.findIndex((l) => l.trim() !== '');
+  if (i < 0) throw new ParseFailure(1, 1, `empty file: expected the line '# tdxfuzz program ${CURRENT_VERSION}' (a program with no calls still has it)`);
+  if (!lines.some((l) => VERSION_RE.test(l.trim()))) throw new ParseFailure(i + 1, 1, `no calls and no '# tdxfuzz program ${CURRENT_VERSION}' line: not a program (found '${lines[i].trim().slice(0, 60)}')`);
 }
 
 /**

@@ -54,3 +54,17 @@ export function header(p: Program, key: string): string | undefined {
 export function headerBugs(p: Program): string[] {
   return (header(p, 'bugs') ?? '').split(/[\s,]+/).filter((b) => b && b !== 'none');
 }
+
+/**
+ * The headers with `# profile:` and `# bugs:` set to the design a program
+ * was run under, so a shrunk, merged or minimised copy replays the same way
+ * (a command-line override becomes part of the file). Other headers keep
+ * their order; missing ones are added after the existing ones.
+ */
+export function withSetup(headers: ReadonlyArray<[string, string]>, profile: string, bugs: readonly string[], invariant?: string): Array<[string, string]> {
+  const set: Record<string, string> = { profile, bugs: bugs.length ? bugs.join(',') : 'none' };
+  if (invariant !== undefined) set.invariant = invariant;
+  const out = headers.map(([k, v]): [string, string] => [k, k in set ? set[k] : v]);
+  for (const [k, v] of Object.entries(set)) if (!out.some(([x]) => x === k)) out.push([k, v]);
+  return out;
+}

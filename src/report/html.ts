@@ -9,7 +9,8 @@ import { printCall, printResult } from '../program/printer.js';
 import { header, type Program } from '../program/types.js';
 import { newRunWorld, runStep, type RunOptions, type StepReport } from '../fuzz/runner.js';
 import { snapshot, type Snapshot } from './snapshot.js';
-import { drawSnapshot } from './svg.js';
+import { drawSnapshot, failPlace, legend } from './svg.js';
+import { ObjectNames, type Renamer } from './names.js';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const INVARIANTS_MD = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'docs', 'invariants.md');
@@ -25,6 +26,8 @@ export interface ReportData {
   steps: StepReport[];
   snapshots: Snapshot[];
   failing: number;
+  /** Model object names (vm3) to the program's (vm0). */
+  rename: Renamer;
 }
 
 /** Run the program, keeping a snapshot after every step. */
@@ -33,12 +36,15 @@ export function collect(p: Program, opts: RunOptions): ReportData {
   const names = new Map<string, { value: number }>();
   const steps: StepReport[] = [];
   const snapshots: Snapshot[] = [snapshot(w)];
+  const objects = new ObjectNames();
   for (let i = 0; i < p.calls.length; i++) {
-    steps.push(runStep(w, p.calls[i], i, names, opts, i === p.calls.length - 1));
+    const s = runStep(w, p.calls[i], i, names, opts, i === p.calls.length - 1);
+    objects.note(w, p.calls[i].bind, s.result.handle);
+    steps.push(s);
     snapshots.push(snapshot(w));
   }
   const failing = steps.findIndex((s) => s.violations.length > 0);
-  return { steps, snapshots, failing };
+  return { steps, snapshots, failing, rename: objects.rename };
 }
 
 function seamcalls(s: StepReport): string {
@@ -57,6 +63,12 @@ export function renderReport(file: string, p: Program, opts: RunOptions): string
     return `<tr${cls}><td>${s.index}</td><td><code>${esc(printCall({ ...s.call, expect: undefined }))}</code></td><td><code>${esc(printResult(s.result))}</code>${mism}</td><td class="sc">${esc(seamcalls(s))}</td></tr>`;
   });
   const title = v ? `${v.invariant} in ${file}` : `${file}: no violation`;
+  const place = failPlace(v?.message);
+  // Every item of the state at the failing step, as text: nothing needs a hover.
+  const items: string[] = [];
+  const before = d.rename(drawSnapshot(d.snapshots[at], at > 0 ? `before call ${at}` : 'initial state', place));
+  const after = d.rename(drawSnapshot(d.snapshots[at + 1], `after call ${at}${v ? ' (failing step)' : ''}`, place, items));
+  const marked = (r: string) => (place.gfn !== undefined && r.includes(`GFN 0x${place.gfn.toString(16)}`)) || (place.pfn !== undefined && r.includes(`PFN 0x${place.pfn.toString(16)}`));
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
 <style>
@@ -66,21 +78,23 @@ h1{font-size:17px;margin:0 0 4px}.meta{color:#555;margin-bottom:6px}
 table{border-collapse:collapse;font-size:12px}td{padding:1px 6px;vertical-align:top;border-bottom:1px solid #eee}
 tr.fail{background:#ffe2e2}code{font:11.5px ui-monospace,monospace}.sc{color:#666;font-size:11px}.mm{color:#d33}
 .wrap{display:flex;gap:18px;align-items:flex-start}.pics{display:flex;gap:8px;flex-wrap:wrap}
-.key span{display:inline-block;width:10px;height:10px;margin:0 3px 0 10px;vertical-align:middle}
+.key{max-width:1220px;font-size:11px;margin-top:4px}.key .sw{display:inline-block;margin:0 10px 2px 0;white-space:nowrap}.key i{display:inline-block;width:10px;height:10px;margin-right:3px;vertical-align:middle;border:1px solid #0003}
+.details{font:11px ui-monospace,monospace;max-height:80px;overflow:auto;border:1px solid #ddd;padding:3px 6px;margin-top:4px;columns:2;max-width:1220px}.details .hit{color:#e00000;font-weight:bold}
 </style></head><body>
 <h1>${esc(title)}</h1>
 <div class="meta">profile <b>${esc(opts.profile)}</b>, bugs <b>${esc(opts.bugs.join(',') || 'none')}</b>${header(p, 'found') ? `, found ${esc(header(p, 'found')!)}` : ''}</div>
-${v ? `<div class="inv"><b>${esc(v.invariant)}</b> at call ${d.failing}: ${esc(v.message)}<br><small>${esc(invariantLine(v.invariant))}</small></div>` : ''}
+${v ? `<div class="inv"><b>${esc(v.invariant)}</b> at call ${d.failing}: ${esc(d.rename(v.message))}<br><small>${esc(invariantLine(v.invariant))}</small></div>` : ''}
 <div class="wrap">
 <table><tr><th>#</th><th>call</th><th>result</th><th>SEAMCALLs</th></tr>
 ${rows.join('\n')}
 </table>
 <div>
 <div class="pics">
-${drawSnapshot(d.snapshots[at], at > 0 ? `before call ${at}` : 'initial state')}
-${drawSnapshot(d.snapshots[at + 1], `after call ${at}${v ? ' (failing step)' : ''}`)}
+${before}
+${after}
 </div>
-<div class="key">S-EPT:<span style="background:#2e9d4f"></span>MAPPED<span style="background:#e0b000"></span>PENDING<span style="background:#d33"></span>BLOCKED<span style="background:#f07800"></span>PENDING_BLOCKED<span style="background:#8a5fbf"></span>private<span style="background:#3a6fd8"></span>mirror</div>
+${legend()}
+<div class="details" title="the state after call ${at}">${items.map((r) => `<div${marked(r) ? ' class="hit"' : ''}>${esc(d.rename(r))}</div>`).join('')}</div>
 </div></div>
 </body></html>
 `;

@@ -32,6 +32,8 @@ export function setMemoryAttributes(w: World, vmFd: number, a: AttrArgs): Ret {
   const g = vmIoctl(w, vmFd);
   if (!g.ok) return g.r;
   const vm = g.v;
+  // A kernel built without KVM_GENERIC_MEMORY_ATTRIBUTES falls through to kvm_arch_vm_ioctl().
+  if (w.profile.settings.kernel && !w.profile.settings.kernel.memoryAttributes) return err('ENOTTY');
   const bug = w.bugs.has('attrs-set-before-validate');
   if (a.flags !== 0n) return err('EINVAL');
   if (a.attributes & ~supportedVmAttrs(w, hasPrivateMem(vm))) return err('EINVAL');

@@ -47,6 +47,8 @@ export function guestAccess(w: World, vcpuFd: number, a: AccessArgs): Ret {
     if (gate) return err(gate);
   }
   if (a.gpa >= GPA_LIMIT) return err('EINVAL');
+  const bits = w.profile.settings.kernel?.guestBits;
+  if (bits && !vm.tdx && a.gpa >> BigInt(bits) !== 0n) return err('EINVAL');
   if (vm.tdx) return tdxGuestAccess(w, vm, vcpu, a);
   const gfn = Number(a.gpa >> BigInt(PAGE_SHIFT));
   // The hardware walk uses whatever leaf is present; only a miss faults.
@@ -103,6 +105,8 @@ export function preFaultMemory(w: World, vcpuFd: number, gpa: bigint, size: bigi
     if (!Number.isSafeInteger(end) || end > Number.MAX_SAFE_INTEGER) throw new RangeError(`gpa+size ${gpa + size} out of range`);
   }
   if (gpa + size <= gpa || gpa + size > U64_MAX) return err('EINVAL');
+  // Models kvm_arch_vcpu_pre_fault_memory() without a TDP MMU.
+  if (w.profile.settings.kernel && !w.profile.settings.kernel.preFault) return err('EOPNOTSUPP');
   let cur = gpa;
   let left = size;
   let first: Errno | null = null;

@@ -59,6 +59,9 @@ export function setUserMemoryRegion2(w: World, vmFd: number, a: RegionArgs): Ret
   if (a.gpa + a.size > U64_MAX) return err('EINVAL');
   if (a.size >> BigInt(PAGE_SHIFT) > MEM_MAX_NR_PAGES) return err('EINVAL');
   const id = Number(a.slot & 0xffffn);
+  const reserved = vm.tdx ? null : w.profile.settings.kernel?.reservedSlot ?? null;
+  // The executor's slot exists with other flags and uaddr: only deleting it passes.
+  if (reserved && id === reserved.slot) return a.size === 0n ? ok() : err('EINVAL');
   const old = vm.memslots.find((s) => s.id === id);
   if (a.size === 0n) {
     if (!old) return err('EINVAL');
@@ -79,7 +82,8 @@ export function setUserMemoryRegion2(w: World, vmFd: number, a: RegionArgs): Ret
     else return ok();
   }
   if (change !== 'flags') {
-    const clash = vm.memslots.some((s) => s.id !== id && s.baseGfn < baseGfn + npages && baseGfn < slotEnd(s));
+    const clash = vm.memslots.some((s) => s.id !== id && s.baseGfn < baseGfn + npages && baseGfn < slotEnd(s))
+      || (reserved !== null && reserved.gpa < a.gpa + a.size && a.gpa < reserved.gpa + reserved.size);
     if (clash) return err('EEXIST');
   }
   const slot: Memslot = {

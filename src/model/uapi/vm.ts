@@ -18,6 +18,8 @@ export const MAX_VCPUS = 1024;
 export function kvmCreateVm(w: World, type: bigint): Ret {
   const t = VM_TYPE_BY_NUMBER[type.toString()];
   if (!t) return err('EINVAL');
+  const gates = w.profile.settings.kernel;
+  if (gates && !gates.vmTypes.includes(t)) return err('EINVAL');
   const vm = newVm(newId(w), t);
   w.vms.set(vm.id, vm);
   return created(openFd(w, 'vm', vm.id));
