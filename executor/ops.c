@@ -217,7 +217,7 @@ static void op_tdx(struct req *r, uint32_t id, int kind)
 			say(r, "U enabling the split IRQCHIP failed: %s", errno_name(o->split_irqchip_err));
 			return;
 		}
-		v = tdxfuzz_tdx_init_vm(fd, flags, &hw);
+		v = tdxfuzz_tdx_init_vm(fd, flags, (uint8_t)arg(r, "gpaw", 48), &hw);
 	} else if (id == KVM_TDX_INIT_MEM_REGION) {
 		v = tdxfuzz_tdx_init_mem_region(fd, arg(r, "source", 0), arg(r, "gpa", 0), arg(r, "nr_pages", 0), flags, &hw);
 	} else {

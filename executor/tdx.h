@@ -68,8 +68,12 @@ static int tdxfuzz_tdx_op(int fd, uint32_t id, uint32_t flags, uint64_t data, ui
 	return r;
 }
 
-/* KVM_TDX_INIT_VM with the CPUID that KVM_TDX_CAPABILITIES offers. */
-static int tdxfuzz_tdx_init_vm(int vm_fd, uint32_t flags, uint64_t *hw_error)
+/*
+ * KVM_TDX_INIT_VM with the CPUID that KVM_TDX_CAPABILITIES offers, the TD's
+ * GPA width (48 or 52 to be valid) in CPUID 0x80000008 EAX[23:16], where
+ * KVM reads it and where the capabilities report the field as configurable.
+ */
+static int tdxfuzz_tdx_init_vm(int vm_fd, uint32_t flags, uint8_t gpaw, uint64_t *hw_error)
 {
 	size_t csz = sizeof(struct kvm_tdx_capabilities) + TDXFUZZ_TDX_CPUID_MAX * sizeof(struct kvm_cpuid_entry2);
 	struct kvm_tdx_capabilities *caps = calloc(1, csz);
@@ -94,6 +98,11 @@ static int tdxfuzz_tdx_init_vm(int vm_fd, uint32_t flags, uint64_t *hw_error)
 	init->xfam = TDXFUZZ_TDX_XFAM & caps->supported_xfam;
 	init->cpuid.nent = n;
 	memcpy(init->cpuid.entries, caps->cpuid.entries, n * sizeof(struct kvm_cpuid_entry2));
+	for (unsigned i = 0; i < n; i++) {
+		struct kvm_cpuid_entry2 *c = &init->cpuid.entries[i];
+		if (c->function == 0x80000008 && c->index == 0)
+			c->eax = (c->eax & ~0x00ff0000u) | ((uint32_t)gpaw << 16);
+	}
 	int r = tdxfuzz_tdx_op(vm_fd, KVM_TDX_INIT_VM, flags, (uint64_t)(uintptr_t)init, hw_error);
 	int e = errno;
 	free(init);

@@ -56,6 +56,13 @@ describe('fallocate', () => {
     ['allocate past EOF', K, 0x3000, 0x2000, 'EINVAL'],
     ['punch past EOF is a no-op', K | P, 0x10000, 0x1000, '0'],
     ['punch straddling EOF', K | P, 0x3000, 0x10000, '0'],
+    // Two checks fail at once, with different errnos: swapping them changes the answer.
+    ['negative offset beats unknown mode bit (VFS)', K | 0x1000, 1n << 63n, 0x1000, 'EINVAL'],
+    ['unknown mode bit (VFS) beats past s_maxbytes', K | 0x1000, (1n << 63n) - 0x1000n, 0x2000, 'EOPNOTSUPP'],
+    ['past s_maxbytes (VFS) beats missing KEEP_SIZE (gmem)', 0, (1n << 63n) - 0x1000n, 0x2000, 'EFBIG'],
+    ['past s_maxbytes (VFS) beats unaligned offset (gmem)', K, (1n << 63n) - 0x1010n, 0x2000, 'EFBIG'],
+    ['missing KEEP_SIZE beats unaligned offset (gmem)', 0, 0x10, 0x1000, 'EOPNOTSUPP'],
+    ['zero range beats unaligned length (gmem)', K | FALLOC.ZERO_RANGE, 0, 0x10, 'EOPNOTSUPP'],
   ];
   test.each(rows)('%s', (_name, mode, offset, len, want) => {
     const d = driver();
@@ -66,7 +73,7 @@ describe('fallocate', () => {
 });
 
 describe('KVM_SET_USER_MEMORY_REGION2', () => {
-  type Row = [string, Partial<Record<'slot' | 'flags' | 'gpa' | 'size' | 'uaddr' | 'offset', bigint | number>> & { gmem?: 'own' | 'other' | 'vm' | 'none' }, string];
+  type Row = [string, Partial<Record<'slot' | 'flags' | 'gpa' | 'size' | 'uaddr' | 'offset', bigint | number>> & { gmem?: 'own' | 'other' | 'vm' | 'none'; clash?: boolean }, string];
   const rows: Row[] = [
     ['valid gmem slot', {}, '0'],
     ['slot id too large', { slot: 32764 }, 'EINVAL'],
@@ -88,6 +95,19 @@ describe('KVM_SET_USER_MEMORY_REGION2', () => {
     ['range past the file', { offset: 0x2000 }, 'EINVAL'],
     ['delete of a missing slot', { size: 0 }, 'EINVAL'],
     ['plain read-only slot on a protected VM', { flags: SLOT.READONLY, gmem: 'none' }, '0'],
+    ['overlap with another slot', { clash: true }, 'EEXIST'],
+    // Two checks fail at once, with different errnos: the EINVAL ladder comes
+    // before the overlap check (EEXIST), which comes before the guest_memfd
+    // binding (EBADF, EINVAL), so swapping any two changes the answer.
+    ['slot id too large beats closed fd', { slot: 32764, gmem: 'none' }, 'EINVAL'],
+    ['unknown flag beats closed fd', { flags: SLOT.GUEST_MEMFD | 8, gmem: 'none' }, 'EINVAL'],
+    ['unaligned size beats closed fd', { size: 0x1800, gmem: 'none' }, 'EINVAL'],
+    ['delete of a missing slot beats closed fd', { size: 0, gmem: 'none' }, 'EINVAL'],
+    ['unaligned gpa beats overlap', { gpa: 0x10, clash: true }, 'EINVAL'],
+    ['too many pages beats overlap', { size: 1n << 43n, clash: true }, 'EINVAL'],
+    ['overlap beats closed fd', { clash: true, gmem: 'none' }, 'EEXIST'],
+    ["overlap beats another VM's guest_memfd", { clash: true, gmem: 'other' }, 'EEXIST'],
+    ['closed fd beats range past the file', { gmem: 'none', offset: 0x2000 }, 'EBADF'],
   ];
   test.each(rows)('%s', (_name, o, want) => {
     const d = driver();
@@ -96,6 +116,11 @@ describe('KVM_SET_USER_MEMORY_REGION2', () => {
     const g = d.make('KVM_CREATE_GUEST_MEMFD', [vm], { size: 0x4000, flags: 0 });
     const other = d.make('KVM_CREATE_GUEST_MEMFD', [vm2], { size: 0x4000, flags: 0 });
     const fd = { own: g, other, vm, none: -1 }[o.gmem ?? 'own'];
+    if (o.clash) {
+      // A plain slot (no guest_memfd) over the first page of the range.
+      const m = d.make('MMAP_ANON', [], { size: 0x1000 });
+      expect(d.text('KVM_SET_USER_MEMORY_REGION2', [vm], { slot: 7, flags: 0, gpa: 0, size: 0x1000, uaddr: d.w.mappings.get(m)!.va, gmem: -1, offset: 0 })).toBe('0');
+    }
     expect(d.text('KVM_SET_USER_MEMORY_REGION2', [vm], {
       slot: o.slot ?? 0, flags: o.flags ?? SLOT.GUEST_MEMFD, gpa: o.gpa ?? 0, size: o.size ?? 0x4000,
       uaddr: o.uaddr ?? 0, gmem: fd, offset: o.offset ?? 0,

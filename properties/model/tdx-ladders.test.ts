@@ -52,6 +52,12 @@ describe('KVM_TDX_INIT_MEM_REGION ladder', () => {
     ['no memslot', (t) => region(t, { gpa: 0x400000 }), 'EINVAL'],
     ['source unmapped', (t) => region(t, { source: t.srcVa + 0x10000n }), 'EFAULT'],
     ['range clamps at nothing: runs off the slot', (t) => region(t, { gpa: 0x1ff000, nr_pages: 2 }), 'EINVAL'],
+    // Two checks fail at once, with different errnos: the up-front EINVALs and
+    // the memslot lookup come before the source is GUPed (EFAULT).
+    ['unknown flag beats unmapped source', (t) => region(t, { flags: 2, source: t.srcVa + 0x10000n }), 'EINVAL'],
+    ['unaligned gpa beats unmapped source', (t) => region(t, { gpa: 0x800, source: t.srcVa + 0x10000n }), 'EINVAL'],
+    ['shared bit beats unmapped source', (t) => region(t, { gpa: 1n << 47n, source: t.srcVa + 0x10000n }), 'EINVAL'],
+    ['no memslot beats unmapped source', (t) => region(t, { gpa: 0x400000, source: t.srcVa + 0x10000n }), 'EINVAL'],
   ];
   test.each(rows)('%s', (_n, args, want) => {
     const t = baseline();
@@ -121,6 +127,52 @@ describe('lifecycle ladders', () => {
     expect(t.d.text('KVM_TDX_INIT_VM', [t.vm])).toBe('EINVAL');
   });
 
+  test('INIT_VM: the GPA width is 48 or 52, and an invalid one changes nothing', () => {
+    const t = baseline('upstream', 'vm');
+    for (const gpaw of [0, 47, 51, 53, 255]) expect(t.d.text('KVM_TDX_INIT_VM', [t.vm], { gpaw }), `gpaw=${gpaw}`).toBe('EINVAL');
+    expect(t.d.w.step.seamcall.log).toEqual([]);
+    expect(t.d.w.vms.get(1)!.tdx!.gpaw).toBe(null);
+    expect(t.d.text('KVM_TDX_INIT_VM', [t.vm], { gpaw: 52 })).toBe('0');
+    expect(t.d.w.vms.get(1)!.tdx!.gpaw).toBe(52);
+  });
+
+  test('GPAW 52: a 5-level S-EPT (four SEPT.ADDs from the level-4 table down), shared bit 51', () => {
+    for (const [gpaw, levels, sharedAt] of [[48, [3, 2, 1], 1n << 47n], [52, [4, 3, 2, 1], 1n << 51n]] as const) {
+      const d = driver();
+      const vm = d.make('KVM_CREATE_VM', [], { type: VM.TDX });
+      const g = d.make('KVM_CREATE_GUEST_MEMFD', [vm], { size: 0x200000, flags: 0 });
+      d.call('KVM_SET_USER_MEMORY_REGION2', [vm], { slot: 0, flags: SLOT.GUEST_MEMFD, gpa: 0, size: 0x200000, uaddr: 0, gmem: g, offset: 0 });
+      expect(d.text('KVM_TDX_INIT_VM', [vm], { gpaw })).toBe('0');
+      const cpu = d.make('KVM_CREATE_VCPU', [vm], { id: 0 });
+      d.call('KVM_TDX_INIT_VCPU', [cpu]);
+      d.call('KVM_SET_MEMORY_ATTRIBUTES', [vm], { gpa: 0, size: 0x200000, attributes: PRIVATE, flags: 0 });
+      const src = d.w.mappings.get(d.make('MMAP_ANON', [], { size: 0x1000 }))!.va;
+      expect(d.text('KVM_TDX_INIT_MEM_REGION', [cpu], { source: src, gpa: 0, nr_pages: 1, flags: 0 })).toBe('0');
+      const adds = d.w.step.seamcall.log.filter((r) => r.name === 'TDH.MEM.SEPT.ADD').map((r) => r.args.level);
+      expect(adds, `gpaw ${gpaw}`).toEqual([...levels]);
+      // A region whose last page has the shared bit is refused before any SEAMCALL.
+      expect(d.text('KVM_TDX_INIT_MEM_REGION', [cpu], { source: src, gpa: sharedAt - 0x1000n, nr_pages: 2, flags: 0 })).toBe('EINVAL');
+      expect(d.w.step.seamcall.log).toEqual([]);
+      d.call('KVM_TDX_FINALIZE_VM', [vm]);
+      expect(d.text('KVM_PRE_FAULT_MEMORY', [cpu], { gpa: sharedAt, size: 0x1000, flags: 0 })).toBe('EINVAL');
+      expect(d.text('GUEST_ACCEPT', [cpu], { gpa: sharedAt, level: 0 })).toBe('TDX_OPERAND_INVALID');
+      // A private access at 2^48 is past a GPAW-48 TD's width; a GPAW-52 TD has no private memory there.
+      expect(d.text('GUEST_ACCESS', [cpu], { gpa: 1n << 48n, private: 1, write: 0 })).toBe(gpaw === 48 ? 'EINVAL' : 'EXIT_MEMORY_FAULT');
+    }
+  });
+
+  test('GUEST_ACCEPT: a level other than 4K or 2M is an invalid operand, never read as another level', () => {
+    const t = baseline();
+    t.d.call('KVM_TDX_FINALIZE_VM', [t.vm]);
+    for (const level of [2n, 5n, 8n, 1n << 32n, (1n << 64n) - 1n]) {
+      expect(t.d.text('GUEST_ACCEPT', [t.cpu], { gpa: 0, level }), `level ${level}`).toBe('TDX_OPERAND_INVALID');
+      expect(t.d.w.step.seamcall.log, `level ${level}`).toEqual([]);
+    }
+    // Nothing was mapped or accepted by the refused calls: a 4K accept still finds no leaf and AUGs one.
+    expect(t.d.text('GUEST_ACCEPT', [t.cpu], { gpa: 0, level: 0 })).toBe('OK');
+    expect(t.d.w.step.seamcall.log.map((r) => r.name)).toContain('TDH.MEM.PAGE.AUG');
+  });
+
   test('INIT_VCPU: no HKID or RUNNABLE, flags, then already initialized', () => {
     const t = baseline('upstream', 'vcpu');
     expect(t.d.text('KVM_TDX_INIT_VCPU', [t.cpu], { flags: 1 })).toBe('EINVAL');
@@ -142,6 +194,10 @@ describe('lifecycle ladders', () => {
     expect(t.d.text('KVM_PRE_FAULT_MEMORY', [t.cpu], { gpa: 0, size: 0, flags: 0 })).toBe('EINVAL');
     expect(t.d.text('KVM_PRE_FAULT_MEMORY', [t.cpu], { gpa: (1n << 64n) - 0x1000n, size: 0x2000, flags: 0 })).toBe('EINVAL');
     expect(t.d.text('KVM_PRE_FAULT_MEMORY', [t.cpu], { gpa: 0, size: 0x1000, flags: 0 })).toBe('EOPNOTSUPP');
+    // The finalize gate comes before the shared-bit check: EOPNOTSUPP now, EINVAL once finalized.
+    expect(t.d.text('KVM_PRE_FAULT_MEMORY', [t.cpu], { gpa: 1n << 47n, size: 0x1000, flags: 0 })).toBe('EOPNOTSUPP');
+    t.d.call('KVM_TDX_FINALIZE_VM', [t.vm]);
+    expect(t.d.text('KVM_PRE_FAULT_MEMORY', [t.cpu], { gpa: 1n << 47n, size: 0x1000, flags: 0 })).toBe('EINVAL');
   });
 
   test('pre-fault progress: success means at least one page, gpa/size advanced', () => {

@@ -3,6 +3,7 @@
 
 import { describe, expect, test } from 'vitest';
 import { parseProgram, formatParseError } from '../../src/program/parser.js';
+import { printCall } from '../../src/program/printer.js';
 import { CALLS } from '../../src/program/calls.js';
 
 const PRE = 'vm0 = KVM_CREATE_VM(type=TDX)\ng0 = KVM_CREATE_GUEST_MEMFD(vm0, size=0x1000, flags=0)\ncpu0 = KVM_CREATE_VCPU(vm0, id=0)\nm0 = MMAP_ANON(size=0x1000)\n';
@@ -14,6 +15,7 @@ const rows: Array<[string, string, string, string]> = [
   ['duplicate key', 'KVM_CREATE_GUEST_MEMFD(vm0, size=1, size=2, flags=0)', '5:37', "duplicate key 'size'"],
   ['handle of the wrong kind', 'FALLOCATE(vm0, mode=KEEP_SIZE, offset=0, len=0x1000)', '5:11', "handle 'vm0' is a vm, expected gmem"],
   ['u8 out of range', 'HOST_WRITE(m0, offset=0, byte=0x1ff)', '5:31', "value 0x1ff out of range for u8 'byte'"],
+  ['gpaw out of range', 'KVM_TDX_INIT_VM(vm0, gpaw=256)', '5:', "value 0x100 out of range for u8 'gpaw'"],
   ['u64 out of range', 'KVM_CREATE_GUEST_MEMFD(vm0, size=0x10000000000000000, flags=0)', '5:34', 'out of range for u64'],
   ['negative u64', 'KVM_CREATE_GUEST_MEMFD(vm0, size=-1, flags=0)', '5:34', 'out of range'],
   ['unknown handle', 'KVM_TDX_INIT_VM(vm7)', '5:17', "unknown handle 'vm7'"],
@@ -69,5 +71,17 @@ describe('every call of the vocabulary parses with all its keys', () => {
     const call = r.program.calls[4];
     expect(call.op).toBe(op);
     expect(Object.keys(call.args).sort()).toEqual(Object.keys(spec.keys).sort());
+  });
+});
+
+describe('KVM_TDX_INIT_VM gpaw', () => {
+  test('is optional (programs without it keep parsing) and prints in decimal', () => {
+    for (const [text, gpaw] of [['KVM_TDX_INIT_VM(vm0)', undefined], ['KVM_TDX_INIT_VM(vm0, gpaw=52)', 52n], ['KVM_TDX_INIT_VM(vm0, gpaw=0x30)', 48n]] as const) {
+      const r = parseProgram(PRE + text);
+      if (!r.ok) throw new Error(formatParseError(r.error));
+      const call = r.program.calls[4];
+      expect(call.args.gpaw).toEqual(gpaw === undefined ? undefined : { kind: 'int', value: gpaw });
+      expect(printCall(call)).toBe(gpaw === undefined ? text : `KVM_TDX_INIT_VM(vm0, gpaw=${gpaw})`);
+    }
   });
 });

@@ -2,6 +2,7 @@
 // SEAMCALLs against entry states, the golden MRTD of a fixed build, and the
 // bookkeeping of child counts and PAMT.
 
+import { createHash } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { newPhysMem, writeFrame } from '../../src/model/phys.js';
 import * as sc from '../../src/model/tdx/seamcall.js';
@@ -132,12 +133,43 @@ describe('S-EPT state machine', () => {
   });
 });
 
+describe('S-EPT depth', () => {
+  test('a level-4 table exists only in a TD initialized with MAX_GPAW (5-level S-EPT)', () => {
+    for (const maxGpaw of [false, true]) {
+      const m = newTdxModule(newPhysMem());
+      const ctx = sc.newSeamcallCtx();
+      const id = sc.tdhMngCreate(m, ctx, pfn(), 7).td!;
+      sc.tdhMngKeyConfig(m, ctx, id);
+      sc.tdhMngInit(m, ctx, id, { maxGpaw });
+      expect(sc.tdhMemSeptAdd(m, ctx, id, 0, 4, pfn()).status).toBe(maxGpaw ? 'TDX_SUCCESS' : 'TDX_OPERAND_INVALID');
+      // Under a 5-level root a level-3 table needs the level-4 one above it (here for the next 256 TiB).
+      expect(sc.tdhMemSeptAdd(m, ctx, id, 2 ** 48, 3, pfn()).status).toBe(maxGpaw ? 'TDX_EPT_WALK_FAILED' : 'TDX_SUCCESS');
+    }
+  });
+});
+
 describe('MRTD', () => {
-  // A real SHA-384 over the measured operations. This digest must change only
-  // when the measured operations or their encoding change.
+  /**
+   * The expected digest, built here from the documented layout and not from
+   * src/model/tdx/mrtd.ts: SHA-384 over one 128-byte record per measured
+   * operation, its name in ASCII at byte 0 and the GPA (u64, little-endian)
+   * at byte 16, and for MR.EXTEND the 256 measured bytes after the record.
+   */
+  const expected = (ops: Array<['MEM.PAGE.ADD', number] | ['MR.EXTEND', number, number]>): string => {
+    const h = createHash('sha384');
+    for (const op of ops) {
+      const rec = new Uint8Array(128);
+      for (let i = 0; i < op[0].length; i++) rec[i] = op[0].charCodeAt(i);
+      new DataView(rec.buffer).setBigUint64(16, BigInt(op[1]), true);
+      h.update(rec);
+      if (op[0] === 'MR.EXTEND') h.update(new Uint8Array(256).fill(op[2]));
+    }
+    return h.digest('hex');
+  };
+  // The same digest as a literal, so that a change of the test's own encoder shows too.
   const GOLDEN = '6041bee83e1588c97bb9dd3be9f29a2dbe586ca2e765d6b3a118da9f84469b699c9bb6f7e0382246374f1a36dd530520';
 
-  test('a fixed build sequence gives the golden digest, and finalize freezes it', () => {
+  test('a fixed build sequence gives the digest of the documented layout, and finalize freezes it', () => {
     const phys = newPhysMem();
     const m = newTdxModule(phys);
     const { id, ctx } = td(m);
@@ -147,9 +179,14 @@ describe('MRTD', () => {
     for (let k = 0; k < 16; k++) sc.tdhMrExtend(m, ctx, id, k * 256);
     sc.tdhMemPageAdd(m, ctx, id, 0x1000, pfn(), pfn());
     const t = m.tds.get(id)!;
-    expect(t.mrtd.records).toHaveLength(18);
+    const want = expected([
+      ['MEM.PAGE.ADD', 0],
+      ...Array.from({ length: 16 }, (_, k) => ['MR.EXTEND', k * 256, 0xaa] as ['MR.EXTEND', number, number]),
+      ['MEM.PAGE.ADD', 0x1000],
+    ]);
+    expect(want).toBe(GOLDEN);
     const before = mrtdDigest(t);
-    expect(before).toBe(GOLDEN);
+    expect(before).toBe(want);
     sc.tdhMrFinalize(m, ctx, id);
     expect(mrtdDigest(t)).toBe(before);
   });

@@ -72,6 +72,7 @@ function statement(c: Call, i: number, p: Program): string[] {
     case 'CLOSE': return [`r = sys(close(${h[0]}));`];
     case 'KVM_TDX_INIT_VM': return [
       '/* A real run passes the CPUID that KVM_TDX_CAPABILITIES reported; this buffer is zeroed. */',
+      `/* The TD's GPA width goes in CPUID 0x80000008 EAX[23:16]: ${c.args.gpaw?.kind === 'int' ? c.args.gpaw.value : 48n}. */`,
       ...tdx('KVM_TDX_INIT_VM', h[0], 'tdx_init_vm_buf')];
     case 'KVM_TDX_INIT_VCPU': return tdx('KVM_TDX_INIT_VCPU', h[0], '0');
     case 'KVM_TDX_INIT_MEM_REGION': return [

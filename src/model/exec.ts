@@ -3,7 +3,6 @@
 // throws to its caller (a thrown exception is caught here and reported, so
 // the no-exception invariant can flag it).
 
-import type { Level } from './units.js';
 import { err, type Ret } from './result.js';
 import { newStepCtx, type StepCtx, type World } from './world.js';
 import { kvmCreateVcpu, kvmCreateVm, closeFd } from './uapi/vm.js';
@@ -52,7 +51,8 @@ const HANDLERS: Record<string, Handler> = {
   HOST_PIN: (w, h, a) => hostPin(w, h[0], a.offset),
   HOST_UNPIN: (w, h, a) => hostUnpin(w, h[0], a.offset),
   CLOSE: (w, h) => closeFd(w, h[0]),
-  KVM_TDX_INIT_VM: (w, h, a) => tdxInitVmIoctl(w, h[0], { flags: opt(a.flags), hwError: opt(a.hw_error) }),
+  // A program without gpaw= passes the CPUID of a 4-level (GPAW 48) TD.
+  KVM_TDX_INIT_VM: (w, h, a) => tdxInitVmIoctl(w, h[0], { flags: opt(a.flags), hwError: opt(a.hw_error), gpaw: a.gpaw ?? 48n }),
   KVM_TDX_INIT_VCPU: (w, h, a) => tdxInitVcpuIoctl(w, h[0], { flags: opt(a.flags), hwError: opt(a.hw_error) }),
   KVM_TDX_INIT_MEM_REGION: (w, h, a) => tdxInitMemRegionIoctl(w, h[0], {
     source: a.source, gpa: a.gpa, nrPages: a.nr_pages, flags: a.flags, hwError: opt(a.hw_error),
@@ -60,7 +60,7 @@ const HANDLERS: Record<string, Handler> = {
   KVM_TDX_FINALIZE_VM: (w, h, a) => tdxFinalizeIoctl(w, h[0], { flags: opt(a.flags), hwError: opt(a.hw_error) }),
   KVM_PRE_FAULT_MEMORY: (w, h, a) => preFaultMemory(w, h[0], a.gpa, a.size, a.flags),
   GUEST_ACCESS: (w, h, a) => guestAccess(w, h[0], { gpa: a.gpa, private: a.private !== 0n, write: a.write !== 0n, byte: a.byte }),
-  GUEST_ACCEPT: (w, h, a) => guestAccept(w, h[0], a.gpa, Number(a.level) as Level as 0 | 1),
+  GUEST_ACCEPT: (w, h, a) => guestAccept(w, h[0], a.gpa, a.level),
 };
 
 export function execCall(w: World, call: ExecCall): ExecResult {

@@ -11,15 +11,48 @@ export const PAGE_SIZE_N = 4096n;
 export const U64_MAX = (1n << 64n) - 1n;
 export const S64_MAX = (1n << 63n) - 1n;
 
-/** Pages per mapping level: 4K = 1, 2M = 512, 1G = 512*512. */
+/** Mapping levels: 4K = 0, 2M = 1, 1G = 2. */
 export type Level = 0 | 1 | 2;
 export const LEVEL_4K: Level = 0;
 export const LEVEL_2M: Level = 1;
 export const LEVEL_1G: Level = 2;
 export const LEVEL_NAMES = ['4K', '2M', '1G'] as const;
 
-export function pagesAt(level: Level): number {
-  return level === 0 ? 1 : level === 1 ? 512 : 512 * 512;
+/** Levels of page tables below an EPT root: 1 holds 4K leaves, 4 exists only with 5-level EPT. */
+export type TableLevel = 1 | 2 | 3 | 4;
+
+/** The table levels a walk from a root whose highest table is `top` passes above a leaf at `level`, top-down. */
+export function tableLevelsAbove(top: TableLevel, level: Level): TableLevel[] {
+  return ([4, 3, 2, 1] as const).filter((l) => l <= top && l > level);
+}
+
+/**
+ * 4 KiB pages covered by one entry at `level` (a leaf at a mapping level, or
+ * everything below a table at a table level): 512^level. The one place the
+ * model turns a level into a size.
+ */
+export function pagesAt(level: Level | TableLevel): number {
+  return 512 ** level;
+}
+
+/** Bytes covered by one entry at `level`. */
+export function bytesAt(level: Level | TableLevel): number {
+  return pagesAt(level) * PAGE_SIZE;
+}
+
+/** The first frame (or byte address, with `bytes`) of the `level` entry that holds `n`. */
+export function levelBase(n: number, level: Level | TableLevel, bytes = false): number {
+  const size = bytes ? bytesAt(level) : pagesAt(level);
+  return n - (n % size);
+}
+
+/**
+ * A level argument as the uAPI passes it (any u64): the mapping level it
+ * names when it is one of `allowed`, else null, so that a caller answers
+ * with an error instead of reading 2, 5 or 2^64-1 as some level.
+ */
+export function levelOf(v: bigint, allowed: readonly Level[]): Level | null {
+  return allowed.find((l) => BigInt(l) === v) ?? null;
 }
 
 /** Folio orders that the host allocator hands out. */

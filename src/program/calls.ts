@@ -118,7 +118,9 @@ export const CALLS: Record<string, CallSpec> = {
   CLOSE: { op: 'CLOSE', handles: [['vm', 'vcpu', 'gmem']], keys: {} },
   KVM_TDX_INIT_VM: {
     op: 'KVM_TDX_INIT_VM', handles: ['vm'], tdx: true,
-    keys: { flags: optU64, ...tdxCmd },
+    // gpaw: the guest physical address width userspace puts in CPUID
+    // 0x80000008 EAX[23:16] of struct kvm_tdx_init_vm (48 when absent).
+    keys: { flags: optU64, gpaw: { type: { t: 'uint', bits: 8 }, optional: true }, ...tdxCmd },
   },
   KVM_TDX_INIT_VCPU: {
     op: 'KVM_TDX_INIT_VCPU', handles: ['vcpu'], tdx: true,

@@ -55,7 +55,12 @@ function checkVersionLine(text: string): void {
   if (!lines.some((l) => VERSION_RE.test(l.trim()))) throw new ParseFailure(i + 1, 1, `no calls and no '# tdxfuzz program ${CURRENT_VERSION}' line: not a program (found '${lines[i].trim().slice(0, 60)}')`);
 }
 
-function parseLines(text: string): Program {
+/**
+ * The parser proper. It reports every problem by throwing a ParseFailure;
+ * any other exception is a parser defect, which parseProgram() would hide as
+ * an "internal parser error", so tests call this directly.
+ */
+export function parseLines(text: string): Program {
   const p: Program = { headers: [], calls: [] };
   const kinds = new Map<string, HandleKind>();
   let version = CURRENT_VERSION;

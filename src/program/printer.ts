@@ -1,8 +1,8 @@
 // The canonical printer: renumbered handles, one call per line, every value
 // in one fixed spelling, so print(parse(print(p))) === print(p).
 //
-// Integers: counts, ids and booleans (id, slot, nr_pages, shared, private,
-// write) print in decimal; every address, size, offset and byte in 0x-hex
+// Integers: counts, ids, widths and booleans (id, slot, nr_pages, gpaw,
+// shared, private, write) print in decimal; every address, size, offset and byte in 0x-hex
 // (0 as 0x0); flag sets by name joined with '|' in table order, 0 when empty,
 // hex when a bit has no name; enums by name when known. Results print in
 // decimal below 10 and in hex from 10 up.
@@ -10,7 +10,7 @@
 import { CALLS, type ArgType } from './calls.js';
 import type { Call, Program, Result, Value } from './types.js';
 
-const DECIMAL_KEYS = new Set(['id', 'slot', 'nr_pages', 'shared', 'private', 'write']);
+const DECIMAL_KEYS = new Set(['id', 'slot', 'nr_pages', 'shared', 'private', 'write', 'gpaw']);
 
 const hex = (v: bigint) => (v < 0n ? `-0x${(-v).toString(16)}` : `0x${v.toString(16)}`);
 

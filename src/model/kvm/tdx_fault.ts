@@ -8,7 +8,7 @@ import { setLeaf } from '../mmu/funnel.js';
 import { leafFor, tableKey, type Spte } from '../mmu/spte.js';
 import { err, outcome, tdxStatus, type Ret } from '../result.js';
 import * as sc from '../tdx/seamcall.js';
-import type { Level } from '../units.js';
+import { bytesAt, levelBase, levelOf, pagesAt, tableLevelsAbove, type Level } from '../units.js';
 import { doAccess, type AccessArgs } from '../uapi/guest.js';
 import type { World } from '../world.js';
 import { isPrivateGfn } from './attrs.js';
@@ -17,13 +17,7 @@ import { findSlot } from './memslot.js';
 import { tdxAddTable, tdxMapLeaf, gpaOf } from './tdx_mmu.js';
 import { hugeLevelFor, demoteLeaf } from './tdx_huge.js';
 import type { Vcpu } from './vcpu.js';
-import type { Vm } from './vm.js';
-
-/** The shared bit of a 4-level (GPAW 48) TD: GPA bit 47, GFN bit 35. */
-export const SHARED_BIT = 1n << 47n;
-export const SHARED_GFN = 2 ** 35;
-/** GPAs of a GPAW-48 TD end here. */
-export const GPAW_LIMIT = 1n << 48n;
+import { gpaLimit, septTopLevel, sharedBit, type Vm } from './vm.js';
 
 /** KVM_RUN on a TD needs an initialized vCPU and a RUNNABLE TD (tdx_vcpu_pre_run()). */
 export function tdxRunGate(vm: Vm, vcpu: Vcpu): Errno | null {
@@ -42,7 +36,7 @@ const MAX_RETRIES = 8;
  */
 export function mapPrivate(w: World, vm: Vm, gfn: number, pfn: number, level: Level): MapOutcome {
   const root = vm.mmu.mirror;
-  const base = gfn - (gfn % 512 ** level);
+  const base = levelBase(gfn, level);
   for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
     if (vm.dead && !w.bugs.has('bugged-vm-keeps-answering')) return 'EIO';
     const present = leafFor(root, gfn);
@@ -53,7 +47,7 @@ export function mapPrivate(w: World, vm: Vm, gfn: number, pfn: number, level: Le
       return e ?? 'fixed';
     }
     let busy = false;
-    for (let l = 3; l > level; l--) {
+    for (const l of tableLevelsAbove(septTopLevel(vm), level)) {
       if (root.tables.has(tableKey(l, gfn))) continue;
       const e = tdxAddTable(w, vm, l, gfn);
       if (e === 'EBUSY') { busy = true; break; }
@@ -82,14 +76,16 @@ function faultPrivate(w: World, vm: Vm, gfn: number, maxLevel: Level): Ret | nul
   return err(m);
 }
 
-function splitGpa(gpa: bigint, privateAlias: boolean): { gfn: number; shared: boolean } {
-  const shared = !privateAlias || (gpa & SHARED_BIT) !== 0n;
-  return { gfn: Number((gpa & ~SHARED_BIT) >> 12n), shared };
+/** The GFN behind a guest GPA, the TD's shared bit stripped, and whether the access is shared. */
+function splitGpa(vm: Vm, gpa: bigint, privateAlias: boolean): { gfn: number; shared: boolean } {
+  const bit = sharedBit(vm);
+  const shared = !privateAlias || (gpa & bit) !== 0n;
+  return { gfn: Number((gpa & ~bit) >> 12n), shared };
 }
 
 export function tdxGuestAccess(w: World, vm: Vm, _vcpu: Vcpu, a: AccessArgs): Ret {
-  if (a.gpa >= GPAW_LIMIT) return err('EINVAL');
-  const { gfn, shared } = splitGpa(a.gpa, a.private);
+  if (a.gpa >= gpaLimit(vm)) return err('EINVAL');
+  const { gfn, shared } = splitGpa(vm, a.gpa, a.private);
   if (shared) {
     const present = leafFor(vm.mmu.direct, gfn);
     if (present) return doAccess(w, present.spte.pfn + (gfn - present.base), a);
@@ -117,10 +113,21 @@ export function tdxGuestAccess(w: World, vm: Vm, _vcpu: Vcpu, a: AccessArgs): Re
   return err('EIO');
 }
 
-/** TDG.MEM.PAGE.ACCEPT: EPT violations on a missing page are fixed by KVM, size mismatches by demoting. */
-export function tdxGuestAccept(w: World, vm: Vm, _vcpu: Vcpu, gpa: bigint, level: Level): Ret {
-  const align = level === 0 ? 0xfffn : 0x1fffffn;
-  if ((gpa & align) !== 0n || gpa >= GPAW_LIMIT || (gpa & SHARED_BIT) !== 0n) return tdxStatus('TDX_OPERAND_INVALID');
+/** Accept sizes the module supports: 4K and 2M. */
+const ACCEPT_LEVELS: readonly Level[] = [0, 1];
+
+/**
+ * TDG.MEM.PAGE.ACCEPT: EPT violations on a missing page are fixed by KVM,
+ * size mismatches by demoting. The level is part of the TDCALL's operand
+ * (RCX[2:0], with the GPA above it): a level the module does not accept at
+ * (1G, 3-7) or one that does not fit that field is TDX_OPERAND_INVALID, like
+ * a misaligned, out-of-width or shared GPA.
+ */
+export function tdxGuestAccept(w: World, vm: Vm, _vcpu: Vcpu, gpa: bigint, levelArg: bigint): Ret {
+  const level = levelOf(levelArg, ACCEPT_LEVELS);
+  if (level === null) return tdxStatus('TDX_OPERAND_INVALID');
+  const align = BigInt(bytesAt(level)) - 1n;
+  if ((gpa & align) !== 0n || gpa >= gpaLimit(vm) || (gpa & sharedBit(vm)) !== 0n) return tdxStatus('TDX_OPERAND_INVALID');
   const gfn = Number(gpa >> 12n);
   const td = vm.tdx!.td!;
   for (let attempt = 0; attempt < 4; attempt++) {
@@ -146,7 +153,7 @@ export type PrefaultStep = { mapped: number } | { errno: Errno };
 /** One chunk of KVM_PRE_FAULT_MEMORY on a TD. */
 export function tdxPrefaultStep(w: World, vm: Vm, _vcpu: Vcpu, gpa: bigint): PrefaultStep {
   if (!vm.tdx!.preFaultAllowed && !w.bugs.has('prefault-before-finalize')) return { errno: 'EOPNOTSUPP' };
-  if ((gpa & SHARED_BIT) !== 0n || gpa >= GPAW_LIMIT) return { errno: 'EINVAL' };
+  if ((gpa & sharedBit(vm)) !== 0n || gpa >= gpaLimit(vm)) return { errno: 'EINVAL' };
   const gfn = Number(gpa >> 12n);
   const slot = findSlot(vm.memslots, gfn);
   const priv = isPrivateGfn(w, vm, gfn);
@@ -163,5 +170,5 @@ export function tdxPrefaultStep(w: World, vm: Vm, _vcpu: Vcpu, gpa: bigint): Pre
   if (r) return { errno: r.kind === 'errno' ? r.name : 'EFAULT' };
   const leaf = leafFor(vm.mmu.mirror, gfn);
   if (!leaf) return { errno: 'EIO' };
-  return { mapped: leaf.base + 512 ** leaf.spte.level - gfn };
+  return { mapped: leaf.base + pagesAt(leaf.spte.level) - gfn };
 }

@@ -6,10 +6,14 @@ import { contiguousBlock } from '../gmem/hugetlb.js';
 import { exposeRange } from '../gmem/pages.js';
 import { splitLeaf } from '../mmu/funnel.js';
 import { leavesIn, tableKey } from '../mmu/spte.js';
+import { LEVEL_2M, levelBase, pagesAt } from '../units.js';
 import type { World } from '../world.js';
 import { rangeUniformlyPrivate } from './attrs.js';
 import { gmemIndex, slotEnd, type Memslot } from './memslot.js';
 import type { Vm } from './vm.js';
+
+/** 4 KiB pages in a 2 MiB mapping. */
+const HUGE = pagesAt(LEVEL_2M);
 
 /**
  * Whether a fault at `gfn` may be mapped at 2 MiB: hugepage profile, TD
@@ -21,17 +25,17 @@ import type { Vm } from './vm.js';
  */
 export function hugeLevelFor(w: World, vm: Vm, gfn: number, slot: Memslot): { pfn: number } | null {
   if (!w.profile.settings.hugeMappings || vm.tdx!.state !== 'RUNNABLE') return null;
-  const base = gfn - (gfn % 512);
-  if (base < slot.baseGfn || base + 512 > slotEnd(slot) || slot.gmemId === null) return null;
+  const base = levelBase(gfn, LEVEL_2M);
+  if (base < slot.baseGfn || base + HUGE > slotEnd(slot) || slot.gmemId === null) return null;
   const index = gmemIndex(slot, base);
-  if (index % 512 !== 0) return null;
+  if (index % HUGE !== 0) return null;
   if (vm.mmu.mirror.tables.has(tableKey(1, gfn))) return null;
-  if (leavesIn(vm.mmu.mirror, base, base + 512).length > 0) return null;
-  if (!rangeUniformlyPrivate(w, vm, base, base + 512)) return null;
+  if (leavesIn(vm.mmu.mirror, base, base + HUGE).length > 0) return null;
+  if (!rangeUniformlyPrivate(w, vm, base, base + HUGE)) return null;
   const g = w.gmems.get(slot.gmemId)!;
-  const pfn = contiguousBlock(g, index, 512);
-  if (pfn === null || pfn % 512 !== 0) return null;
-  exposeRange(w, g, index, index + 512, 'guest');
+  const pfn = contiguousBlock(g, index, HUGE);
+  if (pfn === null || pfn % HUGE !== 0) return null;
+  exposeRange(w, g, index, index + HUGE, 'guest');
   return { pfn };
 }
 
@@ -44,7 +48,7 @@ export function demoteLeaf(w: World, vm: Vm, base: number): boolean {
 export function splitForZap(w: World, vm: Vm, start: number, end: number): void {
   for (const { base, spte } of leavesIn(vm.mmu.mirror, start, end)) {
     if (spte.level !== 1) continue;
-    if (base >= start && base + 512 <= end) continue;
+    if (base >= start && base + HUGE <= end) continue;
     demoteLeaf(w, vm, base);
   }
 }

@@ -11,7 +11,7 @@ import type { Spte } from '../mmu/spte.js';
 import { tableKey } from '../mmu/spte.js';
 import * as sc from '../tdx/seamcall.js';
 import { isBusy, type TdxStatus } from '../tdx/status.js';
-import type { Level } from '../units.js';
+import { levelBase, type Level, type TableLevel } from '../units.js';
 import type { World } from '../world.js';
 import { folioAug, folioWbinvd } from '../mmu/folio_seamcall.js';
 import { tdxBug } from './tdx_bug.js';
@@ -37,7 +37,7 @@ function react(w: World, vm: Vm, status: TdxStatus, what: string): Errno | null 
 }
 
 /** Models tdx_sept_link_private_spt(): TDH.MEM.SEPT.ADD of the table under a non-leaf entry. */
-export function tdxAddTable(w: World, vm: Vm, level: number, gfn: number): Errno | null {
+export function tdxAddTable(w: World, vm: Vm, level: TableLevel, gfn: number): Errno | null {
   const t = vm.tdx!;
   if (tdxSilenced(w, vm)) return 'EIO';
   if (t.hkid === null) return tdxBug(w, vm, 'SEPT.ADD without HKID');
@@ -47,8 +47,8 @@ export function tdxAddTable(w: World, vm: Vm, level: number, gfn: number): Errno
     pfn = allocBlock(w.pfns, 0);
     t.septPfns.set(key, pfn);
   }
-  const base = gfn - (gfn % 512 ** level);
-  const r = sc.tdhMemSeptAdd(w.tdx, w.step.seamcall, t.td!, gpaOf(base), level as Level, pfn);
+  const base = levelBase(gfn, level);
+  const r = sc.tdhMemSeptAdd(w.tdx, w.step.seamcall, t.td!, gpaOf(base), level, pfn);
   return react(w, vm, r.status, 'TDH.MEM.SEPT.ADD');
 }
 

@@ -32,12 +32,19 @@ function initFailed(w: World, vm: Vm, what: string): Errno {
   return e;
 }
 
-/** Models tdx_td_init() from the state check to TDH.MNG.INIT (no CPUID/attribute errors are reachable from programs). */
-export function tdxInitVm(w: World, vm: Vm, flags: bigint): Errno | null {
+/**
+ * Models tdx_td_init() from the state check to TDH.MNG.INIT. Of the CPUID
+ * the VMM passes, only the GPA width is modelled (attributes and XFAM are
+ * not reachable from programs).
+ */
+export function tdxInitVm(w: World, vm: Vm, flags: bigint, gpaw: bigint): Errno | null {
   const t = vm.tdx!;
   if (t.state !== 'UNINITIALIZED') return 'EINVAL';
   if (flags !== 0n) return 'EINVAL';
   if (vm.vcpus.length !== 0) return 'EBUSY';
+  // setup_tdparams_eptp_controls(): GPAW 48 (4-level EPT) or 52 (5-level,
+  // which the modelled host has); 52 sets TDX_CONFIG_FLAGS_MAX_GPAW.
+  if (gpaw !== 48n && gpaw !== 52n) return 'EINVAL';
   const hkid = w.nextId++;
   const tdr = allocBlock(w.pfns, 0);
   const create = sc.tdhMngCreate(w.tdx, w.step.seamcall, tdr, hkid);
@@ -60,8 +67,10 @@ export function tdxInitVm(w: World, vm: Vm, flags: bigint): Errno | null {
     }
     t.controlPfns.push(p);
   }
-  const init = sc.tdhMngInit(w.tdx, w.step.seamcall, td);
+  const init = sc.tdhMngInit(w.tdx, w.step.seamcall, td, { maxGpaw: gpaw === 52n });
   if (init.status !== 'TDX_SUCCESS') return initFailed(w, vm, 'TDH.MNG.INIT');
+  // tdx_td_init() sets kvm_gfn_direct_bits() (the shared bit) only on success.
+  t.gpaw = gpaw === 52n ? 52 : 48;
   t.state = 'INITIALIZED';
   w.step.touched.vms.add(vm.id);
   return null;

@@ -11,6 +11,9 @@ export type VmType = 'DEFAULT' | 'SW_PROTECTED' | 'TDX';
 
 export type TdState = 'UNINITIALIZED' | 'INITIALIZED' | 'RUNNABLE';
 
+/** Guest physical address widths a TD may have: 48 (4-level S-EPT) or 52 (5-level). */
+export type Gpaw = 48 | 52;
+
 /** KVM's side of a TD (struct kvm_tdx). */
 export interface KvmTdx {
   state: TdState;
@@ -26,6 +29,8 @@ export interface KvmTdx {
   controlPfns: Pfn[];
   /** S-EPT page-table pages, freed only after the HKID is released. */
   septPfns: Map<string, Pfn>;
+  /** The GPA width KVM_TDX_INIT_VM chose; null until it succeeds (no shared bit yet). */
+  gpaw: Gpaw | null;
 }
 
 export interface Vm {
@@ -55,7 +60,27 @@ export function newVm(id: number, type: VmType): Vm {
     id, type, fdOpen: true, destroyed: false, bugged: false, dead: false,
     memslots: [], attrs: newIntervalMap(), vcpus: [], mmu: newMmu(),
     tdx: type === 'TDX'
-      ? { state: 'UNINITIALIZED', td: null, hkid: null, preFaultAllowed: false, pageAddSrc: null, nrPremapped: 0, controlPfns: [], septPfns: new Map() }
+      ? { state: 'UNINITIALIZED', td: null, hkid: null, preFaultAllowed: false, pageAddSrc: null, nrPremapped: 0, controlPfns: [], septPfns: new Map(), gpaw: null }
       : null,
   };
+}
+
+/**
+ * The shared bit of a VM's GPAs as a GPA mask: bit GPAW-1 once a TD's
+ * KVM_TDX_INIT_VM succeeded, none otherwise. Models kvm_gfn_direct_bits(),
+ * which tdx_td_init() sets from TDX_CONFIG_FLAGS_MAX_GPAW.
+ */
+export function sharedBit(vm: Vm): bigint {
+  const g = vm.tdx?.gpaw;
+  return g ? 1n << BigInt(g - 1) : 0n;
+}
+
+/** GPAs of a TD end at 2^GPAW (2^52, MAXPHYADDR, for other VMs and before INIT_VM). */
+export function gpaLimit(vm: Vm): bigint {
+  return 1n << BigInt(vm.tdx?.gpaw ?? 52);
+}
+
+/** The S-EPT level of the highest table below the root: 3 with 4-level EPT (GPAW 48), 4 with 5-level. */
+export function septTopLevel(vm: Vm): 3 | 4 {
+  return vm.tdx?.gpaw === 52 ? 4 : 3;
 }

@@ -6,7 +6,7 @@
 // set_external_spte / remove_external_spte hooks of tdp_mmu.c.
 
 import type { Errno } from '../errno.js';
-import { pagesAt, type Level } from '../units.js';
+import { LEVEL_2M, pagesAt, type Level } from '../units.js';
 import type { World } from '../world.js';
 import type { Vm } from '../kvm/vm.js';
 import { tdxMapLeaf, tdxSplitLeaf, tdxUnmapLeaf } from '../kvm/tdx_mmu.js';
@@ -85,8 +85,8 @@ export function splitLeaf(w: World, vm: Vm, rootName: RootName, base: number): E
     root.tables.add(tableKey(1, base));
   }
   root.leaves[1].delete(base);
-  for (let i = 0; i < 512; i++) root.leaves[0].set(base + i, { pfn: old.pfn + i, level: 0, private: old.private });
-  w.step.touched.gfns.push([vm.id, base, base + 512]);
+  for (let i = 0; i < pagesAt(LEVEL_2M); i++) root.leaves[0].set(base + i, { pfn: old.pfn + i, level: 0, private: old.private });
+  w.step.touched.gfns.push([vm.id, base, base + pagesAt(LEVEL_2M)]);
   w.step.events.push(`demote vm${vm.id} gfn 0x${base.toString(16)}`);
   return null;
 }

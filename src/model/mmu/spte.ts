@@ -2,7 +2,7 @@
 // root, which page tables exist. The direct root holds shared (and, for
 // non-TDX VMs, private) mappings; the mirror root shadows the TD's S-EPT.
 
-import type { Level, Pfn } from '../units.js';
+import { levelBase, pagesAt, type Level, type Pfn, type TableLevel } from '../units.js';
 
 export interface Spte {
   pfn: Pfn;
@@ -34,11 +34,6 @@ export function newMmu(): Mmu {
   return { direct: newRoot(), mirror: newRoot() };
 }
 
-/** Base GFN of the unit of `level` that holds `gfn`. */
-export function levelBase(gfn: number, level: Level): number {
-  const n = level === 0 ? 1 : level === 1 ? 512 : 262144;
-  return gfn - (gfn % n);
-}
 
 /** The leaf mapping `gfn`, at whatever level it was installed. */
 export function leafFor(root: MmuRoot, gfn: number): { base: number; spte: Spte } | undefined {
@@ -58,7 +53,7 @@ export function leafFor(root: MmuRoot, gfn: number): { base: number; spte: Spte 
 export function leavesIn(root: MmuRoot, start: number, end: number): Array<{ base: number; spte: Spte }> {
   const out: Array<{ base: number; spte: Spte }> = [];
   for (const level of [0, 1, 2] as Level[]) {
-    const n = level === 0 ? 1 : level === 1 ? 512 : 262144;
+    const n = pagesAt(level);
     const map = root.leaves[level];
     if (map.size === 0) continue;
     const first = start - (start % n);
@@ -75,8 +70,8 @@ export function leavesIn(root: MmuRoot, start: number, end: number): Array<{ bas
   return out.sort((a, b) => a.base - b.base);
 }
 
-export function tableKey(level: number, gfn: number): string {
-  return `${level}:${Math.floor(gfn / 512 ** level)}`;
+export function tableKey(level: TableLevel, gfn: number): string {
+  return `${level}:${Math.floor(gfn / pagesAt(level))}`;
 }
 
 export function leafCount(root: MmuRoot): number {

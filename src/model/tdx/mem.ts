@@ -3,21 +3,21 @@
 // module enforces the architecture itself: on any failure nothing changes.
 
 import { copyFrame, readFrame, type PhysMem } from '../phys.js';
-import { pagesAt, type Level, type Pfn } from '../units.js';
+import { bytesAt, LEVEL_2M, levelBase, PAGE_SIZE, pagesAt, type Level, type Pfn, type TableLevel } from '../units.js';
 import { pamtAssign, pamtFree, pamtRelease } from './pamt.js';
-import { entryFree, leafCovering, levelBytes, walkReaches } from './sept.js';
+import { entryFree, leafCovering, walkReaches } from './sept.js';
 import { tableKey, type Td, type TdxModule } from './state.js';
 import type { TdxStatus } from './status.js';
 
-const aligned = (gpa: number, level: Level) => gpa % levelBytes(level) === 0;
+const aligned = (gpa: number, level: Level) => gpa % bytesAt(level) === 0;
 
-export function septAdd(m: TdxModule, td: Td, gpa: number, level: Level | 3, pfn: Pfn): TdxStatus {
-  if (level < 1 || level > 3) return 'TDX_OPERAND_INVALID';
+export function septAdd(m: TdxModule, td: Td, gpa: number, level: TableLevel, pfn: Pfn): TdxStatus {
+  if (level < 1 || level > td.topLevel) return 'TDX_OPERAND_INVALID';
   if (td.hkid === null) return 'TDX_OP_STATE_INCORRECT';
-  for (let l = 3; l > level; l--) if (!td.tables.has(tableKey(l, gpa))) return 'TDX_EPT_WALK_FAILED';
+  for (let l = td.topLevel; l > level; l--) if (!td.tables.has(tableKey(l, gpa))) return 'TDX_EPT_WALK_FAILED';
   if (td.tables.has(tableKey(level, gpa))) return 'TDX_EPT_ENTRY_STATE_INCORRECT';
   // A 2 MiB leaf occupies the entry a 4 KiB table would go into.
-  if (level === 1 && td.leaves[1].has(gpa - (gpa % levelBytes(1)))) return 'TDX_EPT_ENTRY_STATE_INCORRECT';
+  if (level === 1 && td.leaves[1].has(levelBase(gpa, 1, true))) return 'TDX_EPT_ENTRY_STATE_INCORRECT';
   if (!pamtFree(m, pfn)) return 'TDX_PAGE_METADATA_INCORRECT';
   td.tables.set(tableKey(level, gpa), pfn);
   pamtAssign(m, pfn, 0, 'PT_EPT', td.id);
@@ -86,7 +86,7 @@ export function pageRemove(m: TdxModule, td: Td, gpa: number, level: Level): { s
   td.childCount -= pagesAt(level);
   if (m.quirkRollbackMrtd) {
     // Seeded bug: forget that the page was ever measured.
-    td.mrtd.records = td.mrtd.records.filter((r) => r.gpa < gpa || r.gpa >= gpa + levelBytes(level));
+    td.mrtd.records = td.mrtd.records.filter((r) => r.gpa < gpa || r.gpa >= gpa + bytesAt(level));
   }
   return { status: 'TDX_SUCCESS', pfn: leaf.pfn };
 }
@@ -102,13 +102,13 @@ export function pageDemote(m: TdxModule, td: Td, gpa: number, level: Level, tabl
   if (!pamtFree(m, tablePfn)) return 'TDX_PAGE_METADATA_INCORRECT';
   td.leaves[1].delete(gpa);
   const state = leaf.state === 'BLOCKED' ? 'MAPPED' : 'PENDING';
-  for (let i = 0; i < 512; i++) {
-    td.leaves[0].set(gpa + i * 4096, { gpa: gpa + i * 4096, level: 0, state, pfn: leaf.pfn + i });
+  for (let i = 0; i < pagesAt(LEVEL_2M); i++) {
+    td.leaves[0].set(gpa + i * PAGE_SIZE, { gpa: gpa + i * PAGE_SIZE, level: 0, state, pfn: leaf.pfn + i });
   }
   td.tables.set(tableKey(1, gpa), tablePfn);
   pamtAssign(m, tablePfn, 0, 'PT_EPT', td.id);
   pamtAssign(m, leaf.pfn, 0, 'PT_REG', td.id);
-  for (let i = 1; i < 512; i++) pamtAssign(m, leaf.pfn + i, 0, 'PT_REG', td.id);
+  for (let i = 1; i < pagesAt(LEVEL_2M); i++) pamtAssign(m, leaf.pfn + i, 0, 'PT_REG', td.id);
   return 'TDX_SUCCESS';
 }
 

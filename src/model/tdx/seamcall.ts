@@ -4,7 +4,7 @@
 // `[busy=N]` injection; and records name, arguments, status and the state it
 // found, so invariants and `replay --json` can see every SEAMCALL.
 
-import type { Level, Pfn } from '../units.js';
+import type { Level, Pfn, TableLevel } from '../units.js';
 import { accept, walk, type AcceptResult, type WalkState } from './guest.js';
 import { septAdd, pageAdd, pageAug, rangeBlock, track, pageRemove, pageDemote, mrExtend, phymemPageWbinvd } from './mem.js';
 import { mngAddcx, mngCreate, mngInit, mngKeyConfig, mngKeyFreeid, mngVpflushdone, mrFinalize, phymemPageReclaim, vpAddcx, vpCreate, vpFlush, vpInit } from './td.js';
@@ -83,8 +83,9 @@ export const tdhMngKeyConfig = (m: TdxModule, ctx: SeamcallCtx, td: number) =>
   issue(ctx, { name: 'TDH.MNG.KEY.CONFIG', td, args: {} }, () => ({ status: mngKeyConfig(m, td) }));
 export const tdhMngAddcx = (m: TdxModule, ctx: SeamcallCtx, td: number, pfn: Pfn) =>
   issue(ctx, { name: 'TDH.MNG.ADDCX', td, args: { pfn } }, () => ({ status: mngAddcx(m, td, pfn) }));
-export const tdhMngInit = (m: TdxModule, ctx: SeamcallCtx, td: number) =>
-  issue(ctx, { name: 'TDH.MNG.INIT', td, args: {} }, () => ({ status: mngInit(m, td) }));
+/** `params.maxGpaw` is TD_PARAMS.CONFIG_FLAGS.MAX_GPAW: GPAW 52 and a 5-level S-EPT. */
+export const tdhMngInit = (m: TdxModule, ctx: SeamcallCtx, td: number, params: { maxGpaw?: boolean } = {}) =>
+  issue(ctx, { name: 'TDH.MNG.INIT', td, args: {} }, () => ({ status: mngInit(m, td, params.maxGpaw === true) }));
 export const tdhVpCreate = (m: TdxModule, ctx: SeamcallCtx, td: number, tdvpr: Pfn) =>
   issue(ctx, { name: 'TDH.VP.CREATE', td, args: { tdvpr } }, () => vpCreate(m, td, tdvpr));
 export const tdhVpAddcx = (m: TdxModule, ctx: SeamcallCtx, vp: number, pfn: Pfn) =>
@@ -104,7 +105,7 @@ export const tdhMrFinalize = (m: TdxModule, ctx: SeamcallCtx, td: number) =>
 export const tdhPhymemPageReclaim = (m: TdxModule, ctx: SeamcallCtx, pfn: Pfn) =>
   issue(ctx, { name: 'TDH.PHYMEM.PAGE.RECLAIM', td: m.pamt.get(pfn)?.owner ?? null, args: { pfn }, pamtBefore: pamtType(m, pfn) }, () => ({ status: phymemPageReclaim(m, pfn) }));
 
-export const tdhMemSeptAdd = (m: TdxModule, ctx: SeamcallCtx, td: number, gpa: number, level: Level | 3, pfn: Pfn) =>
+export const tdhMemSeptAdd = (m: TdxModule, ctx: SeamcallCtx, td: number, gpa: number, level: TableLevel, pfn: Pfn) =>
   issue(ctx, { name: 'TDH.MEM.SEPT.ADD', td, args: { gpa, level, pfn }, pamtBefore: pamtType(m, pfn) }, () => withTd(m, td, (t) => ({ status: septAdd(m, t, gpa, level, pfn) })));
 export const tdhMemPageAdd = (m: TdxModule, ctx: SeamcallCtx, td: number, gpa: number, pfn: Pfn, src: Pfn) =>
   issue(ctx, {

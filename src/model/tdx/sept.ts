@@ -2,27 +2,25 @@
 // needs, and iteration over leaves. Pure queries; the mutating SEAMCALLs are
 // in mem.ts.
 
-import { pagesAt, type Level } from '../units.js';
+import { bytesAt, levelBase, type Level } from '../units.js';
 import { tableKey, type SeptLeaf, type Td } from './state.js';
-
-export const levelBytes = (level: Level): number => pagesAt(level) * 4096;
 
 /** The leaf covering `gpa`, at 4K or 2M. */
 export function leafCovering(td: Td, gpa: number): SeptLeaf | undefined {
-  const l0 = td.leaves[0].get(gpa - (gpa % 4096));
+  const l0 = td.leaves[0].get(levelBase(gpa, 0, true));
   if (l0) return l0;
-  return td.leaves[1].get(gpa - (gpa % levelBytes(1)));
+  return td.leaves[1].get(levelBase(gpa, 1, true));
 }
 
 /** Whether every table a walk to `level` at `gpa` needs exists (the root is in the TDCS). */
 export function walkReaches(td: Td, gpa: number, level: Level): boolean {
-  for (let l = 3; l > level; l--) if (!td.tables.has(tableKey(l, gpa))) return false;
+  for (let l = td.topLevel; l > level; l--) if (!td.tables.has(tableKey(l, gpa))) return false;
   return true;
 }
 
 /** Whether the entry at `level` for `gpa` is FREE: no leaf there or above, no table in its place. */
 export function entryFree(td: Td, gpa: number, level: Level): boolean {
-  if (td.leaves[1].has(gpa - (gpa % levelBytes(1)))) return false;
+  if (td.leaves[1].has(levelBase(gpa, 1, true))) return false;
   if (level === 0) return !td.leaves[0].has(gpa);
   return !td.tables.has(tableKey(1, gpa));
 }
@@ -36,7 +34,7 @@ export function* leavesOf(td: Td): Generator<SeptLeaf> {
 export function leavesIn(td: Td, start: number, end: number): SeptLeaf[] {
   const out: SeptLeaf[] = [];
   for (const level of [0, 1] as const) {
-    const size = levelBytes(level);
+    const size = bytesAt(level);
     const map = td.leaves[level];
     if (map.size === 0) continue;
     const first = start - (start % size);

@@ -3,7 +3,7 @@
 // only; frames are numbers, never struct pages.
 
 import type { PhysMem } from '../phys.js';
-import type { Level, Pfn } from '../units.js';
+import { bytesAt, type Level, type Pfn, type TableLevel } from '../units.js';
 
 export type OpState = 'UNINITIALIZED' | 'INITIALIZED' | 'RUNNABLE' | 'TEARDOWN';
 
@@ -40,6 +40,8 @@ export interface Td {
   leaves: [Map<number, SeptLeaf>, Map<number, SeptLeaf>];
   /** S-EPT tables below the root, `${level}:${gpa >> (12 + 9 * level)}` -> table frame. */
   tables: Map<string, Pfn>;
+  /** Level of the highest table below the root: 3 (4-level S-EPT, GPAW 48) or 4 (5-level, GPAW 52). */
+  topLevel: 3 | 4;
   /** 4 KiB-equivalents owned by leaves. */
   childCount: number;
   mrtd: { records: MrtdRecord[]; finalized: string | null };
@@ -72,6 +74,6 @@ export function newTdxModule(phys: PhysMem): TdxModule {
   return { phys, tds: new Map(), vps: new Map(), pamt: new Map(), nextId: 1, quirkRollbackMrtd: false, quirkRemoveKeepsPamt: false };
 }
 
-export function tableKey(level: number, gpa: number): string {
-  return `${level}:${Math.floor(gpa / 2 ** (12 + 9 * level))}`;
+export function tableKey(level: TableLevel, gpa: number): string {
+  return `${level}:${Math.floor(gpa / bytesAt(level))}`;
 }

@@ -14,7 +14,7 @@ export function mngCreate(m: TdxModule, tdr: Pfn, hkid: number): { status: TdxSt
   const id = m.nextId++;
   const td: Td = {
     id, tdr, hkid, keyConfigured: false, opState: 'UNINITIALIZED', numVcpus: 0, epoch: 0,
-    leaves: [new Map(), new Map()], tables: new Map(), childCount: 0, mrtd: { records: [], finalized: null },
+    leaves: [new Map(), new Map()], tables: new Map(), topLevel: 3, childCount: 0, mrtd: { records: [], finalized: null },
   };
   m.tds.set(id, td);
   pamtAssign(m, tdr, 0, 'TDR', id);
@@ -40,10 +40,11 @@ export function mngAddcx(m: TdxModule, id: number, pfn: Pfn): TdxStatus {
   return 'TDX_SUCCESS';
 }
 
-export function mngInit(m: TdxModule, id: number): TdxStatus {
+export function mngInit(m: TdxModule, id: number, maxGpaw: boolean): TdxStatus {
   const td = tdOf(m, id);
   if (!td || !td.keyConfigured) return 'TDX_OPERAND_INVALID';
   if (td.opState !== 'UNINITIALIZED') return 'TDX_OP_STATE_INCORRECT';
+  td.topLevel = maxGpaw ? 4 : 3;
   td.opState = 'INITIALIZED';
   return 'TDX_SUCCESS';
 }

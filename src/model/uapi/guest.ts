@@ -62,7 +62,7 @@ export function guestAccess(w: World, vcpuFd: number, a: AccessArgs): Ret {
   return doAccess(w, f.pfn, a);
 }
 
-export function guestAccept(w: World, vcpuFd: number, gpa: bigint, level: 0 | 1): Ret {
+export function guestAccept(w: World, vcpuFd: number, gpa: bigint, level: bigint): Ret {
   const g = vcpuIoctl(w, vcpuFd);
   if (!g.ok) return g.r;
   const { vcpu, vm } = g.v;

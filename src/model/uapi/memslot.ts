@@ -7,7 +7,7 @@ import { MEMSLOT_FLAGS } from '../../program/calls.js';
 import { bind, isBound, unbind } from '../gmem/file.js';
 import { GMEM_FLAGS } from '../../program/calls.js';
 import { slotEnd, type Memslot } from '../kvm/memslot.js';
-import type { Vm } from '../kvm/vm.js';
+import { sharedBit, type Vm } from '../kvm/vm.js';
 import { zapGfnRange, ZAP_ALL } from '../mmu/zap.js';
 import { err, ok, type Ret } from '../result.js';
 import { TASK_SIZE_MAX } from '../host/mapping.js';
@@ -93,6 +93,12 @@ export function setUserMemoryRegion2(w: World, vmFd: number, a: RegionArgs): Ret
   if (isGmem && !old) {
     const r = gmemBind(w, vm, slot, a.gmemFd, a.offset);
     if (r) return r;
+  }
+  // kvm_arch_prepare_memory_region(): a new or moved slot must not reach a
+  // TD's shared bit (kvm_is_gfn_alias() of its last GFN); undo the binding.
+  if (change !== 'flags' && ((BigInt(baseGfn + npages - 1) << BigInt(PAGE_SHIFT)) & sharedBit(vm)) !== 0n) {
+    unbindSlot(w, slot);
+    return err('EINVAL');
   }
   if (old) {
     // A move or flags change replaces the slot: zap the old one's mappings.

@@ -6,11 +6,11 @@
 import { INIT_MEM_FLAGS } from '../../program/calls.js';
 import { tdxFinalize, tdxInitVcpu, tdxInitVm } from '../kvm/tdx_vm.js';
 import { populateRegion, type RegionCursor } from '../kvm/tdx_populate.js';
-import { SHARED_BIT } from '../kvm/tdx_fault.js';
+import type { Errno } from '../errno.js';
 import { err, ok, type Ret } from '../result.js';
 import { isPageAligned, U64_MAX } from '../units.js';
 import type { World } from '../world.js';
-import type { Vm } from '../kvm/vm.js';
+import { sharedBit, type Vm } from '../kvm/vm.js';
 import { vcpuIoctl, vmIoctl } from './common.js';
 
 export interface TdxCmd {
@@ -18,7 +18,7 @@ export interface TdxCmd {
   hwError: bigint;
 }
 
-const done = (e: string | null): Ret => (e ? err(e as never) : ok());
+const done = (e: Errno | null): Ret => (e ? err(e) : ok());
 
 /** KVM_MEMORY_ENCRYPT_OP on the fd of a VM that is not a TD: vt_mem_enc_ioctl() answers ENOTTY. */
 function notTdx(): Ret {
@@ -31,7 +31,7 @@ function notTdxVcpu(): Ret {
 }
 
 /** Models tdx_vm_ioctl(): resolve the VM, the command preamble (tdx_get_cmd()), then the command. */
-function vmCmd(w: World, vmFd: number, c: TdxCmd, run: (vm: Vm) => string | null): Ret {
+function vmCmd(w: World, vmFd: number, c: TdxCmd, run: (vm: Vm) => Errno | null): Ret {
   const g = vmIoctl(w, vmFd);
   if (!g.ok) return g.r;
   if (!g.v.tdx) return notTdx();
@@ -39,8 +39,13 @@ function vmCmd(w: World, vmFd: number, c: TdxCmd, run: (vm: Vm) => string | null
   return done(run(g.v));
 }
 
-export function tdxInitVmIoctl(w: World, vmFd: number, c: TdxCmd): Ret {
-  return vmCmd(w, vmFd, c, (vm) => tdxInitVm(w, vm, c.flags));
+export interface InitVmArgs extends TdxCmd {
+  /** CPUID 0x80000008 EAX[23:16] of struct kvm_tdx_init_vm: the TD's GPA width. */
+  gpaw: bigint;
+}
+
+export function tdxInitVmIoctl(w: World, vmFd: number, c: InitVmArgs): Ret {
+  return vmCmd(w, vmFd, c, (vm) => tdxInitVm(w, vm, c.flags, c.gpaw));
 }
 
 export function tdxFinalizeIoctl(w: World, vmFd: number, c: TdxCmd): Ret {
@@ -90,7 +95,9 @@ export function tdxInitMemRegionIoctl(w: World, vcpuFd: number, a: InitMemArgs):
   // The kernel computes gpa + (nr_pages << PAGE_SHIFT) in u64 arithmetic.
   const end = (a.gpa + ((a.nrPages << 12n) & U64_MAX)) & U64_MAX;
   if (end <= a.gpa) return err('EINVAL');
-  if ((a.gpa & SHARED_BIT) !== 0n || (((end - 1n) & U64_MAX) & SHARED_BIT) !== 0n) return err('EINVAL');
+  // vt_is_tdx_private_gpa() of the first and the last byte.
+  const shared = sharedBit(vm);
+  if ((a.gpa & shared) !== 0n || (((end - 1n) & U64_MAX) & shared) !== 0n) return err('EINVAL');
   const cur: RegionCursor = { source: a.source, gpa: a.gpa, nrPages: a.nrPages };
   const e = populateRegion(w, vm, cur, (a.flags & INIT_MEM_FLAGS.MEASURE) !== 0n, source === 'target');
   w.step.out.source = cur.source;
