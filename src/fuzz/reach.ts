@@ -9,7 +9,7 @@ import type { ExecCall } from '../model/exec.js';
 import { FALLOC_FLAGS } from '../program/calls.js';
 import { segmentsIn } from '../model/intervals.js';
 import { findSlot, gmemIndex, slotEnd, slotsOverlapping, type Memslot } from '../model/kvm/memslot.js';
-import type { Vm } from '../model/kvm/vm.js';
+import { sharedBit, type Vm } from '../model/kvm/vm.js';
 import type { Ret } from '../model/result.js';
 import type { StepCtx, World } from '../model/world.js';
 
@@ -45,7 +45,6 @@ interface Track {
   live: Map<number, Set<number>>;
 }
 
-const SHARED_BIT = 1n << 47n;
 const ok = (r: Ret) => (r.kind === 'int' && r.value === 0n) || (r.kind === 'outcome' && r.name === 'OK');
 
 function vmOfFd(w: World, fd: number | undefined, kind: 'vm' | 'vcpu'): Vm | undefined {
@@ -55,7 +54,7 @@ function vmOfFd(w: World, fd: number | undefined, kind: 'vm' | 'vcpu'): Vm | und
 }
 
 function gfnOf(vm: Vm, gpa: bigint): number {
-  return Number((vm.type === 'TDX' ? gpa & ~SHARED_BIT : gpa) >> 12n);
+  return Number((gpa & ~sharedBit(vm)) >> 12n);
 }
 
 /** The GFN ranges bound to guest_memfd indexes [start, end). */

@@ -59,7 +59,7 @@ export function observe(ref: RefState, w: World, c: ExecCall, ret: Ret, step: St
       const id = w.fds.get(ret.handle)!.id;
       const kind = KINDS[a.type.toString()] ?? 'DEFAULT';
       ref.fds.set(ret.handle, { kind: 'vm', id });
-      ref.vms.set(id, { id, kind, fdOpen: true, vcpuFds: new Set(), destroyed: false, slots: [], attrs: new RangeMap(), td: kind === 'TDX' ? newTd() : null });
+      ref.vms.set(id, { id, kind, fdOpen: true, vcpuFds: new Set(), destroyed: false, slots: [], attrs: new RangeMap(), td: kind === 'TDX' ? newTd() : null, gpaw: 48 });
       break;
     }
     case 'KVM_CREATE_VCPU':
@@ -147,7 +147,11 @@ export function observe(ref: RefState, w: World, c: ExecCall, ret: Ret, step: St
       if (isZero(ret)) closeFd(ref, h);
       break;
     case 'KVM_TDX_INIT_VM':
-      if (vm?.td && isZero(ret)) vm.td.phase = 'INITIALIZED';
+      if (vm?.td && isZero(ret)) {
+        vm.td.phase = 'INITIALIZED';
+        // tdx_td_init(): the width the VMM asked for takes effect only when INIT_VM succeeds.
+        vm.gpaw = c.args.gpaw === undefined ? 48 : Number(c.args.gpaw);
+      }
       break;
     case 'KVM_TDX_INIT_VCPU':
       if (vm && isZero(ret)) ref.vcpus.get(h)!.tdxInit = true;

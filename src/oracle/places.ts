@@ -6,9 +6,8 @@
 import { GMEM_FLAGS } from '../program/calls.js';
 import type { Place, RefGmem, RefMapping, RefSlot, RefState, RefVm } from './state.js';
 
-/** The shared bit of a GPAW-48 TD: GPA bit 47. */
-export const TD_SHARED_BIT = 1n << 47n;
-export const TD_GPA_END = 1n << 48n;
+/** A TD's shared bit is the top bit of its GPA width: bit 47 for GPAW 48, bit 51 for GPAW 52. */
+const sharedBitOf = (vm: RefVm): bigint => 1n << BigInt(vm.gpaw - 1);
 export const GPA_END = 1n << 52n;
 
 export function slotOf(vm: RefVm, gfn: number): RefSlot | undefined {
@@ -92,9 +91,10 @@ function privateReach(ref: RefState, vm: RefVm, gfn: number): Reach {
 /** The page a GUEST_ACCESS may reach: a TD picks private or shared by the access and the shared bit; other VMs by the attribute. */
 export function guestReach(ref: RefState, vm: RefVm, gpa: bigint, privateAccess: boolean): Reach {
   if (vm.kind === 'TDX') {
-    if (gpa >= TD_GPA_END) return no('GPA beyond GPAW');
-    const shared = !privateAccess || (gpa & TD_SHARED_BIT) !== 0n;
-    const gfn = Number((gpa & ~TD_SHARED_BIT) >> 12n);
+    const bit = sharedBitOf(vm);
+    if (gpa >= bit << 1n) return no('GPA beyond GPAW');
+    const shared = !privateAccess || (gpa & bit) !== 0n;
+    const gfn = Number((gpa & ~bit) >> 12n);
     return shared ? sharedReach(ref, vm, gfn) : privateReach(ref, vm, gfn);
   }
   if (gpa >= GPA_END) return no('GPA beyond MAXPHYADDR');

@@ -57,6 +57,8 @@ export interface RefVm {
   /** Per-VM PRIVATE attribute (KVM_SET_MEMORY_ATTRIBUTES). */
   attrs: RangeMap<true>;
   td: RefTd | null;
+  /** The TD's guest physical address width: 48 (shared bit 47) unless INIT_VM chose 52 (shared bit 51). */
+  gpaw: number;
 }
 
 export interface RefGmem {
