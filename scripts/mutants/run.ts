@@ -1,4 +1,4 @@
-// Run one mutant: copy bin/, src/ and docs/ into its own scratch directory
+// Run one mutant: copy bin/, src/, docs/, executor/ and package.json into its own scratch directory
 // inside the repository (so node_modules resolves), apply the mutant there,
 // and run that copy's `tdxfuzz fuzz --json` as a child process.
 
@@ -63,7 +63,7 @@ export async function runMutant(root: string, m: Mutant, o: RunOptions): Promise
   const dir = join(o.scratch ?? join(root, SCRATCH), m.id);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  for (const d of ['bin', 'src', 'docs']) cpSync(join(root, d), join(dir, d), { recursive: true });
+  for (const d of ['bin', 'src', 'docs', 'executor', 'package.json']) cpSync(join(root, d), join(dir, d), { recursive: true });
   writeFileSync(join(dir, m.file), mutatedText(root, m));
   const base = { id: m.id, file: m.file, kind: m.kind };
   const t0 = Date.now();
