@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { runMain } from './inproc.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const file = join(root, 'corpus', 'found', 'no-dangling-sept-a4af0216.prog');
+const file = join(root, 'corpus', 'found', 'no-dangling-sept-6d5b771a.prog');
 
 describe('handle names', () => {
   test('replay names the VM as the program does', async () => {
