@@ -16,6 +16,8 @@ export interface VmBefore {
   bugged: boolean;
   dead: boolean;
   preFaultAllowed: boolean;
+  /** The TD's HKID before the step (teardown in the same step may release it). */
+  hkid: number | null;
   mrtdRecords: number;
   /** vCPUs that completed KVM_TDX_INIT_VCPU. */
   initVcpus: number;
@@ -48,6 +50,7 @@ export function takeBefore(w: World, call: ExecCall): Before {
       bugged: vm.bugged,
       dead: vm.dead,
       preFaultAllowed: vm.tdx?.preFaultAllowed ?? false,
+      hkid: vm.tdx?.hkid ?? null,
       mrtdRecords: vm.tdx?.td != null ? (w.tdx.tds.get(vm.tdx.td)?.mrtd.records.length ?? 0) : 0,
       initVcpus: vm.vcpus.reduce((n, id) => n + (w.vcpus.get(id)?.tdxInitialized ? 1 : 0), 0),
       slots: vm.memslots.slice(),

@@ -50,7 +50,9 @@ function recordOf(c: CheckCtx, vm: Vm, r: SeamcallRecord): boolean {
   if (r.td !== null) return r.td === t.td;
   // TDH.MNG.CREATE precedes the TD; TDH.PHYMEM.PAGE.WBINVD names the HKID.
   if (r.name === 'TDH.MNG.CREATE') return c.call.op === 'KVM_TDX_INIT_VM' && vmOfCall(c) === vm.id;
-  return r.args.hkid !== undefined && t.hkid !== null && r.args.hkid === t.hkid;
+  // The HKID as it was before the step: a teardown in the same step may have released it.
+  const hkid = c.before.vms.get(vm.id)?.hkid ?? t.hkid;
+  return r.args.hkid !== undefined && hkid !== null && r.args.hkid === hkid;
 }
 
 /** Why the VM may have been bugged in this step, or undefined if nothing the semantics list explains it. */
