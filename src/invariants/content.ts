@@ -6,8 +6,28 @@
 
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { hex } from './util.js';
+import { liveGmem, mappingAtVa, slotOf } from '../oracle/places.js';
 
 const READS = new Set(['HOST_READ', 'GUEST_ACCESS']);
+const HOST = new Set(['HOST_READ', 'HOST_WRITE']);
+
+/**
+ * INIT_MEM_REGION copies each source page in turn (get_user_pages_fast() in
+ * tdx_gmem_post_populate(), or its G1 GUP in the TDX hook); a source page of
+ * a live anonymous mapping is always there, so EFAULT at it is wrong.
+ */
+function sourceReadable(c: CheckCtx, out: Violation[]): void {
+  const a = c.call.args;
+  if (c.call.op !== 'KVM_TDX_INIT_MEM_REGION' || c.ret.kind !== 'errno' || c.ret.name !== 'EFAULT' || !a.source) return;
+  const done = c.ref.now.populated?.gpas.length ?? 0;
+  const va = a.source + BigInt(done) * 4096n;
+  // EFAULT also means the target has no guest_memfd behind it (kvm_gmem_populate()): judge the source only where it has one.
+  const vm = c.ref.now.vmId === undefined ? undefined : c.ref.vm(c.ref.now.vmId);
+  const gfn = Number(a.gpa >> 12n) + done;
+  if (!vm || !liveGmem(c.ref.state, slotOf(vm, gfn))) return;
+  const m = mappingAtVa(c.ref.state, va);
+  if (m && m.gmem === null) out.push({ invariant: 'content-integrity', message: `${c.call.op}: EFAULT at source ${hex(va)}, which is a page of live anonymous mapping ${m.id}` });
+}
 
 export const contentIntegrity: Invariant = {
   id: 'content-integrity',
@@ -15,6 +35,7 @@ export const contentIntegrity: Invariant = {
   check(c: CheckCtx) {
     const out: Violation[] = [];
     if (c.ref.broken) out.push({ invariant: this.id, message: `${c.call.op}: the oracle failed: ${c.ref.broken}` });
+    sourceReadable(c, out);
     const acc = c.ref.now.access;
     if (!acc) return out;
     const vmId = c.ref.now.vmId;
@@ -24,7 +45,15 @@ export const contentIntegrity: Invariant = {
     const what = c.call.op === 'GUEST_ACCESS' ? `GUEST_ACCESS of GPA ${hex(a.gpa)} (${a.private !== 0n ? 'private' : 'shared'})` : `${c.call.op} at offset ${hex(a.offset)}`;
     const r = c.ret;
     const succeeded = r.kind === 'int' || (r.kind === 'outcome' && r.name === 'OK');
-    if (!succeeded) return out;
+    if (!succeeded) {
+      // Anonymous memory has no private state: a host access inside a live
+      // anonymous mapping has nothing that may refuse it (the VMA lookup of
+      // lock_vma_under_rcu()/find_vma() finds it, the fault allocates).
+      if (HOST.has(c.call.op) && acc.reach.ok && acc.reach.place.kind === 'anon') {
+        out.push({ invariant: this.id, message: `${c.call.op}: ${what} of anonymous mapping ${acc.reach.place.mapping} answered ${r.kind === 'errno' ? r.name : r.kind === 'outcome' ? r.name : 'a failure'}, but the page is inside a live mapping` });
+      }
+      return out;
+    }
     if (!acc.reach.ok) {
       out.push({ invariant: this.id, message: `${c.call.op}: ${what} succeeded, but it may reach no page (${acc.reach.why})` });
       return out;

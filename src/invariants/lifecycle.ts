@@ -69,8 +69,14 @@ function lifecycleAnswers(c: CheckCtx, say: (m: string) => void): void {
   const vmId = c.ref.now.vmId;
   if (!need || !phase || vmId === undefined) return;
   const b = c.before.vms.get(vmId);
-  if (!b || b.bugged || b.dead || phase === need.phase) return;
+  if (!b || b.bugged || b.dead) return;
   const e = errno(c);
+  // TDH.MR.FINALIZE needs an initialised vCPU (TDX_NO_VCPUS otherwise) and
+  // KVM does not check first: the TD cannot become RUNNABLE (tdx.md §2.5).
+  if (c.call.op === 'KVM_TDX_FINALIZE_VM' && phase === 'INITIALIZED' && c.ref.initVcpus(vmId) === 0 && e === undefined) {
+    say(`vm${vmId} was finalized with no vCPU through KVM_TDX_INIT_VCPU; TDH.MR.FINALIZE refuses that (TDX_NO_VCPUS)`);
+  }
+  if (phase === need.phase) return;
   const progressed = c.call.op === 'KVM_TDX_INIT_MEM_REGION' && (c.ref.now.populated?.gpas.length ?? 0) > 0;
   if (e === undefined || progressed) say(`vm${vmId} answered ${e ?? 'success'}${progressed ? ' after adding pages' : ''} while its TD is ${phase}; it needs ${need.phase}`);
   else if (need.otherwise && !need.otherwise.includes(e)) say(`vm${vmId} answered ${e} while its TD is ${phase}; expected ${need.otherwise.join(' or ')}`);

@@ -38,6 +38,13 @@ export class Oracle {
     return this.state.vms.get(id);
   }
 
+  /** How many of a VM's vCPUs finished KVM_TDX_INIT_VCPU. */
+  initVcpus(vmId: number): number {
+    let n = 0;
+    for (const v of this.state.vcpus.values()) if (v.vmId === vmId && v.tdxInit) n++;
+    return n;
+  }
+
   gmem(id: number): RefGmem | undefined {
     return this.state.gmems.get(id);
   }
