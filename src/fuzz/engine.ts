@@ -13,6 +13,7 @@ import { minimize, minimizeAsync } from './minimize.js';
 import { NO_SHARD, programArb, programAt, programSeed, shardIndex, type Shard } from './stream.js';
 import type { Stats } from './stats.js';
 import type { Coverage } from './coverage.js';
+import { driveSync, driveYielding } from './drive.js';
 
 export interface FuzzOptions {
   profile: ProfileName;
@@ -98,25 +99,12 @@ function* searchSteps(o: FuzzOptions, first: number, step: number): Generator<vo
 }
 
 export function search(o: FuzzOptions, first = 0, step = 1): SearchResult {
-  const it = searchSteps(o, first, step);
-  for (;;) {
-    const r = it.next();
-    if (r.done) return r.value;
-  }
+  return driveSync(searchSteps(o, first, step));
 }
 
 /** The same search, giving the event loop a turn every 50 ms. */
 export async function searchAsync(o: FuzzOptions, first = 0, step = 1): Promise<SearchResult> {
-  const it = searchSteps(o, first, step);
-  let turn = Date.now();
-  for (;;) {
-    const r = it.next();
-    if (r.done) return r.value;
-    if (Date.now() - turn > 50) {
-      await new Promise((res) => setImmediate(res));
-      turn = Date.now();
-    }
-  }
+  return driveYielding(searchSteps(o, first, step));
 }
 
 export function fuzz(o: FuzzOptions): FuzzResult {

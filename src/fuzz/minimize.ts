@@ -6,6 +6,7 @@
 
 import { CALLS } from '../program/calls.js';
 import type { Call, Program, Value } from '../program/types.js';
+import { driveSync, driveYielding } from './drive.js';
 
 /** The failing step's index if the program still violates the target invariant, else -1. */
 export type Oracle = (p: Program) => number;
@@ -52,25 +53,12 @@ export interface MinimizeOptions {
 }
 
 export function minimize(p0: Program, oracle: Oracle, deadline = Infinity, mo: MinimizeOptions = {}): { program: Program; stats: MinimizeStats } {
-  const it = minimizeSteps(p0, oracle, deadline, mo);
-  for (;;) {
-    const r = it.next();
-    if (r.done) return r.value;
-  }
+  return driveSync(minimizeSteps(p0, oracle, deadline, mo));
 }
 
 /** The same minimiser, giving the event loop a turn every 50 ms so a signal is seen. */
 export async function minimizeAsync(p0: Program, oracle: Oracle, deadline = Infinity, mo: MinimizeOptions = {}): Promise<{ program: Program; stats: MinimizeStats }> {
-  const it = minimizeSteps(p0, oracle, deadline, mo);
-  let turn = Date.now();
-  for (;;) {
-    const r = it.next();
-    if (r.done) return r.value;
-    if (Date.now() - turn > 50) {
-      await new Promise((res) => setImmediate(res));
-      turn = Date.now();
-    }
-  }
+  return driveYielding(minimizeSteps(p0, oracle, deadline, mo));
 }
 
 /** The passes as a generator that yields after every attempt, so one loop serves both drivers. */
