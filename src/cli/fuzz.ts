@@ -59,11 +59,8 @@ export function parseShard(s: string | undefined): Shard | undefined {
   return { index, count };
 }
 
-export async function fuzzCommand(o: FuzzCliOptions, out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  if (parseTarget(o.target) === 'kernel') return await kernelFuzzCommand(o, out, err);
-  const bugs: BugName[] = parseBugs(o.bug);
-  const { profiles, picked } = profilesForBugs(o.profile === undefined ? undefined : profilesOf(o.profile), bugs);
-  const want = parseWant(o.want);
+/** The budget, size, parallelism and seed every fuzz run takes, model or kernel target alike. */
+export function parseRunOptions(o: FuzzCliOptions) {
   const runs = parseCount('--runs', o.runs);
   const time = parseSeconds('--time', o.time);
   if (runs === 0) throw new UsageError('--runs 0 would run nothing: give at least 1');
@@ -77,6 +74,15 @@ export async function fuzzCommand(o: FuzzCliOptions, out: (s: string) => void, e
   // Shards are slices of one stream only if they share the seed.
   if (shard && o.seed === undefined) throw new UsageError('--shard needs --seed: every shard must run the same seed to be a slice of one stream');
   const seed = seedFrom(parseSeed('--seed', o.seed));
+  return { runs, time, maxCalls, workers, shard, seed };
+}
+
+export async function fuzzCommand(o: FuzzCliOptions, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  if (parseTarget(o.target) === 'kernel') return await kernelFuzzCommand(o, out, err);
+  const bugs: BugName[] = parseBugs(o.bug);
+  const { profiles, picked } = profilesForBugs(o.profile === undefined ? undefined : profilesOf(o.profile), bugs);
+  const want = parseWant(o.want);
+  const { runs, time, maxCalls, workers, shard, seed } = parseRunOptions(o);
   const corpus = o.corpus ?? 'corpus/found';
   checkOutputDir('--corpus', corpus);
   const say = o.json ? err : out;

@@ -5,23 +5,13 @@
 import { kernelShrink, type KernelFuzzOptions, type KernelFuzzResult } from '../kernel/fuzz.js';
 import { kernelSearchParallel } from '../kernel/pool.js';
 import { probeAndApply } from '../kernel/probe.js';
-import { seedFrom } from '../fuzz/seed.js';
 import { printProgram } from '../program/printer.js';
-import { parseCount, parseSeconds } from './options.js';
-import { EXIT_FOUND, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js';
+import { EXIT_FOUND, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from './errors.js';
 import { jsonLine } from './json.js';
-import { parseShard, type FuzzCliOptions } from './fuzz.js';
+import { parseRunOptions, type FuzzCliOptions } from './fuzz.js';
 
 export async function kernelFuzzCommand(o: FuzzCliOptions & { executor?: string }, out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  const runs = parseCount('--runs', o.runs);
-  const time = parseSeconds('--time', o.time);
-  if (runs !== undefined && time !== undefined) throw new UsageError('give --runs or --time, not both');
-  const maxCalls = parseCount('--max-calls', o.maxCalls) ?? 40;
-  if (maxCalls < 1) throw new UsageError('--max-calls expects at least 1');
-  const workers = parseCount('--workers', o.workers) ?? 1;
-  if (workers < 1 || workers > 64) throw new UsageError(`--workers expects 1 to 64, got '${o.workers}'`);
-  const shard = parseShard(o.shard);
-  const seed = seedFrom(o.seed);
+  const { runs, time, maxCalls, workers, shard, seed } = parseRunOptions(o);
   const say = o.json ? err : out;
   let interrupted = false;
   const onSignal = () => { interrupted = true; };
