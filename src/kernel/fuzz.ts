@@ -42,15 +42,8 @@ export interface KernelFinding {
   unshrunkCalls: number;
 }
 
-export interface KernelFuzzResult {
-  runs: number;
-  calls: number;
-  /** Programs skipped because they need what the kernel lacks. */
-  skipped: number;
-  /** Model-side invariant violations seen (reported, not shrunk here). */
-  violations: number;
-  elapsedMs: number;
-  kernelMs: number;
+/** A whole kernel fuzz run: the search's counts, the kernel it ran on, and the shrunk finding. */
+export interface KernelFuzzResult extends Omit<KernelSearchResult, 'foundAt'> {
   release: string;
   finding?: KernelFinding;
   unavailable?: string;
@@ -91,7 +84,9 @@ export function pinBoth(p: Program, d: Differential): Program {
 export interface KernelSearchResult {
   runs: number;
   calls: number;
+  /** Programs skipped because they need what the kernel lacks. */
   skipped: number;
+  /** Model-side invariant violations seen (reported, not shrunk here). */
   violations: number;
   elapsedMs: number;
   kernelMs: number;
