@@ -15,7 +15,8 @@
 
 import type { World } from '../model/world.js';
 
-const T = { UNDEF: 1, NULL: 2, FALSE: 3, TRUE: 4, NUM: 5, BIG: 6, STR: 7, CHARS: 8, ARR: 9, MAP: 10, SET: 11, OBJ: 12, REF: 13 } as const;
+const T = { UNDEF: 1, NULL: 2, FALSE: 3, TRUE: 4, NUM: 5, BIG: 6, STR: 7, CHARS: 8, ARR: 9, MAP: 10, SET: 11, OBJ: 12, REF: 13, BIGLIMBS: 14 } as const;
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
  * Field names and short strings (states, kinds, table keys), interned once
@@ -47,11 +48,11 @@ function flatShape(x: object): { keys: string[]; types: string[] } | undefined {
 }
 
 /** Field names get their own ids (a field name is never confused with a string value: it has no tag). */
-const keyIds = new Map<string, number>();
+const keyIds: Record<string, number> = Object.create(null) as Record<string, number>;
+let keyCount = 0;
 function keyId(k: string): number {
-  let id = keyIds.get(k);
-  if (id === undefined) keyIds.set(k, (id = keyIds.size + 1));
-  return id;
+  const id = keyIds[k];
+  return id !== undefined ? id : (keyIds[k] = ++keyCount);
 }
 
 /**
@@ -106,9 +107,16 @@ export class Writer {
         this.string(v);
         return;
       case 'bigint': {
-        // Sign, then 32-bit limbs of the magnitude, least significant first.
+        // A value a double holds exactly is written as one number, without
+        // BigInt arithmetic (which allocates); a larger one as its sign, then
+        // 32-bit limbs of the magnitude, least significant first.
+        if (v <= SAFE && v >= -SAFE) {
+          this.push(T.BIG);
+          this.push(Number(v));
+          return;
+        }
         let m = v < 0n ? -v : v;
-        this.push(T.BIG);
+        this.push(T.BIGLIMBS);
         this.push(v < 0n ? -1 : 1);
         do {
           this.push(Number(m & 0xffffffffn));
