@@ -7,6 +7,8 @@ import { parseProgram } from '../../src/program/parser.js';
 import { runProgram } from '../../src/fuzz/runner.js';
 import type { BugName } from '../../src/model/bugs.js';
 import { huntTests } from './hunt.js';
+import { frameLiveness } from '../../src/invariants/frame_liveness.js';
+import type { CheckCtx } from '../../src/invariants/types.js';
 
 /** Run a program with a harmless call after it, so the step in question is checked incrementally. */
 function firstViolation(text: string, bugs: BugName[]) {
@@ -30,7 +32,45 @@ cpu0 = KVM_CREATE_VCPU(vm0, id=0)
 KVM_PRE_FAULT_MEMORY(cpu0, gpa=0x2000, size=0x2000, flags=0x0)
 MUNMAP(src0)`;
 
+// A punch hole and a write into anonymous memory: every frame allocated is
+// owned by the page cache, the mapping or the TD.
+const OWNED = `vm0 = KVM_CREATE_VM(type=TDX)
+KVM_TDX_INIT_VM(vm0)
+g0 = KVM_CREATE_GUEST_MEMFD(vm0, size=0x400000, flags=0)
+FALLOCATE(g0, mode=KEEP_SIZE, offset=0x0, len=0x4000)
+FALLOCATE(g0, mode=PUNCH_HOLE|KEEP_SIZE, offset=0x1000, len=0x1000)
+a0 = MMAP_ANON(size=0x2000)
+HOST_WRITE(a0, offset=0x1000, byte=0x11)`;
+
+/** The full sweep of frame-liveness over the world a program leaves, after `edit`. */
+function sweepAfter(text: string, edit: (w: ReturnType<typeof runProgram>['world']) => void): string[] {
+  const r = parseProgram(`# tdxfuzz program v1\n# profile: upstream\n${text}\n`, 'inline');
+  if (!r.ok) throw new Error(r.error.message);
+  const run = runProgram(r.program, { profile: 'upstream', bugs: [] });
+  expect(run.violations).toEqual([]);
+  edit(run.world);
+  const last = run.steps[run.steps.length - 1];
+  const ctx = { world: run.world, call: { op: last.call.op, handles: [], args: {} }, ret: last.result, step: run.world.step, full: true } as unknown as CheckCtx;
+  return frameLiveness.check(ctx).map((v) => v.message);
+}
+
 describe('frame-liveness', () => {
+  test('a frame allocated but owned by nothing (a leak) is caught by the full sweep', () => {
+    expect(sweepAfter(OWNED, () => {})).toEqual([]);
+    // Drop the anonymous page from its mapping without freeing it.
+    const leaked = sweepAfter(OWNED, (w) => {
+      for (const m of w.mappings.values()) if (m.kind === 'anon') m.anon.clear();
+    });
+    expect(leaked).toHaveLength(1);
+    expect(leaked[0]).toMatch(/HOST_WRITE: PFN 0x[0-9a-f]+ is allocated but nothing owns it/);
+    // Drop the TD's control pages from KVM and from the PAMT.
+    const control = sweepAfter(OWNED, (w) => {
+      for (const vm of w.vms.values()) if (vm.tdx) vm.tdx.controlPfns.length = 0;
+      w.tdx.pamt.clear();
+    });
+    expect(control[0]).toMatch(/is allocated but nothing owns it/);
+  });
+
   huntTests(['frame-liveness']);
   test('a PAMT-assigned frame handed back to the host is caught in the step that frees it', () => {
     const r = firstViolation(FAILED_RECLAIM, ['teardown-frees-unreclaimed']);

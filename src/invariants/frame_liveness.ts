@@ -6,12 +6,15 @@
 // before and after, compared span by span) and by the frames its own record
 // names (touched frames, host accesses, SEAMCALL arguments) that are free
 // now; only then are all references enumerated. A full sweep checks every
-// reference and every PAMT entry against the free list.
+// reference and every PAMT entry against the free list, and the converse:
+// every frame the allocator has handed out is owned by something, so none
+// leaks.
 
 import type { Pfn } from '../model/units.js';
 import type { World } from '../model/world.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
-import { buggedTds, firstFreeIn, forEachRef, freeListOf, hex, newlyFreed, type FreeList, type Span } from './frames.js';
+import { FIRST_PFN } from '../model/view.js';
+import { buggedTds, firstFreeIn, firstLeakedFrame, forEachRef, freeListOf, hex, newlyFreed, type FreeList, type Span } from './frames.js';
 
 /** Frames named by the step's own record that the allocator holds as free now. */
 function freeFramesOfStep(c: CheckCtx, free: FreeList): Span[] {
@@ -79,6 +82,8 @@ export const frameLiveness: Invariant = {
       for (const [pfn, e] of w.tdx.pamt) {
         if (guarded(bugged, e) && firstFreeIn(free, pfn, pfn + 1) !== undefined) say(`PFN ${hex(pfn)} is free in the host allocator while the PAMT assigns it to TD ${e.owner} as ${e.type}`);
       }
+      const leaked = firstLeakedFrame(w, FIRST_PFN);
+      if (leaked !== undefined) say(`PFN ${hex(leaked)} is allocated but nothing owns it: no mapping, page cache, pin or PAMT entry, so it can never be freed`);
       return out;
     }
     const freed = newlyFreed(c.before.free, free);

@@ -122,3 +122,52 @@ export function forEachRef(w: World, visit: RefVisitor): void {
     for (const s of g.inode.pages.segs) visit(s.start + s.value.delta, s.end - s.start, () => `g${g.id} page cache index ${hex(s.start)}..${hex(s.end - 1)}`);
   }
 }
+
+/**
+ * The first frame the host allocator has handed out that nothing owns: not
+ * referenced by anything forEachRef() visits, nor held by KVM for a TD or
+ * vCPU, nor assigned in the PAMT (a TD control page, an S-EPT page, or a
+ * guest page a bugged TD leaks, which tdx.md §1.4 and §5.3 leave allocated
+ * on purpose). Such a frame can never
+ * be freed again: a leak. Costs the number of owners and free spans, never
+ * the number of frames.
+ */
+export function firstLeakedFrame(w: World, firstPfn: number): number | undefined {
+  const owned: Span[] = [];
+  forEachRef(w, (start, count) => owned.push({ start, end: start + count }));
+  for (const td of w.tdx.tds.values()) {
+    for (const level of [0, 1] as const) for (const leaf of td.leaves[level].values()) owned.push({ start: leaf.pfn, end: leaf.pfn + framesAt(level) });
+  }
+  for (const [pfn, e] of w.tdx.pamt) owned.push({ start: pfn, end: pfn + framesAt(e.level) });
+  // Pages KVM allocated for a TD or vCPU and holds until teardown, whether or
+  // not the module took them (a VP.CREATE that failed leaves its TDVPR page
+  // with the vCPU, freed when the vCPU is).
+  const one = (pfn: number) => owned.push({ start: pfn, end: pfn + 1 });
+  for (const vm of w.vms.values()) {
+    if (!vm.tdx) continue;
+    vm.tdx.controlPfns.forEach(one);
+    vm.tdx.septPfns.forEach(one);
+  }
+  for (const v of w.vcpus.values()) v.tdxPfns.forEach(one);
+  owned.sort((a, b) => a.start - b.start);
+  // Walk the allocated frames (below the bump pointer, outside the free
+  // spans) against the owned spans, both in order.
+  let o = 0;
+  let reach = firstPfn;
+  const covered = (from: number): number => {
+    while (o < owned.length && owned[o].start <= from) reach = Math.max(reach, owned[o++].end);
+    return reach;
+  };
+  let cursor = firstPfn;
+  const free = w.pfns.free.segs;
+  for (let i = 0; i <= free.length && cursor < w.pfns.bump; i++) {
+    const end = Math.min(i < free.length ? free[i].start : w.pfns.bump, w.pfns.bump);
+    while (cursor < end) {
+      const to = covered(cursor);
+      if (to <= cursor) return cursor;
+      cursor = to;
+    }
+    if (i < free.length) cursor = Math.max(cursor, free[i].end);
+  }
+  return undefined;
+}

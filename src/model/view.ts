@@ -22,6 +22,8 @@ export type { MmuRoot, RootName, Spte } from './mmu/spte.js';
 export type { MrtdRecord, PamtEntry, SeptLeaf } from './tdx/state.js';
 export type { SeamcallRecord } from './tdx/seamcall.js';
 export type { Errno } from './errno.js';
+/** The first frame the host allocator ever hands out: frames below it are never allocated. */
+export { FIRST_PFN } from './host/pfnspace.js';
 
 const PER_LEVEL = [1, 512, 512 * 512] as const;
 
