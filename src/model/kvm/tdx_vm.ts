@@ -11,6 +11,19 @@ import type { Vcpu } from './vcpu.js';
 import type { Vm } from './vm.js';
 import { tdxBug } from './tdx_bug.js';
 import { tdxUndoInit } from './tdx_teardown.js';
+import { registerExternalOps } from '../mmu/ops.js';
+import { tdxExternalOps } from './tdx_mmu.js';
+
+/**
+ * Models tdx_vm_init(): KVM's side of a new TD, and the S-EPT hooks its
+ * mirror root calls (the TDX members of vt_x86_ops, selected by
+ * KVM_X86_TDX_VM).
+ */
+export function tdxVmInit(vm: Vm): void {
+  registerExternalOps('tdx', tdxExternalOps);
+  vm.externalOps = 'tdx';
+  vm.tdx = { state: 'UNINITIALIZED', td: null, hkid: null, preFaultAllowed: false, pageAddSrc: null, nrPremapped: 0, controlPfns: [], septPfns: new Map(), gpaw: null };
+}
 
 /** TDCS pages per TD and TDCX pages per vCPU (module-dependent; any small count will do). */
 const TDCS_PAGES = 4;
