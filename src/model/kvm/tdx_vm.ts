@@ -1,6 +1,7 @@
-// KVM's TD lifecycle (tdx.md §1-2): KVM_TDX_INIT_VM, vCPU creation gating,
-// KVM_TDX_INIT_VCPU and KVM_TDX_FINALIZE_VM. Models tdx_td_init(),
-// __tdx_td_init(), tdx_vcpu_create(), tdx_vcpu_init() and tdx_td_finalize().
+// KVM's TD lifecycle (tdx.md §1-2): creation, KVM_TDX_INIT_VM, vCPU creation
+// gating, KVM_TDX_INIT_VCPU and KVM_TDX_FINALIZE_VM. Models tdx_vm_init(),
+// tdx_td_init(), __tdx_td_init(), tdx_vcpu_create(), tdx_vcpu_init() and
+// tdx_td_finalize().
 
 import type { Errno } from '../errno.js';
 import { allocBlock, freeFrames } from '../host/pfnspace.js';
