@@ -11,6 +11,7 @@ import type { Segment } from './intervals.js';
 import type { MmuRoot, Spte } from './mmu/spte.js';
 import type { PhysMem } from './phys.js';
 import type { MrtdRecord, PamtEntry, SeptLeaf, TdxModule } from './tdx/state.js';
+import type { World } from './world.js';
 
 export type { World, StepCtx, Touched } from './world.js';
 export type { ExecCall } from './exec.js';
@@ -69,6 +70,32 @@ export function rootLeavesIn(root: MmuRoot, start: number, end: number): Array<{
 export function rootLeaves(root: MmuRoot): Array<{ base: number; spte: Spte }> {
   const out: Array<{ base: number; spte: Spte }> = [];
   for (let level = 0; level < 3; level++) for (const [base, spte] of root.leaves[level]) out.push({ base, spte });
+  return out;
+}
+
+/**
+ * Describe every live leaf, of any VM and root, that maps a frame in
+ * [start, end). guest_memfd records it with each range it frees, for
+ * no-dangling-sept: the record must be taken at the free, before a later
+ * zap of the same step can hide it. The walk is over leaves (what the guests
+ * faulted in), never over the frames of the range.
+ */
+export function leavesOverFrames(w: World, start: number, end: number): string[] {
+  const out: string[] = [];
+  for (const vm of w.vms.values()) {
+    if (vm.destroyed) continue;
+    for (const rootName of ['mirror', 'direct'] as const) {
+      const root = vm.mmu[rootName];
+      for (let level = 0; level < 3; level++) {
+        for (const [base, spte] of root.leaves[level]) {
+          const n = pagesOfLevel(level);
+          if (spte.pfn < end && start < spte.pfn + n) {
+            out.push(`vm${vm.id} ${rootName} GFN 0x${base.toString(16)} -> PFN 0x${spte.pfn.toString(16)}${n > 1 ? ` (${n} pages)` : ''}${vm.bugged ? ' [bugged VM]' : ''}`);
+          }
+        }
+      }
+    }
+  }
   return out;
 }
 

@@ -4,7 +4,8 @@
 // KVM_PRE_FAULT_MEMORY (kvm_arch_vcpu_pre_fault_memory()).
 
 import type { Errno } from '../errno.js';
-import { setLeaf } from '../mmu/funnel.js';
+import { linkTable, setLeaf } from '../mmu/funnel.js';
+import { externalOps } from '../mmu/ops.js';
 import { leafFor, tableKey, type Spte } from '../mmu/spte.js';
 import { err, outcome, tdxStatus, type Ret } from '../result.js';
 import * as sc from '../tdx/seamcall.js';
@@ -14,7 +15,7 @@ import type { World } from '../world.js';
 import { isPrivateGfn } from './attrs.js';
 import { faultinPfn } from './faultin.js';
 import { findSlot } from './memslot.js';
-import { tdxAddTable, tdxMapLeaf, gpaOf } from './tdx_mmu.js';
+import { gpaOf } from './tdx_mmu.js';
 import { hugeLevelFor, demoteLeaf } from './tdx_huge.js';
 import type { Vcpu } from './vcpu.js';
 import { gpaLimit, septTopLevel, sharedBit, type Vm } from './vm.js';
@@ -43,16 +44,15 @@ export function mapPrivate(w: World, vm: Vm, gfn: number, pfn: number, level: Le
     if (present) {
       if (!w.bugs.has('map-ignores-present-leaf')) return 'spurious';
       // The seeded bug: no spurious check, the install hook runs again.
-      const e = tdxMapLeaf(w, vm, base, level, { pfn, level, private: true });
-      return e ?? 'fixed';
+      const e = externalOps(vm).setExternalSpte(w, vm, base, level, { pfn, level, private: true });
+      return e === null || e === 'premapped' ? 'fixed' : e;
     }
     let busy = false;
     for (const l of tableLevelsAbove(septTopLevel(vm), level)) {
       if (root.tables.has(tableKey(l, gfn))) continue;
-      const e = tdxAddTable(w, vm, l, gfn);
+      const e = linkTable(w, vm, 'mirror', l, gfn);
       if (e === 'EBUSY') { busy = true; break; }
       if (e) return e;
-      root.tables.add(tableKey(l, gfn));
     }
     if (busy) continue;
     const spte: Spte = { pfn, level, private: true };

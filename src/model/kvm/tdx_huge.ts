@@ -1,6 +1,7 @@
 // 2 MiB private mappings of a TD (hugepage profiles, tdx.md §6.1): when KVM
 // may map 2 MiB, and the demotion (BLOCK, TRACK, DEMOTE) that splits a huge
-// leaf before part of it is zapped or accepted at 4 KiB.
+// leaf before part of it is accepted at 4 KiB (the zap path's demotion is
+// mmu/zap.ts's splitCrossBoundaryLeafs()).
 
 import { contiguousBlock } from '../gmem/hugetlb.js';
 import { exposeRange } from '../gmem/pages.js';
@@ -42,14 +43,5 @@ export function hugeLevelFor(w: World, vm: Vm, gfn: number, slot: Memslot): { pf
 /** Demote the 2 MiB mirror leaf at `base` to 512 4 KiB leaves. */
 export function demoteLeaf(w: World, vm: Vm, base: number): boolean {
   return splitLeaf(w, vm, 'mirror', base) === null;
-}
-
-/** Before zapping [start, end), demote every huge private leaf the range only partly covers. */
-export function splitForZap(w: World, vm: Vm, start: number, end: number): void {
-  for (const { base, spte } of leavesIn(vm.mmu.mirror, start, end)) {
-    if (spte.level !== 1) continue;
-    if (base >= start && base + HUGE <= end) continue;
-    demoteLeaf(w, vm, base);
-  }
 }
 

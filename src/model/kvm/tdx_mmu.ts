@@ -1,9 +1,11 @@
-// KVM's S-EPT hooks: what a mirror-root change asks of the TDX module.
-// Models tdx_sept_set_private_spte() (tdx_sept_map_leaf_spte(),
-// tdx_mem_page_add(), tdx_mem_page_aug()), tdx_sept_link_private_spt() and
-// tdx_sept_remove_leaf_spte() with tdx_track(). Only PFNs and levels cross
-// into the module; the folio-taking wrappers of the hugepage-folio design
-// live in mmu/folio_seamcall.ts, outside tdx/.
+// KVM's S-EPT hooks: what a mirror-root change asks of the TDX module, as
+// the table of external SPTE ops the MMU calls (tdxExternalOps). Models
+// tdx_sept_set_private_spte() (tdx_sept_map_leaf_spte(), tdx_mem_page_add(),
+// tdx_mem_page_aug()), tdx_sept_link_private_spt(),
+// tdx_sept_remove_leaf_spte() with tdx_track(), and the demote hook of the
+// hugepage series. Only PFNs and levels cross into the module; the
+// folio-taking wrappers of the hugepage-folio design live in
+// mmu/folio_seamcall.ts, outside tdx/.
 
 import type { Errno } from '../errno.js';
 import { allocBlock } from '../host/pfnspace.js';
@@ -14,6 +16,7 @@ import { isBusy, type TdxStatus } from '../tdx/status.js';
 import { levelBase, type Level, type TableLevel } from '../units.js';
 import type { World } from '../world.js';
 import { folioAug, folioWbinvd } from '../mmu/folio_seamcall.js';
+import type { ExternalSpteOps, SetExternalResult } from '../mmu/ops.js';
 import { tdxBug } from './tdx_bug.js';
 import type { Vm } from './vm.js';
 
@@ -52,8 +55,8 @@ export function tdxAddTable(w: World, vm: Vm, level: TableLevel, gfn: number): E
   return react(w, vm, r.status, 'TDH.MEM.SEPT.ADD');
 }
 
-/** Install hook for a mirror leaf: PAGE.ADD before finalize, PAGE.AUG after. */
-export function tdxMapLeaf(w: World, vm: Vm, base: number, level: Level, spte: Spte): Errno | null {
+/** Install hook for a mirror leaf: PAGE.ADD before finalize, PAGE.AUG after (G1: pre-map, no SEAMCALL). */
+export function tdxMapLeaf(w: World, vm: Vm, base: number, level: Level, spte: Spte): SetExternalResult {
   const t = vm.tdx!;
   if (tdxSilenced(w, vm)) return 'EIO';
   if (t.hkid === null) return tdxBug(w, vm, 'map without HKID');
@@ -64,9 +67,8 @@ export function tdxMapLeaf(w: World, vm: Vm, base: number, level: Level, spte: S
     if (level !== 0) return tdxBug(w, vm, 'PAGE.ADD above 4K');
     if (w.profile.settings.generation === 'G1') {
       // G1 pre-maps: the leaf goes in with no SEAMCALL; PAGE.ADD follows outside mmu_lock.
-      spte.premapped = true;
       t.nrPremapped++;
-      return null;
+      return 'premapped';
     }
     const r = sc.tdhMemPageAdd(w.tdx, w.step.seamcall, t.td!, gpaOf(base), spte.pfn, src);
     return react(w, vm, r.status, 'TDH.MEM.PAGE.ADD');
@@ -148,3 +150,14 @@ export function tdxSplitLeaf(w: World, vm: Vm, base: number, _old: Spte): Errno 
   if (s !== 'TDX_SUCCESS') return tdxBug(w, vm, `TDH.MEM.PAGE.DEMOTE -> ${s}`);
   return null;
 }
+
+/**
+ * The TDX table of external SPTE ops (the S-EPT members of vt_x86_ops),
+ * registered by tdxVmInit() when a TD is created.
+ */
+export const tdxExternalOps: ExternalSpteOps = {
+  linkExternalSpt: tdxAddTable,
+  setExternalSpte: tdxMapLeaf,
+  removeExternalSpte: tdxUnmapLeaf,
+  splitExternalSpte: tdxSplitLeaf,
+};

@@ -17,6 +17,7 @@ import { findSlot, gmemIndex } from './memslot.js';
 import { gpaOf } from './tdx_mmu.js';
 import { mapPrivate } from './tdx_fault.js';
 import { leafFor } from '../mmu/spte.js';
+import { clearPremapped } from '../mmu/funnel.js';
 import { tdxBug } from './tdx_bug.js';
 import type { Vm } from './vm.js';
 
@@ -105,7 +106,7 @@ function g1PageAdd(w: World, vm: Vm, gfn: number, srcPfn: number): Errno | null 
   const r = sc.tdhMemPageAdd(w.tdx, w.step.seamcall, t.td!, gpaOf(gfn), leaf.spte.pfn, srcPfn);
   if (isBusy(r.status)) return 'EBUSY';
   if (r.status !== 'TDX_SUCCESS') return 'EIO';
-  leaf.spte.premapped = false;
+  clearPremapped(w, vm, leaf.base);
   t.nrPremapped--;
   return null;
 }

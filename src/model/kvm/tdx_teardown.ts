@@ -6,6 +6,7 @@
 // HKID leaks every page the TD owns.
 
 import { freeFrames } from '../host/pfnspace.js';
+import { unlinkAllTables } from '../mmu/funnel.js';
 import * as sc from '../tdx/seamcall.js';
 import type { Pfn } from '../units.js';
 import type { World } from '../world.js';
@@ -107,7 +108,7 @@ export function tdxDestroyVm(w: World, vm: Vm): void {
     }
     for (const pfn of t.septPfns.values()) reclaimAndFree(w, pfn);
     t.septPfns.clear();
-    vm.mmu.mirror.tables.clear();
+    unlinkAllTables(w, vm, 'mirror');
     reclaimTdControlPages(w, vm);
   } else if (t.td !== null) {
     w.step.events.push(`vm${vm.id}: HKID leaked, TD pages leaked at teardown`);

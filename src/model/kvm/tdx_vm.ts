@@ -1,6 +1,7 @@
-// KVM's TD lifecycle (tdx.md §1-2): KVM_TDX_INIT_VM, vCPU creation gating,
-// KVM_TDX_INIT_VCPU and KVM_TDX_FINALIZE_VM. Models tdx_td_init(),
-// __tdx_td_init(), tdx_vcpu_create(), tdx_vcpu_init() and tdx_td_finalize().
+// KVM's TD lifecycle (tdx.md §1-2): creation, KVM_TDX_INIT_VM, vCPU creation
+// gating, KVM_TDX_INIT_VCPU and KVM_TDX_FINALIZE_VM. Models tdx_vm_init(),
+// tdx_td_init(), __tdx_td_init(), tdx_vcpu_create(), tdx_vcpu_init() and
+// tdx_td_finalize().
 
 import type { Errno } from '../errno.js';
 import { allocBlock, freeFrames } from '../host/pfnspace.js';
@@ -11,6 +12,19 @@ import type { Vcpu } from './vcpu.js';
 import type { Vm } from './vm.js';
 import { tdxBug } from './tdx_bug.js';
 import { tdxUndoInit } from './tdx_teardown.js';
+import { registerExternalOps } from '../mmu/ops.js';
+import { tdxExternalOps } from './tdx_mmu.js';
+
+/**
+ * Models tdx_vm_init(): KVM's side of a new TD, and the S-EPT hooks its
+ * mirror root calls (the TDX members of vt_x86_ops, selected by
+ * KVM_X86_TDX_VM).
+ */
+export function tdxVmInit(vm: Vm): void {
+  registerExternalOps('tdx', tdxExternalOps);
+  vm.externalOps = 'tdx';
+  vm.tdx = { state: 'UNINITIALIZED', td: null, hkid: null, preFaultAllowed: false, pageAddSrc: null, nrPremapped: 0, controlPfns: [], septPfns: new Map(), gpaw: null };
+}
 
 /** TDCS pages per TD and TDCX pages per vCPU (module-dependent; any small count will do). */
 const TDCS_PAGES = 4;

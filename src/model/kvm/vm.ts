@@ -4,6 +4,8 @@
 
 import { newIntervalMap, type IntervalMap } from '../intervals.js';
 import { newMmu, type Mmu } from '../mmu/spte.js';
+import type { ExternalOpsName } from '../mmu/ops.js';
+import { tdxVmInit } from './tdx_vm.js';
 import type { Memslot } from './memslot.js';
 import type { Pfn } from '../units.js';
 
@@ -48,6 +50,8 @@ export interface Vm {
   attrs: IntervalMap<true>;
   vcpus: number[];
   mmu: Mmu;
+  /** The external SPTE ops of the mirror root, by name (kvm_x86_ops' S-EPT hooks); null without a mirror root. */
+  externalOps: ExternalOpsName | null;
   tdx: KvmTdx | null;
 }
 
@@ -55,14 +59,14 @@ export function hasPrivateMem(vm: Vm): boolean {
   return vm.type !== 'DEFAULT';
 }
 
+/** Models kvm_create_vm() with kvm_arch_init_vm(): the VM-type-specific init runs last. */
 export function newVm(id: number, type: VmType): Vm {
-  return {
+  const vm: Vm = {
     id, type, fdOpen: true, destroyed: false, bugged: false, dead: false,
-    memslots: [], attrs: newIntervalMap(), vcpus: [], mmu: newMmu(),
-    tdx: type === 'TDX'
-      ? { state: 'UNINITIALIZED', td: null, hkid: null, preFaultAllowed: false, pageAddSrc: null, nrPremapped: 0, controlPfns: [], septPfns: new Map(), gpaw: null }
-      : null,
+    memslots: [], attrs: newIntervalMap(), vcpus: [], mmu: newMmu(), externalOps: null, tdx: null,
   };
+  if (type === 'TDX') tdxVmInit(vm);
+  return vm;
 }
 
 /**

@@ -1,12 +1,16 @@
 // The zap path: remove every leaf of a GFN range that an invalidation covers.
 // Models kvm_unmap_gfn_range() / kvm_tdp_mmu_unmap_gfn_range() with the
-// private/shared attribute filter of G3.
+// private/shared attribute filter of G3, and kvm_split_cross_boundary_leafs()
+// of the TDX hugepage series.
 
-import type { Vm } from '../kvm/vm.js';
+import { LEVEL_2M, pagesAt } from '../units.js';
 import type { World } from '../world.js';
-import { setLeaf } from './funnel.js';
+import { setLeaf, splitLeaf } from './funnel.js';
+import { hasMirroredTdp, type MmuVm } from './ops.js';
 import { leavesIn, type RootName } from './spte.js';
-import { splitForZap } from '../kvm/tdx_huge.js';
+
+/** 4 KiB pages in a 2 MiB mapping. */
+const HUGE = pagesAt(LEVEL_2M);
 
 export interface ZapFilter {
   private: boolean;
@@ -16,20 +20,36 @@ export interface ZapFilter {
 export const ZAP_ALL: ZapFilter = { private: true, shared: true };
 
 /**
- * Zap [start, end) of a VM. A huge private leaf of a TD that the range only
- * partly covers is demoted first (tdx.md §6.1), so the part outside the range
- * stays mapped; any other partly covered huge leaf is zapped whole, as KVM
- * does, and will be faulted back at 4 KiB.
+ * Before zapping [start, end) of the mirror root, demote every huge leaf the
+ * range only partly covers (tdx.md §6.1), so the part outside the range
+ * stays mapped. A failed demotion bugs the VM and the leaf is zapped whole.
+ * Models kvm_split_cross_boundary_leafs().
  */
-export function zapGfnRange(w: World, vm: Vm, start: number, end: number, filter: ZapFilter): void {
+export function splitCrossBoundaryLeafs(w: World, vm: MmuVm, rootName: RootName, start: number, end: number): void {
+  const root = vm.mmu[rootName];
+  for (const { base, spte } of leavesIn(root, start, end)) {
+    if (spte.level !== 1) continue;
+    if (base >= start && base + HUGE <= end) continue;
+    splitLeaf(w, vm, rootName, base);
+  }
+}
+
+/**
+ * Zap [start, end) of a VM. A huge private leaf of a TD that the range only
+ * partly covers is demoted first, so the part outside the range stays
+ * mapped; any other partly covered huge leaf is zapped whole, as KVM does,
+ * and will be faulted back at 4 KiB.
+ */
+export function zapGfnRange(w: World, vm: MmuVm, start: number, end: number, filter: ZapFilter): void {
   if (start >= end) return;
-  const roots: RootName[] = vm.type === 'TDX' ? ['mirror', 'direct'] : ['direct'];
+  const mirrored = hasMirroredTdp(vm);
+  const roots: RootName[] = mirrored ? ['mirror', 'direct'] : ['direct'];
   for (const rootName of roots) {
-    if (vm.type === 'TDX' && rootName === 'mirror' && !filter.private) continue;
-    if (vm.type === 'TDX' && rootName === 'direct' && !filter.shared) continue;
-    if (rootName === 'mirror') splitForZap(w, vm, start, end);
+    if (mirrored && rootName === 'mirror' && !filter.private) continue;
+    if (mirrored && rootName === 'direct' && !filter.shared) continue;
+    if (rootName === 'mirror') splitCrossBoundaryLeafs(w, vm, rootName, start, end);
     for (const { base, spte } of leavesIn(vm.mmu[rootName], start, end)) {
-      if (vm.type !== 'TDX' && !(spte.private ? filter.private : filter.shared)) continue;
+      if (!mirrored && !(spte.private ? filter.private : filter.shared)) continue;
       setLeaf(w, vm, rootName, base, spte.level, null);
     }
   }
@@ -37,6 +57,6 @@ export function zapGfnRange(w: World, vm: Vm, start: number, end: number, filter
 }
 
 /** Zap every leaf of the VM (teardown). */
-export function zapAll(w: World, vm: Vm): void {
+export function zapAll(w: World, vm: MmuVm): void {
   zapGfnRange(w, vm, 0, Number.MAX_SAFE_INTEGER, ZAP_ALL);
 }
