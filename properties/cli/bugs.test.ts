@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { BUGS } from '../../src/model/bugs.js';
-import { bugConflict, bugProfile } from '../../src/cli/options.js';
+import { bugConflict, bugProfile } from '../../src/replay/select.js';
 import { runMain } from './inproc.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tdxfuzz-bugs-'));

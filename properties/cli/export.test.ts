@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
 import { parseProgram, formatParseError } from '../../src/program/parser.js';
 import { exportProgram } from '../../src/export/c.js';
-import { programSetup } from '../../src/cli/replay.js';
+import { programSetup } from '../../src/replay/replay.js';
 import { exportPins } from '../../src/export/pins.js';
 import { runMain } from './inproc.js';
 

@@ -11,7 +11,7 @@ import { describe, expect, test } from 'vitest';
 import { parseProgram } from '../../src/program/parser.js';
 import { printProgram } from '../../src/program/printer.js';
 import { header, headerBugs, type Program } from '../../src/program/types.js';
-import { programSetup } from '../../src/cli/replay.js';
+import { programSetup } from '../../src/replay/replay.js';
 import { checkProgram } from '../../src/corpus/check.js';
 import { mergeCorpora } from '../../src/corpus/merge.js';
 import { firstFinding } from '../../src/fuzz/check.js';

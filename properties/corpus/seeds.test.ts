@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parseProgram } from '../../src/program/parser.js';
-import { replayProgram } from '../../src/cli/replay.js';
+import { replayProgram } from '../../src/replay/replay.js';
 import type { Program } from '../../src/program/types.js';
 
 const load = (f: string): Program => {

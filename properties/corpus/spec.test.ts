@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parseProgram, formatParseError } from '../../src/program/parser.js';
 import { printResult } from '../../src/program/printer.js';
-import { replayProgram } from '../../src/cli/replay.js';
+import { replayProgram } from '../../src/replay/replay.js';
 
 const dir = join(import.meta.dirname, '..', '..', 'corpus', 'spec');
 const files = readdirSync(dir).filter((f) => f.endsWith('.prog')).sort();

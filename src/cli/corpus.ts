@@ -8,8 +8,8 @@ import { minimize } from '../fuzz/minimize.js';
 import { writeAtomic } from '../fuzz/save.js';
 import { printProgram } from '../program/printer.js';
 import { withSetup, type Program } from '../program/types.js';
-import { loadProgram, parseFile, readText } from './load.js';
-import { programSetup } from './replay.js';
+import { loadProgram, parseFile, readText } from '../program/load.js';
+import { programSetup } from '../replay/replay.js';
 import { EXIT_FOUND, EXIT_OK } from './errors.js';
 import { checkOutputDir, checkOutputFile } from './outputs.js';
 

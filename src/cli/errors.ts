@@ -1,6 +1,6 @@
 // Usage errors: a one-line reason and exit code 2, never a stack trace.
 
-export class UsageError extends Error {}
+export { UsageError } from '../errors.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FOUND = 1;

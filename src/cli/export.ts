@@ -3,8 +3,8 @@
 import { exportProgram, type ExportFormat } from '../export/c.js';
 import { exportPins, type PinChoice } from '../export/pins.js';
 import { writeAtomic } from '../fuzz/save.js';
-import { loadProgram } from './load.js';
-import { programSetup } from './replay.js';
+import { loadProgram } from '../program/load.js';
+import { programSetup } from '../replay/replay.js';
 import { EXIT_OK, UsageError } from './errors.js';
 import { checkOutputFile } from './outputs.js';
 

@@ -8,7 +8,7 @@ import { probeAndApply } from '../kernel/probe.js';
 import { printProgram } from '../program/printer.js';
 import { EXIT_FOUND, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from './errors.js';
 import { jsonLine } from './json.js';
-import { parseRunOptions, type FuzzCliOptions } from './fuzz.js';
+import { parseRunOptions, type FuzzCliOptions } from './fuzz_options.js';
 
 export async function kernelFuzzCommand(o: FuzzCliOptions & { executor?: string }, out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const { runs, time, maxCalls, workers, shard, seed } = parseRunOptions(o);

@@ -8,8 +8,8 @@ import type { Program } from '../program/types.js';
 import { answerText } from '../kernel/protocol.js';
 import { probeAndApply } from '../kernel/probe.js';
 import { runDifferential, type Differential } from '../kernel/differential.js';
-import { loadProgram } from './load.js';
-import { parseBugs } from './options.js';
+import { loadProgram } from '../program/load.js';
+import { parseBugs } from '../replay/select.js';
 import { EXIT_FOUND, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js';
 import { jsonLine } from './json.js';
 

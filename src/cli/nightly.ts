@@ -14,7 +14,7 @@ import { saveFinding, writeAtomic } from '../fuzz/save.js';
 import { seedFrom } from '../fuzz/seed.js';
 import { printProgram } from '../program/printer.js';
 import { parseCount, parseSeconds, parseSeed } from './options.js';
-import { parseShard, profilesOf } from './fuzz.js';
+import { parseShard, profilesOf } from './fuzz_options.js';
 import { EXIT_FOUND, EXIT_OK } from './errors.js';
 import { checkOutputDir } from './outputs.js';
 

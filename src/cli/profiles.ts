@@ -4,7 +4,7 @@
 import { BUGS } from '../model/bugs.js';
 import { PROFILE_NAMES, PROFILES } from '../model/profiles.js';
 import { jsonLine } from './json.js';
-import { bugNeeds, bugProfile } from './options.js';
+import { bugNeeds, bugProfile } from '../replay/select.js';
 
 export function profilesCommand(opts: { json?: boolean }, out: (s: string) => void): number {
   if (opts.json) {

@@ -2,52 +2,19 @@
 // each program on a fresh model, print every call with its actual result,
 // every invariant violation and every expectation that did not hold.
 
-import { header, headerBugs, type Program } from '../program/types.js';
 import { printCall, printResult } from '../program/printer.js';
-import { runProgram, type RunReport } from '../fuzz/runner.js';
+import { loadProgram } from '../program/load.js';
 import { sameResult } from '../model/result.js';
-import type { BugName } from '../model/bugs.js';
-import type { ProfileName } from '../model/profiles.js';
-import { loadProgram } from './load.js';
-import { parseBugs, parseProfile, profilesForBugs } from './options.js';
+import { programSetup, replayProgram, type ReplayOutcome, type SetupOptions } from '../replay/replay.js';
 import { EXIT_FOUND, EXIT_OK } from './errors.js';
 import { jsonLine } from './json.js';
 import { parseTarget, replayKernelCommand } from './kernel_replay.js';
-import { programNames, type Renamer } from '../report/names.js';
 
-export interface ReplayOptions {
-  profile?: string;
-  bug?: string[];
+export interface ReplayOptions extends SetupOptions {
   json?: boolean;
   /** `kernel`: run on /dev/kvm beside the model (src/cli/kernel_replay.ts). */
   target?: string;
   executor?: string;
-}
-
-export interface ReplayOutcome {
-  report: RunReport;
-  /** Model object names to the program's handle names, for messages. */
-  rename: Renamer;
-  mismatches: number[];
-  profile: ProfileName;
-  bugs: BugName[];
-}
-
-/** The profile and bugs a program runs under: the command line wins over its headers. */
-export function programSetup(p: Program, opts: ReplayOptions): { profile: ProfileName; bugs: BugName[] } {
-  const bugs = opts.bug && opts.bug.length > 0 ? parseBugs(opts.bug) : parseBugs(headerBugs(p));
-  const named = opts.profile ?? header(p, 'profile');
-  // No profile named anywhere: the bugs' own profile; a bug that cannot fire is an error.
-  const profile = profilesForBugs(named === undefined ? undefined : [parseProfile(named)], bugs).profiles[0];
-  return { profile, bugs };
-}
-
-export function replayProgram(p: Program, opts: ReplayOptions): ReplayOutcome {
-  const { profile, bugs } = programSetup(p, opts);
-  const report = runProgram(p, { profile, bugs });
-  const mismatches = report.steps.filter((s) => s.call.expect && !sameResult(s.call.expect, s.result)).map((s) => s.index);
-  const rename = report.violations.length > 0 ? programNames(p, { profile, bugs }) : (s: string) => s;
-  return { report, mismatches, profile, bugs, rename };
 }
 
 export function replayCommand(files: string[], opts: ReplayOptions, out: (s: string) => void): number {

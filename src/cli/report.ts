@@ -2,8 +2,8 @@
 
 import { renderReport } from '../report/html.js';
 import { writeAtomic } from '../fuzz/save.js';
-import { loadProgram } from './load.js';
-import { programSetup } from './replay.js';
+import { loadProgram } from '../program/load.js';
+import { programSetup } from '../replay/replay.js';
 import { EXIT_OK } from './errors.js';
 import { checkOutputFile } from './outputs.js';
 

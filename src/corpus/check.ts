@@ -4,9 +4,9 @@
 // not gone blind) and must pass with the bugs removed, under the sound design
 // its profile departs from (the model is sound there).
 
-import { replayProgram } from '../cli/replay.js';
+import { replayProgram } from '../replay/replay.js';
 import { header, headerBugs, type Program } from '../program/types.js';
-import { parseBugs, parseProfile } from '../cli/options.js';
+import { parseBugs, parseProfile } from '../replay/select.js';
 import { soundCounterpart } from '../model/profiles.js';
 import { runProgram } from '../fuzz/runner.js';
 

@@ -3,10 +3,10 @@
 
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseFile, readText } from '../cli/load.js';
+import { parseFile, readText } from '../program/load.js';
 import { header, headerBugs } from '../program/types.js';
 import { saveFinding } from '../fuzz/save.js';
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../errors.js';
 
 export interface MergeResult {
   added: string[];

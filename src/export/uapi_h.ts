@@ -1,31 +1,41 @@
 // The uAPI a reproducer needs beyond an older <linux/kvm.h>: guest_memfd,
 // memslots v2, memory attributes (v1 and the in-place v2), pre-fault and the
-// TDX commands, each under a guard so a newer header wins.
+// TDX commands, each under a guard so a newer header wins. The values are the
+// model's (src/model/abi.ts), so the C and the model cannot disagree.
+
+import { ATTR_FLAGS, GMEM_FLAGS, INIT_MEM_FLAGS, MEMSLOT_FLAGS, VM_TYPES } from '../model/abi.js';
+
+/** A one-bit flag as C writes it: `(1ULL << n)`. */
+function bit(v: bigint, suffix: 'UL' | 'ULL'): string {
+  const n = v.toString(2).length - 1;
+  if (v !== 1n << BigInt(n)) throw new Error(`not a single bit: ${v}`);
+  return `(1${suffix} << ${n})`;
+}
 
 export const UAPI_PRELUDE = String.raw`#ifndef KVM_X86_SW_PROTECTED_VM
-#define KVM_X86_SW_PROTECTED_VM 1
+#define KVM_X86_SW_PROTECTED_VM ${VM_TYPES.SW_PROTECTED}
 #endif
 #ifndef KVM_X86_TDX_VM
-#define KVM_X86_TDX_VM 5
+#define KVM_X86_TDX_VM ${VM_TYPES.TDX}
 #endif
 #ifndef KVM_MEM_GUEST_MEMFD
-#define KVM_MEM_GUEST_MEMFD (1UL << 2)
+#define KVM_MEM_GUEST_MEMFD ${bit(MEMSLOT_FLAGS.GUEST_MEMFD, 'UL')}
 #endif
 #ifndef KVM_MEMORY_ATTRIBUTE_PRIVATE
-#define KVM_MEMORY_ATTRIBUTE_PRIVATE (1ULL << 3)
+#define KVM_MEMORY_ATTRIBUTE_PRIVATE ${bit(ATTR_FLAGS.PRIVATE, 'ULL')}
 #endif
 #ifndef GUEST_MEMFD_FLAG_MMAP
-#define GUEST_MEMFD_FLAG_MMAP (1ULL << 0)
+#define GUEST_MEMFD_FLAG_MMAP ${bit(GMEM_FLAGS.MMAP, 'ULL')}
 #endif
 #ifndef GUEST_MEMFD_FLAG_INIT_SHARED
-#define GUEST_MEMFD_FLAG_INIT_SHARED (1ULL << 1)
+#define GUEST_MEMFD_FLAG_INIT_SHARED ${bit(GMEM_FLAGS.INIT_SHARED, 'ULL')}
 #endif
 /* The HugeTLB flags are a proposal; these bits are tdxfuzz's. */
 #ifndef GUEST_MEMFD_FLAG_HUGETLB_2M
-#define GUEST_MEMFD_FLAG_HUGETLB_2M (1ULL << 3)
+#define GUEST_MEMFD_FLAG_HUGETLB_2M ${bit(GMEM_FLAGS.HUGETLB_2M, 'ULL')}
 #endif
 #ifndef GUEST_MEMFD_FLAG_HUGETLB_1G
-#define GUEST_MEMFD_FLAG_HUGETLB_1G (1ULL << 4)
+#define GUEST_MEMFD_FLAG_HUGETLB_1G ${bit(GMEM_FLAGS.HUGETLB_1G, 'ULL')}
 #endif
 #ifndef KVM_CREATE_GUEST_MEMFD
 struct kvm_create_guest_memfd {
@@ -104,6 +114,6 @@ struct kvm_tdx_init_mem_region {
 	__u64 gpa;
 	__u64 nr_pages;
 };
-#define KVM_TDX_MEASURE_MEMORY_REGION (1UL << 0)
+#define KVM_TDX_MEASURE_MEMORY_REGION ${bit(INIT_MEM_FLAGS.MEASURE, 'UL')}
 #endif
 `;

@@ -8,7 +8,7 @@ import type { ExecCall } from '../model/exec.js';
 import type { MmuRoot } from '../model/mmu/spte.js';
 import type { FreeList } from './frames.js';
 import type { StateImage } from './digest.js';
-import { imageBefore } from './errno_contract.js';
+import { imageBefore } from './image.js';
 import { targetVm } from './util.js';
 
 export interface VmBefore {

@@ -9,7 +9,8 @@
 
 import type { Errno } from '../model/errno.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
-import { changedParts, sameState, stateImage, type StateImage } from './digest.js';
+import { changedParts, sameState } from './digest.js';
+import { imageAfter, NEVER_ERRNO } from './image.js';
 
 const COMMON: Errno[] = ['EBADF', 'EIO'];
 
@@ -37,27 +38,8 @@ export const ALLOWED: Record<string, Errno[]> = {
   GUEST_ACCEPT: ['EINVAL'],
 };
 
-/**
- * Host loads and stores answer a byte, OK or SIGBUS and never an errno
- * (program-format.md): no fd is involved, so not even EBADF. Any errno from
- * them is a violation by itself, and the state before them is never needed.
- */
-const NEVER_ERRNO = new Set(['HOST_READ', 'HOST_WRITE']);
-
 export function documented(op: string): Errno[] {
   return NEVER_ERRNO.has(op) ? [] : [...COMMON, ...(ALLOWED[op] ?? [])];
-}
-
-/** The last image taken after a failed call: the state before the next step of the same world, unless it has run. */
-let lastAfter: { image: StateImage; step: object } | undefined;
-
-/** The state image runStep takes before a call, or null for a call that cannot fail. */
-export function imageBefore(w: CheckCtx['world'], op: string): StateImage | null {
-  if (NEVER_ERRNO.has(op)) return null;
-  // Nothing runs between the check of one step and the snapshot of the next,
-  // so the image taken after a failed call is still the state (same step record).
-  if (lastAfter && lastAfter.step === w.step) return lastAfter.image;
-  return stateImage(w, lastAfter?.image.slot === 0 ? 1 : 0);
 }
 
 /**
@@ -111,8 +93,7 @@ export const errnoContract: Invariant = {
     if (!allowed.includes(e)) out.push({ invariant: this.id, message: `${c.call.op} returned ${e}; documented: ${allowed.join(', ') || 'no errno'}` });
     const before = c.before.image;
     if (before === null) return out;
-    const after = stateImage(c.world, before.slot === 0 ? 1 : 0);
-    lastAfter = { image: after, step: c.step };
+    const after = imageAfter(c.world, before, c.step);
     const why = partialProgress(c, e);
     if (why !== undefined) return out;
     const log = c.step.seamcall.log;

@@ -2,7 +2,11 @@
 // handles, its keys with their types, and the kind of handle it creates.
 // Parser, printer, runner and generators all read this one table.
 
+import { ATTR_FLAGS, FALLOC_FLAGS, GMEM_FLAGS, INIT_MEM_FLAGS, MEMSLOT_FLAGS, VM_TYPES } from '../model/abi.js';
 import type { HandleKind } from './types.js';
+
+// The uAPI flag values live with the model; other layers keep reading them here.
+export { ATTR_FLAGS, FALLOC_FLAGS, GMEM_FLAGS, INIT_MEM_FLAGS, MEMSLOT_FLAGS, VM_TYPES };
 
 export type ArgType =
   /** An integer in [0, 2^bits - 1]. */
@@ -39,24 +43,6 @@ const u32: KeySpec = { type: { t: 'uint', bits: 32 } };
 const bool: KeySpec = { type: { t: 'bool' } };
 const optU64: KeySpec = { type: { t: 'uint', bits: 64 }, optional: true };
 
-export const VM_TYPES = { DEFAULT: 0n, SW_PROTECTED: 1n, TDX: 5n } as const;
-/** KVM_MEMORY_ATTRIBUTE_PRIVATE is bit 3. */
-export const ATTR_FLAGS = { PRIVATE: 1n << 3n } as const;
-/**
- * GUEST_MEMFD_FLAG_MMAP and _INIT_SHARED are the kernel's bits 0 and 1. The
- * HugeTLB flags are a proposal ([1G-rfc]) with no settled uAPI; the model gives
- * them bits 3 and 4 (bit 2 is taken by the proposed NO_DIRECT_MAP).
- */
-export const GMEM_FLAGS = {
-  MMAP: 1n << 0n,
-  INIT_SHARED: 1n << 1n,
-  HUGETLB_2M: 1n << 3n,
-  HUGETLB_1G: 1n << 4n,
-} as const;
-export const MEMSLOT_FLAGS = { LOG_DIRTY_PAGES: 1n << 0n, READONLY: 1n << 1n, GUEST_MEMFD: 1n << 2n } as const;
-/** FALLOC_FL_* values from include/uapi/linux/falloc.h. */
-export const FALLOC_FLAGS = { KEEP_SIZE: 0x01n, PUNCH_HOLE: 0x02n, ZERO_RANGE: 0x10n } as const;
-export const INIT_MEM_FLAGS = { MEASURE: 1n << 0n } as const;
 export const ACCEPT_LEVELS = { '4K': 0n, '2M': 1n } as const;
 
 const tdxCmd = { hw_error: optU64 };

@@ -3,8 +3,9 @@
 // then guest_memfd for private faults and gmem-only slots, then the host
 // mapping at userspace_addr, and MMIO when there is no slot.
 
+import { GMEM_FLAGS } from '../abi.js';
 import { getPageForExposure } from '../gmem/pages.js';
-import { hostFault } from '../uapi/host.js';
+import { hostFault } from '../gmem/fault.js';
 import { mappingAt } from '../host/mapping.js';
 import { leafFor } from '../mmu/spte.js';
 import { outcome, type Ret } from '../result.js';
@@ -34,7 +35,7 @@ export function faultinPfn(w: World, vm: Vm, gfn: number, privateAccess: boolean
       // A shared fault on a gmem-only slot is served from guest_memfd only if
       // the host could map that page: mainline files without INIT_SHARED are
       // all private (gmem.md §14, modelled as a memory-fault exit).
-      if ((g.inode.flags & 2n) === 0n) return memFault();
+      if ((g.inode.flags & GMEM_FLAGS.INIT_SHARED) === 0n) return memFault();
     }
     const pfn = getPageForExposure(w, g, index, 'guest');
     if (privateAccess && w.bugs.has('conversion-reuses-pfn')) {

@@ -5,7 +5,7 @@
 import type { Gmem } from '../gmem/file.js';
 import { segmentsIn, everyIn } from '../intervals.js';
 import { zapGfnRange, type ZapFilter } from '../mmu/zap.js';
-import { GMEM_FLAGS } from '../../program/calls.js';
+import { GMEM_FLAGS } from '../abi.js';
 import type { World } from '../world.js';
 
 /**

@@ -10,7 +10,7 @@ import { leafFor, tableKey, type Spte } from '../mmu/spte.js';
 import { err, outcome, tdxStatus, type Ret } from '../result.js';
 import * as sc from '../tdx/seamcall.js';
 import { bytesAt, levelBase, levelOf, pagesAt, tableLevelsAbove, type Level } from '../units.js';
-import { doAccess, type AccessArgs } from '../uapi/guest.js';
+import { doAccess, type AccessArgs } from './access.js';
 import type { World } from '../world.js';
 import { isPrivateGfn } from './attrs.js';
 import { faultinPfn } from './faultin.js';

@@ -7,7 +7,7 @@ import type { Errno } from '../errno.js';
 import { getPageForExposure, markNotPrepared } from '../gmem/pages.js';
 import { lookupPage } from '../gmem/inode.js';
 import { mappingAt } from '../host/mapping.js';
-import { hostFault } from '../uapi/host.js';
+import { hostFault } from '../gmem/fault.js';
 import { readFrame } from '../phys.js';
 import * as sc from '../tdx/seamcall.js';
 import { isBusy } from '../tdx/status.js';

@@ -3,7 +3,7 @@
 // kvm_vm_ioctl_set_mem_attributes() / kvm_vm_set_mem_attributes() and
 // kvm_gmem_set_attributes().
 
-import { ATTR_FLAGS } from '../../program/calls.js';
+import { ATTR_FLAGS } from '../abi.js';
 import { clearRange, everyIn, segmentsIn, setRange } from '../intervals.js';
 import { hasPrivateMem } from '../kvm/vm.js';
 import { slotsOverlapping, slotEnd } from '../kvm/memslot.js';

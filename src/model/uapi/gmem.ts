@@ -2,7 +2,7 @@
 // kvm_gmem_create(), __kvm_gmem_create(), vfs_fallocate() and
 // kvm_gmem_fallocate() / kvm_gmem_allocate() / kvm_gmem_punch_hole().
 
-import { FALLOC_FLAGS, GMEM_FLAGS } from '../../program/calls.js';
+import { FALLOC_FLAGS, GMEM_FLAGS } from '../abi.js';
 import { newGmem } from '../gmem/file.js';
 import { newInode } from '../gmem/inode.js';
 import { allocatePages, truncatePages } from '../gmem/pages.js';

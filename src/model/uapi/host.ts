@@ -1,11 +1,10 @@
 // Host userspace: mmap(2) of a guest_memfd or of anonymous memory, munmap(2),
 // loads, stores and long-term GUP pins. Models the mmap syscall's generic
-// checks, kvm_gmem_mmap() and kvm_gmem_fault_user_mapping().
+// checks and kvm_gmem_mmap(); the faults behind an access are gmem/fault.ts.
 
-import { GMEM_FLAGS } from '../../program/calls.js';
-import { isIndexPrivate } from '../gmem/inode.js';
-import { getPageForExposure } from '../gmem/pages.js';
-import { allocBlock, freeFrames } from '../host/pfnspace.js';
+import { GMEM_FLAGS } from '../abi.js';
+import { hostFault } from '../gmem/fault.js';
+import { freeFrames } from '../host/pfnspace.js';
 import { TASK_SIZE_MAX, type Mapping } from '../host/mapping.js';
 import { maybeReleaseGmem } from '../kvm/lifetime.js';
 import { zapGfnRange } from '../mmu/zap.js';
@@ -103,39 +102,6 @@ function invalidateHva(w: World, start: bigint, end: bigint): void {
       zapGfnRange(w, vm, from, to, { private: false, shared: true });
     }
   }
-}
-
-export type HostPage = { ok: true; pfn: Pfn } | { ok: false };
-
-/**
- * Fault in the page behind a mapping offset, as a user access or GUP would.
- * A private guest_memfd page, or one past the end of the file, is refused
- * (SIGBUS); the host-maps-private bug drops the privacy check.
- */
-export function hostFault(w: World, m: Mapping | undefined, offset: bigint): HostPage {
-  if (!m || m.unmapped || offset >= BigInt(m.sizePages) << BigInt(PAGE_SHIFT)) return { ok: false };
-  const page = Number(offset >> BigInt(PAGE_SHIFT));
-  if (m.kind === 'anon') {
-    let pfn = m.anon.get(page);
-    if (pfn === undefined) {
-      pfn = allocBlock(w.pfns, 0);
-      writeFrame(w.phys, pfn, 0);
-      m.anon.set(page, pfn);
-    }
-    return { ok: true, pfn };
-  }
-  const gm = w.gmems.get(m.gmemId)!;
-  const index = m.pgoff + page;
-  if (index >= gm.inode.sizePages) return { ok: false };
-  if (gmemIndexPrivate(w, gm.id, index) && !w.bugs.has('host-maps-private')) return { ok: false };
-  return { ok: true, pfn: getPageForExposure(w, gm, index, 'host') };
-}
-
-/** Mainline: everything of a file without INIT_SHARED is private; in-place: the attribute. */
-export function gmemIndexPrivate(w: World, gmemId: number, index: number): boolean {
-  const gm = w.gmems.get(gmemId)!;
-  if (w.profile.settings.inPlaceConversion) return isIndexPrivate(gm.inode, index);
-  return (gm.inode.flags & GMEM_FLAGS.INIT_SHARED) === 0n;
 }
 
 function recordHostAccess(w: World, pfn: Pfn, what: string): void {

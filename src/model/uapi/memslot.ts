@@ -3,9 +3,8 @@
 // the kernel's order (gmem.md §5): EINVALs, then EEXIST for a GPA overlap,
 // then the guest_memfd binding (EBADF / EINVAL).
 
-import { MEMSLOT_FLAGS } from '../../program/calls.js';
+import { GMEM_FLAGS, MEMSLOT_FLAGS } from '../abi.js';
 import { bind, isBound, unbind } from '../gmem/file.js';
-import { GMEM_FLAGS } from '../../program/calls.js';
 import { slotEnd, type Memslot } from '../kvm/memslot.js';
 import { sharedBit, type Vm } from '../kvm/vm.js';
 import { zapGfnRange, ZAP_ALL } from '../mmu/zap.js';

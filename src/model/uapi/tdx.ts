@@ -3,7 +3,7 @@
 // tdx_vcpu_init_mem_region(): the command preamble, then each command's
 // ladder in the kernel's order.
 
-import { INIT_MEM_FLAGS } from '../../program/calls.js';
+import { INIT_MEM_FLAGS } from '../abi.js';
 import { tdxFinalize, tdxInitVcpu, tdxInitVm } from '../kvm/tdx_vm.js';
 import { populateRegion, type RegionCursor } from '../kvm/tdx_populate.js';
 import type { Errno } from '../errno.js';

@@ -4,9 +4,9 @@
 // version line, so an empty or foreign file is not taken for an empty program.
 
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { parseProgram, formatParseError } from '../program/parser.js';
-import type { Program } from '../program/types.js';
-import { UsageError } from './errors.js';
+import { parseProgram, formatParseError } from './parser.js';
+import type { Program } from './types.js';
+import { UsageError } from '../errors.js';
 
 /** Programs are a few kilobytes; anything past this is not one (`replay /dev/zero`). */
 export const MAX_PROGRAM_BYTES = 4 << 20;
