@@ -17,6 +17,7 @@ import { isBugName, type BugName } from '../../src/model/bugs.js';
 import { toExecCall } from '../../src/fuzz/runner.js';
 import { takeBefore } from '../../src/invariants/before.js';
 import { checkAll } from '../../src/invariants/registry.js';
+import { stepTrace } from '../../src/invariants/trace.js';
 import { Oracle } from '../../src/oracle/index.js';
 import { parseProgram } from '../../src/program/parser.js';
 import type { Program } from '../../src/program/types.js';
@@ -38,7 +39,7 @@ function runForgetful(p: Program, profile: ProfileName, bugs: BugName[], sweep: 
   p.calls.forEach((call, i) => {
     const ec = toExecCall(call, names, w);
     const before = takeBefore(w, ec);
-    const r = execCall(w, ec);
+    const r = execCall(w, ec, stepTrace(w));
     if (call.bind) names.set(call.bind, { value: r.ret.handle ?? -1 });
     forget(r.step);
     ref.observe(w, ec, r.ret, r.step);

@@ -10,6 +10,7 @@ import type { SeamcallRecord } from '../model/tdx/seamcall.js';
 import { newWorld, type World } from '../model/world.js';
 import { takeBefore } from '../invariants/before.js';
 import { checkAll } from '../invariants/registry.js';
+import { stepTrace } from '../invariants/trace.js';
 import type { CheckCtx, Violation } from '../invariants/types.js';
 import { Oracle } from '../oracle/index.js';
 
@@ -88,7 +89,7 @@ export function newRunWorld(opts: RunOptions): World {
 export function runStep(w: World, call: Call, index: number, names: Map<string, Bound>, opts: RunOptions, last = false): StepReport {
   const ec = toExecCall(call, names, w);
   const before = opts.noInvariants ? undefined : takeBefore(w, ec);
-  const r = execCall(w, ec);
+  const r = execCall(w, ec, before ? stepTrace(w) : undefined);
   if (call.bind) names.set(call.bind, { value: r.ret.handle ?? -1 });
   let ctx: CheckCtx | undefined;
   if (before) {

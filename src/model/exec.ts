@@ -4,7 +4,7 @@
 // the no-exception invariant can flag it).
 
 import { err, type Ret } from './result.js';
-import { newStepCtx, type StepCtx, type World } from './world.js';
+import { newStepCtx, type StepCtx, type StepTrace, type World } from './world.js';
 import { kvmCreateVcpu, kvmCreateVm, closeFd } from './uapi/vm.js';
 import { fallocate, kvmCreateGuestMemfd } from './uapi/gmem.js';
 import { setUserMemoryRegion2 } from './uapi/memslot.js';
@@ -63,8 +63,9 @@ const HANDLERS: Record<string, Handler> = {
   GUEST_ACCEPT: (w, h, a) => guestAccept(w, h[0], a.gpa, a.level),
 };
 
-export function execCall(w: World, call: ExecCall): ExecResult {
-  w.step = newStepCtx(call.busy);
+/** Run one call; `trace` listens to the step's tracepoints (the checking runner's, absent for a bare run). */
+export function execCall(w: World, call: ExecCall, trace?: StepTrace): ExecResult {
+  w.step = newStepCtx(call.busy, trace);
   const handler = HANDLERS[call.op];
   if (!handler) return { ret: err('ENOTTY'), step: w.step };
   try {

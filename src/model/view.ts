@@ -13,7 +13,7 @@ import type { PhysMem } from './phys.js';
 import type { MrtdRecord, PamtEntry, SeptLeaf, TdxModule } from './tdx/state.js';
 import type { World } from './world.js';
 
-export type { World, StepCtx, Touched } from './world.js';
+export type { World, StepCtx, StepTrace, Touched } from './world.js';
 export type { ExecCall } from './exec.js';
 export type { Ret } from './result.js';
 export type { Vm, TdState } from './kvm/vm.js';
@@ -73,31 +73,6 @@ export function rootLeaves(root: MmuRoot): Array<{ base: number; spte: Spte }> {
   return out;
 }
 
-/**
- * Describe every live leaf, of any VM and root, that maps a frame in
- * [start, end). guest_memfd records it with each range it frees, for
- * no-dangling-sept: the record must be taken at the free, before a later
- * zap of the same step can hide it. The walk is over leaves (what the guests
- * faulted in), never over the frames of the range.
- */
-export function leavesOverFrames(w: World, start: number, end: number): string[] {
-  const out: string[] = [];
-  for (const vm of w.vms.values()) {
-    if (vm.destroyed) continue;
-    for (const rootName of ['mirror', 'direct'] as const) {
-      const root = vm.mmu[rootName];
-      for (let level = 0; level < 3; level++) {
-        for (const [base, spte] of root.leaves[level]) {
-          const n = pagesOfLevel(level);
-          if (spte.pfn < end && start < spte.pfn + n) {
-            out.push(`vm${vm.id} ${rootName} GFN 0x${base.toString(16)} -> PFN 0x${spte.pfn.toString(16)}${n > 1 ? ` (${n} pages)` : ''}${vm.bugged ? ' [bugged VM]' : ''}`);
-          }
-        }
-      }
-    }
-  }
-  return out;
-}
 
 /** The page a guest_memfd caches at `index`: its frame and whether it was zeroed. */
 export function gmemPageAt(g: Gmem, index: number): { pfn: number; uptodate: boolean } | undefined {

@@ -46,6 +46,18 @@ export interface StepCtx {
   hostAccesses: Array<{ pfn: Pfn; what: string }>;
   /** Frame ranges guest_memfd truncated in this step; `seq` is the SEAMCALL log length at that moment. */
   freedSeq: Array<{ pfn: Pfn; count: number; seq: number; mappedBy: string[] }>;
+  /** The tracepoints of this step, if anyone listens; never part of the state. */
+  trace: StepTrace | undefined;
+}
+
+/**
+ * Tracepoints: where the model says what it just did, for whoever checks it
+ * (as trace_mm_page_free() does in the kernel). The model calls them and
+ * never depends on what a listener does beyond the answer it records.
+ */
+export interface StepTrace {
+  /** Frames [start, end) were just handed back to the host allocator; answers what still maps them, for the step's record. */
+  framesFreed(start: Pfn, end: Pfn): string[];
 }
 
 export interface World {
@@ -69,7 +81,7 @@ export interface World {
   step: StepCtx;
 }
 
-export function newStepCtx(busyAt?: number): StepCtx {
+export function newStepCtx(busyAt?: number, trace?: StepTrace): StepCtx {
   return {
     seamcall: newSeamcallCtx(busyAt),
     out: {},
@@ -79,6 +91,7 @@ export function newStepCtx(busyAt?: number): StepCtx {
     hostAccesses: [],
     populated: [],
     freedSeq: [],
+    trace,
   };
 }
 

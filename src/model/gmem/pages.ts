@@ -9,7 +9,6 @@ import type { World } from '../world.js';
 import { hasBug } from '../world.js';
 import type { Gmem } from './file.js';
 import { lookupPage, runsIn, setRun, dropRun } from './inode.js';
-import { leavesOverFrames } from '../view.js';
 
 /** The index ranges of [start, end) that have no page cached. */
 export function holes(g: Gmem, start: number, end: number): Array<[number, number]> {
@@ -121,7 +120,7 @@ export function truncatePages(w: World, g: Gmem, start: number, end: number): vo
       runStart = pfn + 1;
     }
     freeFrames(w.pfns, runStart, first + count - runStart);
-    w.step.freedSeq.push({ pfn: first, count, seq: w.step.seamcall.log.length, mappedBy: leavesOverFrames(w, first, first + count) });
+    w.step.freedSeq.push({ pfn: first, count, seq: w.step.seamcall.log.length, mappedBy: w.step.trace?.framesFreed(first, first + count) ?? [] });
   }
   dropRun(g.inode, start, end);
   w.step.touched.gmems.add(g.id);

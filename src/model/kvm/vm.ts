@@ -4,8 +4,7 @@
 
 import { newIntervalMap, type IntervalMap } from '../intervals.js';
 import { newMmu, type Mmu } from '../mmu/spte.js';
-import type { ExternalOpsName } from '../mmu/ops.js';
-import { tdxVmInit } from './tdx_vm.js';
+import type { ExternalOpsName } from '../mmu/spte.js';
 import type { Memslot } from './memslot.js';
 import type { Pfn } from '../units.js';
 
@@ -59,14 +58,16 @@ export function hasPrivateMem(vm: Vm): boolean {
   return vm.type !== 'DEFAULT';
 }
 
-/** Models kvm_create_vm() with kvm_arch_init_vm(): the VM-type-specific init runs last. */
+/**
+ * Models the generic part of kvm_create_vm(); the caller runs the
+ * VM-type-specific init (kvm_arch_init_vm() -> tdx_vm_init()) on the result,
+ * so that this object knows nothing of TDX.
+ */
 export function newVm(id: number, type: VmType): Vm {
-  const vm: Vm = {
+  return {
     id, type, fdOpen: true, destroyed: false, bugged: false, dead: false,
     memslots: [], attrs: newIntervalMap(), vcpus: [], mmu: newMmu(), externalOps: null, tdx: null,
   };
-  if (type === 'TDX') tdxVmInit(vm);
-  return vm;
 }
 
 /**

@@ -14,8 +14,8 @@ import type { Level, TableLevel } from '../units.js';
 import type { World } from '../world.js';
 import type { Mmu, Spte } from './spte.js';
 
-/** The name of a registered table of external hooks. */
-export type ExternalOpsName = string;
+export type { ExternalOpsName } from './spte.js';
+import type { ExternalOpsName } from './spte.js';
 
 /** The part of struct kvm the MMU reads: a Vm satisfies it. */
 export interface MmuVm {

@@ -4,6 +4,9 @@
 
 import { levelBase, pagesAt, type Level, type Pfn, type TableLevel } from '../units.js';
 
+/** The name of a registered table of external SPTE hooks (mmu/ops.ts). */
+export type ExternalOpsName = string;
+
 export interface Spte {
   pfn: Pfn;
   level: Level;

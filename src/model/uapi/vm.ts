@@ -1,6 +1,7 @@
 // KVM_CREATE_VM, KVM_CREATE_VCPU and close(2) of any KVM fd.
 
 import { newVm, type VmType } from '../kvm/vm.js';
+import { tdxVmInit } from '../kvm/tdx_vm.js';
 import { maybeDestroyVm, maybeReleaseGmem } from '../kvm/lifetime.js';
 import { tdxVcpuCreate } from '../kvm/tdx_vm.js';
 import { created, err, ok, type Ret } from '../result.js';
@@ -21,6 +22,8 @@ export function kvmCreateVm(w: World, type: bigint): Ret {
   const gates = w.profile.settings.kernel;
   if (gates && !gates.vmTypes.includes(t)) return err('EINVAL');
   const vm = newVm(newId(w), t);
+  // kvm_arch_init_vm(): the VM-type-specific init, last.
+  if (t === 'TDX') tdxVmInit(vm);
   w.vms.set(vm.id, vm);
   return created(openFd(w, 'vm', vm.id));
 }
