@@ -4,7 +4,7 @@
 // reach.ts.
 
 import { resultText } from '../model/result.js';
-import { CALLS } from '../program/calls.js';
+import { CALL_NAMES, CALLS } from '../program/calls.js';
 import { ALLOWED } from '../invariants/errno_contract.js';
 import { INVARIANT_IDS } from '../invariants/registry.js';
 import type { CheckCtx } from '../invariants/types.js';
@@ -111,10 +111,10 @@ export class Coverage {
   /** Errnos a call may return (errno-contract) that the run never produced. */
   unreached(): string[] {
     const out: string[] = [];
-    for (const op of Object.keys(CALLS)) {
+    for (const op of CALL_NAMES) {
       // EBADF needs a handle; EIO comes from the VM/vCPU ioctl gate only.
       const common = [...(CALLS[op].handles.length ? ['EBADF'] : []), ...(VM_IOCTLS.has(op) || VCPU_IOCTLS.has(op) ? ['EIO'] : [])];
-      for (const e of [...common, ...(ALLOWED[op] ?? [])]) if (!this.pairs.has(`${op} -> ${e}`)) out.push(`${op} -> ${e}`);
+      for (const e of [...common, ...ALLOWED[op]]) if (!this.pairs.has(`${op} -> ${e}`)) out.push(`${op} -> ${e}`);
     }
     return out;
   }

@@ -5,6 +5,7 @@
 import type { TdState } from '../model/kvm/vm.js';
 import type { World } from '../model/world.js';
 import type { ExecCall } from '../model/exec.js';
+import type { Op } from '../program/calls.js';
 import type { MmuRoot } from '../model/mmu/spte.js';
 import type { FreeList } from './frames.js';
 import type { StateImage } from './digest.js';
@@ -42,7 +43,7 @@ function leafAt(root: MmuRoot, gfn: number) {
   return root.leaves[0].get(gfn) ?? root.leaves[1].get(gfn - (gfn % 512)) ?? root.leaves[2].get(gfn - (gfn % 262144));
 }
 
-export function takeBefore(w: World, call: ExecCall): Before {
+export function takeBefore(w: World, call: ExecCall<Op>): Before {
   const vms = new Map<number, VmBefore>();
   for (const vm of w.vms.values()) {
     vms.set(vm.id, {

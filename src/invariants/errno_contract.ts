@@ -8,13 +8,14 @@
 // call is checked against the whole state, so CheckCtx.full changes nothing.
 
 import type { Errno } from '../model/errno.js';
+import type { Op } from '../program/calls.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { changedParts, sameState, stateImage, type StateImage } from './digest.js';
 
 const COMMON: Errno[] = ['EBADF', 'EIO'];
 
 /** The errnos each call may return (gmem.md, tdx.md, program-format.md). */
-export const ALLOWED: Record<string, Errno[]> = {
+export const ALLOWED: Record<Op, Errno[]> = {
   KVM_CREATE_VM: ['EINVAL'],
   KVM_CREATE_VCPU: ['EINVAL', 'EEXIST'],
   KVM_CREATE_GUEST_MEMFD: ['EINVAL'],
@@ -42,17 +43,17 @@ export const ALLOWED: Record<string, Errno[]> = {
  * (program-format.md): no fd is involved, so not even EBADF. Any errno from
  * them is a violation by itself, and the state before them is never needed.
  */
-const NEVER_ERRNO = new Set(['HOST_READ', 'HOST_WRITE']);
+const NEVER_ERRNO = new Set<Op>(['HOST_READ', 'HOST_WRITE']);
 
-export function documented(op: string): Errno[] {
-  return NEVER_ERRNO.has(op) ? [] : [...COMMON, ...(ALLOWED[op] ?? [])];
+export function documented(op: Op): Errno[] {
+  return NEVER_ERRNO.has(op) ? [] : [...COMMON, ...ALLOWED[op]];
 }
 
 /** The last image taken after a failed call: the state before the next step of the same world, unless it has run. */
 let lastAfter: { image: StateImage; step: object } | undefined;
 
 /** The state image runStep takes before a call, or null for a call that cannot fail. */
-export function imageBefore(w: CheckCtx['world'], op: string): StateImage | null {
+export function imageBefore(w: CheckCtx['world'], op: Op): StateImage | null {
   if (NEVER_ERRNO.has(op)) return null;
   // Nothing runs between the check of one step and the snapshot of the next,
   // so the image taken after a failed call is still the state (same step record).

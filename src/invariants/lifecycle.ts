@@ -7,6 +7,7 @@ import type { TdPhase } from '../oracle/state.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { hex, targetVm, VCPU_IOCTLS, VM_IOCTLS } from './util.js';
 import { digest, firstMismatch, recordText } from '../oracle/mrtd.js';
+import type { Op } from '../program/calls.js';
 
 const ORDER = { UNINITIALIZED: 0, INITIALIZED: 1, RUNNABLE: 2 } as const;
 const errno = (c: CheckCtx) => (c.ret.kind === 'errno' ? c.ret.name : undefined);
@@ -51,8 +52,11 @@ export const tdLifecycle: Invariant = {
   },
 };
 
-/** Which TD phase lets each call succeed, and what it answers otherwise (tdx.md §1.3, §8 rows 13-18). */
-const NEEDS: Record<string, { phase: TdPhase; otherwise?: string[] }> = {
+/**
+ * Which TD phase lets each call succeed, and what it answers otherwise
+ * (tdx.md §1.3, §8 rows 13-18); null for a call the TD phase does not gate.
+ */
+const NEEDS: Record<Op, { phase: TdPhase; otherwise?: string[] } | null> = {
   KVM_TDX_INIT_VM: { phase: 'UNINITIALIZED', otherwise: ['EINVAL'] },
   KVM_TDX_FINALIZE_VM: { phase: 'INITIALIZED', otherwise: ['EINVAL'] },
   KVM_CREATE_VCPU: { phase: 'INITIALIZED', otherwise: ['EIO', 'EINVAL'] },
@@ -60,6 +64,10 @@ const NEEDS: Record<string, { phase: TdPhase; otherwise?: string[] }> = {
   KVM_PRE_FAULT_MEMORY: { phase: 'RUNNABLE', otherwise: ['EOPNOTSUPP', 'EINVAL'] },
   GUEST_ACCESS: { phase: 'RUNNABLE', otherwise: ['EINVAL'] },
   GUEST_ACCEPT: { phase: 'RUNNABLE', otherwise: ['EINVAL'] },
+  KVM_CREATE_VM: null, KVM_CREATE_GUEST_MEMFD: null, KVM_SET_USER_MEMORY_REGION2: null,
+  KVM_SET_MEMORY_ATTRIBUTES: null, KVM_SET_MEMORY_ATTRIBUTES2: null, FALLOCATE: null,
+  MMAP: null, MMAP_ANON: null, MUNMAP: null, HOST_READ: null, HOST_WRITE: null, HOST_PIN: null, HOST_UNPIN: null,
+  CLOSE: null, KVM_TDX_INIT_VCPU: null,
 };
 
 /** The lifecycle answers the oracle predicts from the TD phase it tracked itself. */
