@@ -2,7 +2,7 @@
 // lifecycle order, measurement, bugged VMs, spurious re-adds and the NULL
 // source.
 
-import { mrtdOf } from '../model/view.js';
+import { isLeaf, mrtdOf } from '../model/view.js';
 import type { TdPhase } from '../oracle/state.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { hex, targetVm, VCPU_IOCTLS, VM_IOCTLS } from './util.js';
@@ -134,7 +134,7 @@ export const measurement: Invariant = {
     const b = vmId === undefined ? undefined : c.before.vms.get(vmId);
     if (pop?.measure && b && !b.bugged && !c.world.vms.get(vmId!)?.bugged) {
       for (const gpa of pop.gpas) {
-        const offs = new Set(log.filter((r) => r.name === 'TDH.MR.EXTEND' && r.status === 'TDX_SUCCESS' && r.args.gpa >= gpa && r.args.gpa < gpa + 4096).map((r) => r.args.gpa - gpa));
+        const offs = new Set(log.filter((r) => isLeaf(r, 'TDH.MR.EXTEND')).filter((r) => r.status === 'TDX_SUCCESS' && r.args.gpa >= gpa && r.args.gpa < gpa + 4096).map((r) => r.args.gpa - gpa));
         const whole = offs.size === 16 && [...offs].every((o) => o % 256 === 0);
         if (!whole) say(`measured page GPA ${hex(gpa)} got ${offs.size} of 16 MR.EXTENDs`);
       }
@@ -179,7 +179,7 @@ export const spuriousEio: Invariant = {
     const say = (m: string) => out.push({ invariant: this.id, message: `${c.call.op} GPA ${hex(c.call.args.gpa)}: ${m}` });
     const gpa = Number(c.call.args.gpa);
     const gfn = gpa / 4096;
-    const onGpa = c.step.seamcall.log.filter((r) => r.args.gpa === gpa && (r.name === 'TDH.MEM.PAGE.ADD' || r.name === 'TDH.MEM.PAGE.AUG'));
+    const onGpa = c.step.seamcall.log.filter((r) => isLeaf(r, 'TDH.MEM.PAGE.ADD', 'TDH.MEM.PAGE.AUG')).filter((r) => r.args.gpa === gpa);
     if (c.call.op === 'KVM_TDX_INIT_MEM_REGION') {
       // Errors of earlier checks (validation, populate's own EINVAL/EFAULT)
       // may come first; what must never happen is success, a SEAMCALL or a bug.

@@ -8,6 +8,7 @@ import type { ExecCall } from '../model/exec.js';
 import type { Op } from '../program/calls.js';
 import type { Ret } from '../model/result.js';
 import type { StepCtx, World } from '../model/world.js';
+import { isLeaf } from '../model/view.js';
 import { RangeMap } from './intervals.js';
 import { maybeDestroy, maybeRelease } from './lifetime.js';
 import { addPage, newTd } from './mrtd.js';
@@ -250,7 +251,7 @@ function acceptZeroes(ref: RefState, vm: RefVm, gfn: number, n: number): void {
  */
 function extendsOf(step: StepCtx, td: unknown, gpa: number, passed: boolean): number {
   if (passed) return 16;
-  const mine = step.seamcall.log.filter((r) => r.name === 'TDH.MR.EXTEND' && r.td === td && r.args.gpa >= gpa && r.args.gpa < gpa + 4096);
+  const mine = step.seamcall.log.filter((r) => isLeaf(r, 'TDH.MR.EXTEND')).filter((r) => r.td === td && r.args.gpa >= gpa && r.args.gpa < gpa + 4096);
   if (!mine.some((r) => r.status !== 'TDX_SUCCESS')) return 0;
   return mine.filter((r) => r.status === 'TDX_SUCCESS').length;
 }
@@ -270,7 +271,7 @@ function populate(ref: RefState, w: World, vm: RefVm, c: ExecCall<Op>, step: Ste
   const gpas: number[] = [];
   for (let k = 0; k < advanced; k++) gpas.push(Number(a.gpa) + k * 4096);
   const modelTd = w.vms.get(vm.id)?.tdx?.td;
-  const added = step.seamcall.log.filter((r) => r.name === 'TDH.MEM.PAGE.ADD' && r.status === 'TDX_SUCCESS' && r.td === modelTd);
+  const added = step.seamcall.log.filter((r) => isLeaf(r, 'TDH.MEM.PAGE.ADD')).filter((r) => r.status === 'TDX_SUCCESS' && r.td === modelTd);
   for (const r of added) {
     const gpa = r.args.gpa;
     const k = Math.round((gpa - Number(a.gpa)) / 4096);

@@ -10,27 +10,92 @@ import { septAdd, pageAdd, pageAug, rangeBlock, track, pageRemove, pageDemote, m
 import { mngAddcx, mngCreate, mngInit, mngKeyConfig, mngKeyFreeid, mngVpflushdone, mrFinalize, phymemPageReclaim, vpAddcx, vpCreate, vpFlush, vpInit } from './td.js';
 import { pamtFree } from './pamt.js';
 import { leafCovering, leavesIn as septLeavesInTd } from './sept.js';
-import type { LeafState, MrtdRecord, Td, TdxModule } from './state.js';
+import type { LeafState, MrtdRecord, OpState, PamtType, Td, TdxModule } from './state.js';
 import { TDX_STATUS, type TdxStatus } from './status.js';
 
 export { newTdxModule, type TdxModule } from './state.js';
 
-export interface SeamcallRecord {
-  name: string;
-  td: number | null;
-  args: Record<string, number>;
-  status: TdxStatus;
-  /** State of the target S-EPT entry before the call (FREE when absent). */
-  entryBefore?: LeafState | 'FREE';
-  /** PAMT type of the target frame before the call (NDA when free). */
-  pamtBefore?: string;
-  /** The TD's op state before the call. */
-  opStateBefore?: string;
-  /** Frame a REMOVE returned, or the frame a WBINVD flushed. */
-  outPfn?: Pfn;
-  /** Set by a wrapper outside tdx/ (mmu/) that refused the range without issuing the SEAMCALL. */
-  refusedByWrapper?: string;
+/** State of the target S-EPT entry before the call (FREE when absent). */
+interface EntryBefore { entryBefore: LeafState | 'FREE' }
+/** PAMT type of the target frame before the call (NDA when free). */
+interface PamtBefore { pamtBefore: PamtType | 'NDA' }
+/** The TD's op state before the call (undefined when the TD does not exist). */
+interface OpStateBefore { opStateBefore: OpState | undefined }
+/** Frame a REMOVE returned, or the frame a WBINVD flushed: present only when the call succeeded. */
+interface OutPfn { outPfn?: Pfn }
+
+/** One SEAMCALL as issued: its leaf, the TD it acts on, its operands and its status. */
+type Issued<N extends string, A, X = unknown> = { name: N; td: number | null; args: A; status: TdxStatus } & X;
+type NoArgs = Record<string, never>;
+type GpaLevel = { gpa: number; level: Level };
+
+/**
+ * The record of one SEAMCALL, keyed by its leaf name: each leaf carries
+ * exactly its own operands and the state it found, so a consumer narrows
+ * with `r.name === 'TDH.MEM.PAGE.REMOVE'` and reads `r.args.gpa` unguarded.
+ */
+export type IssuedRecord =
+  | Issued<'TDH.MNG.CREATE', { tdr: Pfn; hkid: number }>
+  | Issued<'TDH.MNG.KEY.CONFIG', NoArgs>
+  | Issued<'TDH.MNG.ADDCX', { pfn: Pfn }>
+  | Issued<'TDH.MNG.INIT', NoArgs>
+  | Issued<'TDH.VP.CREATE', { tdvpr: Pfn }>
+  | Issued<'TDH.VP.ADDCX', { vp: number; pfn: Pfn }>
+  | Issued<'TDH.VP.INIT', { vp: number }>
+  | Issued<'TDH.VP.FLUSH', { vp: number }>
+  | Issued<'TDH.MNG.VPFLUSHDONE', NoArgs>
+  | Issued<'TDH.PHYMEM.CACHE.WB', NoArgs>
+  | Issued<'TDH.MNG.KEY.FREEID', NoArgs>
+  | Issued<'TDH.MR.FINALIZE', NoArgs, OpStateBefore>
+  | Issued<'TDH.PHYMEM.PAGE.RECLAIM', { pfn: Pfn }, PamtBefore>
+  | Issued<'TDH.MEM.SEPT.ADD', { gpa: number; level: TableLevel; pfn: Pfn }, PamtBefore>
+  | Issued<'TDH.MEM.PAGE.ADD', { gpa: number; pfn: Pfn; src: Pfn }, EntryBefore & PamtBefore & OpStateBefore>
+  | Issued<'TDH.MEM.PAGE.AUG', GpaLevel & { pfn: Pfn }, EntryBefore & PamtBefore & OpStateBefore>
+  | Issued<'TDH.MEM.RANGE.BLOCK', GpaLevel, EntryBefore>
+  | Issued<'TDH.MEM.TRACK', NoArgs, OpStateBefore>
+  | Issued<'TDH.MEM.PAGE.REMOVE', GpaLevel, EntryBefore & OpStateBefore & OutPfn>
+  | Issued<'TDH.MEM.PAGE.DEMOTE', GpaLevel & { pfn: Pfn }, EntryBefore>
+  | Issued<'TDH.MR.EXTEND', { gpa: number }, OpStateBefore>
+  | Issued<'TDH.PHYMEM.PAGE.WBINVD', { hkid: number; pfn: Pfn; level: Level }, OutPfn>;
+
+/** A leaf name of the TDX module's SEAMCALL interface that the model issues. */
+export type SeamcallName = IssuedRecord['name'];
+
+/** The leaves a wrapper outside tdx/ (mmu/) may refuse without issuing them. */
+type Refusable = Extract<IssuedRecord, { name: 'TDH.MEM.PAGE.AUG' | 'TDH.PHYMEM.PAGE.WBINVD' | 'TDH.PHYMEM.PAGE.RECLAIM' }>;
+
+/**
+ * A SEAMCALL a wrapper refused before the module saw it: the leaf and
+ * operands it would have had, TDX_OPERAND_INVALID, and why.
+ */
+export type RefusedRecord = Refusable extends infer R
+  ? R extends Refusable ? Pick<R, 'name' | 'td' | 'args'> & { status: 'TDX_OPERAND_INVALID'; refusedByWrapper: string } : never
+  : never;
+
+export type SeamcallRecord = IssuedRecord | RefusedRecord;
+
+/** The records of the leaves `N`. */
+export type RecordOf<N extends SeamcallName> = Extract<SeamcallRecord, { name: N }>;
+
+/** Whether `r` is a record of one of the leaves `names`, narrowing it (for `filter` and `find`). */
+export function isLeaf<N extends SeamcallName>(r: SeamcallRecord, ...names: N[]): r is RecordOf<N> {
+  return (names as readonly SeamcallName[]).includes(r.name);
 }
+
+/** What a refusing wrapper knows of the SEAMCALL it did not issue. */
+export type Refusal = RefusedRecord extends infer R ? (R extends RefusedRecord ? Omit<R, 'status' | 'refusedByWrapper'> : never) : never;
+
+/**
+ * Log a SEAMCALL that a wrapper outside tdx/ refused without issuing it:
+ * the module never saw it, so it is not counted for `[busy=N]`.
+ */
+export function logRefusal(ctx: SeamcallCtx, rec: Refusal, why: string): { status: 'TDX_OPERAND_INVALID' } {
+  ctx.log.push({ ...rec, status: 'TDX_OPERAND_INVALID', refusedByWrapper: why });
+  return { status: 'TDX_OPERAND_INVALID' };
+}
+
+/** A record as a wrapper builds it, before the call gives it a status (and maybe a frame). */
+type Pending = IssuedRecord extends infer R ? (R extends IssuedRecord ? Omit<R, 'status' | 'outPfn'> : never) : never;
 
 export interface SeamcallCtx {
   log: SeamcallRecord[];
@@ -49,7 +114,7 @@ export function statusValue(s: TdxStatus): bigint {
 type Out = { status: TdxStatus; pfn?: Pfn; td?: number; vp?: number };
 
 /** Issue one SEAMCALL: count it, inject BUSY when asked, run it, record it. */
-function issue(ctx: SeamcallCtx, rec: Omit<SeamcallRecord, 'status'>, run: () => Out): Out {
+function issue(ctx: SeamcallCtx, rec: Pending, run: () => Out): Out {
   ctx.issued++;
   if (ctx.issued === ctx.busyAt) {
     ctx.log.push({ ...rec, status: 'TDX_OPERAND_BUSY' });
@@ -68,7 +133,7 @@ function entryState(td: Td | undefined, gpa: number, level: Level): LeafState | 
   return l?.state ?? leafCovering(td, gpa)?.state ?? 'FREE';
 }
 
-function pamtType(m: TdxModule, pfn: Pfn): string {
+function pamtType(m: TdxModule, pfn: Pfn): PamtType | 'NDA' {
   return m.pamt.get(pfn)?.type ?? 'NDA';
 }
 
