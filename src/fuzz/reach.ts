@@ -7,6 +7,7 @@
 
 import type { ExecCall } from '../model/exec.js';
 import type { Op } from '../program/calls.js';
+import { LEVEL_2M, LEVEL_4K, levelOf, pagesAt } from '../model/units.js';
 import { FALLOC_FLAGS } from '../program/calls.js';
 import { segmentsIn } from '../model/intervals.js';
 import { findSlot, gmemIndex, slotEnd, slotsOverlapping, type Memslot } from '../model/kvm/memslot.js';
@@ -220,9 +221,10 @@ export class Reach {
       }
       case 'GUEST_ACCEPT': {
         const vm = vmOfFd(w, h, 'vcpu');
-        if (!vm || !ok(ret)) break;
+        const level = levelOf(a.level, [LEVEL_4K, LEVEL_2M]);
+        if (!vm || !ok(ret) || level === null) break;
         const gfn = gfnOf(vm, a.gpa);
-        const end = gfn + (a.level === 1n ? 512 : 1);
+        const end = gfn + pagesAt(level);
         this.record(t, 'GUEST_ACCEPT', [{ ns: `v${vm.id}`, start: gfn, end }, ...gfnsToGmem(vm, gfn, end)]);
         break;
       }

@@ -11,6 +11,7 @@ import type { FreeList } from './frames.js';
 import type { StateImage } from './digest.js';
 import { imageBefore } from './errno_contract.js';
 import { targetVm } from './util.js';
+import { rootLeafAt } from '../model/view.js';
 
 export interface VmBefore {
   tdState: TdState | null;
@@ -40,7 +41,7 @@ export interface Before {
 
 /** The leaf of any level that covers `gfn` (the walk of leafFor(), done here). */
 function leafAt(root: MmuRoot, gfn: number) {
-  return root.leaves[0].get(gfn) ?? root.leaves[1].get(gfn - (gfn % 512)) ?? root.leaves[2].get(gfn - (gfn % 262144));
+  return rootLeafAt(root, gfn)?.spte;
 }
 
 export function takeBefore(w: World, call: ExecCall<Op>): Before {

@@ -5,11 +5,11 @@
 
 import type { Level } from '../model/units.js';
 import type { World } from '../model/world.js';
+import { pagesAt } from '../model/view.js';
 
 export const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
 
 /** Frames a leaf of each level covers: 4 KiB, 2 MiB, 1 GiB. */
-export const framesAt = (level: Level): number => (level === 0 ? 1 : level === 1 ? 512 : 262144);
 
 export interface Span {
   start: number;
@@ -97,7 +97,7 @@ export function forEachRef(w: World, visit: RefVisitor): void {
       const root = vm.mmu[rootName];
       for (const level of [0, 1, 2] as const) {
         for (const [base, spte] of root.leaves[level]) {
-          visit(spte.pfn, framesAt(level), () => `vm${vm.id} ${rootName === 'mirror' ? 'mirror' : spte.private ? 'private' : 'shared'} SPTE at GFN ${hex(base)}`);
+          visit(spte.pfn, pagesAt(level), () => `vm${vm.id} ${rootName === 'mirror' ? 'mirror' : spte.private ? 'private' : 'shared'} SPTE at GFN ${hex(base)}`);
         }
       }
     }
@@ -106,7 +106,7 @@ export function forEachRef(w: World, visit: RefVisitor): void {
   for (const td of w.tdx.tds.values()) {
     if (bugged.has(td.id)) continue;
     for (const level of [0, 1] as const) {
-      for (const [gpa, leaf] of td.leaves[level]) visit(leaf.pfn, framesAt(level), () => `TD ${td.id} S-EPT ${leaf.state} leaf at GPA ${hex(gpa)}`);
+      for (const [gpa, leaf] of td.leaves[level]) visit(leaf.pfn, pagesAt(level), () => `TD ${td.id} S-EPT ${leaf.state} leaf at GPA ${hex(gpa)}`);
     }
   }
   for (const m of w.mappings.values()) {

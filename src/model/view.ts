@@ -24,7 +24,7 @@ export type { MrtdRecord, PamtEntry, SeptLeaf } from './tdx/state.js';
 export { isLeaf, type RecordOf, type SeamcallName, type SeamcallRecord } from './tdx/seamcall.js';
 export type { Errno } from './errno.js';
 // Units are definitions, not answers: a level's size is the same for every reader.
-export { bytesAt, levelBase, LEVELS, PAGE_SIZE, pagesAt } from './units.js';
+export { bytesAt, LEVEL_1G, LEVEL_2M, LEVEL_4K, levelBase, levelOf, LEVELS, PAGE_SIZE, pagesAt } from './units.js';
 
 /** The segments of a stored range map that meet [start, end), clipped. */
 export function segmentsMeeting<V>(segs: readonly Segment<V>[], start: number, end: number): Segment<V>[] {

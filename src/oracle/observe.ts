@@ -8,7 +8,7 @@ import type { ExecCall } from '../model/exec.js';
 import type { Op } from '../program/calls.js';
 import type { Ret } from '../model/result.js';
 import type { StepCtx, World } from '../model/world.js';
-import { isLeaf } from '../model/view.js';
+import { isLeaf, LEVEL_1G, LEVEL_2M, LEVEL_4K, levelOf, pagesAt } from '../model/view.js';
 import { RangeMap } from './intervals.js';
 import { maybeDestroy, maybeRelease } from './lifetime.js';
 import { addPage, newTd } from './mrtd.js';
@@ -74,7 +74,7 @@ export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step
       if (ret.handle === undefined || !vm) break;
       const id = w.fds.get(ret.handle)!.id;
       const sizePages = Number(a.size >> 12n);
-      const folio = a.flags & GMEM_FLAGS.HUGETLB_1G ? 512 * 512 : a.flags & GMEM_FLAGS.HUGETLB_2M ? 512 : 1;
+      const folio = a.flags & GMEM_FLAGS.HUGETLB_1G ? pagesAt(LEVEL_1G) : a.flags & GMEM_FLAGS.HUGETLB_2M ? pagesAt(LEVEL_2M) : 1;
       const priv = new RangeMap<true>();
       if (!(a.flags & GMEM_FLAGS.INIT_SHARED)) priv.set(0, sizePages, true);
       ref.fds.set(ret.handle, { kind: 'gmem', id });
@@ -171,9 +171,11 @@ export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step
       if (a.write !== 0n && isOk(ret) && reach.ok) writeContent(ref, reach.place, Number((a.byte ?? 0n) & 0xffn));
       break;
     }
-    case 'GUEST_ACCEPT':
-      if (vm && isOk(ret)) acceptZeroes(ref, vm, Number(a.gpa >> 12n), a.level === 0n ? 1 : 512);
+    case 'GUEST_ACCEPT': {
+      const level = levelOf(a.level, [LEVEL_4K, LEVEL_2M]);
+      if (vm && isOk(ret) && level !== null) acceptZeroes(ref, vm, Number(a.gpa >> 12n), pagesAt(level));
       break;
+    }
     // Neither changes what the reference tracks: a pin count, and mappings the model's own invariants check.
     case 'HOST_UNPIN': case 'KVM_PRE_FAULT_MEMORY':
       break;

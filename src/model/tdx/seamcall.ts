@@ -9,7 +9,7 @@ import { accept, walk, type AcceptResult, type WalkState } from './guest.js';
 import { septAdd, pageAdd, pageAug, rangeBlock, track, pageRemove, pageDemote, mrExtend, phymemPageWbinvd } from './mem.js';
 import { mngAddcx, mngCreate, mngInit, mngKeyConfig, mngKeyFreeid, mngVpflushdone, mrFinalize, phymemPageReclaim, vpAddcx, vpCreate, vpFlush, vpInit } from './td.js';
 import { pamtFree } from './pamt.js';
-import { leafCovering, leavesIn as septLeavesInTd } from './sept.js';
+import { leafCovering, leavesAt, leavesIn as septLeavesInTd } from './sept.js';
 import type { LeafState, MrtdRecord, OpState, PamtType, Td, TdxModule } from './state.js';
 import { TDX_STATUS, type TdxStatus } from './status.js';
 
@@ -129,7 +129,7 @@ const missingTd = (): Out => ({ status: 'TDX_OPERAND_INVALID' });
 
 function entryState(td: Td | undefined, gpa: number, level: Level): LeafState | 'FREE' {
   if (!td) return 'FREE';
-  const l = level <= 1 ? td.leaves[level as 0 | 1].get(gpa) : undefined;
+  const l = leavesAt(td, level)?.get(gpa);
   return l?.state ?? leafCovering(td, gpa)?.state ?? 'FREE';
 }
 
