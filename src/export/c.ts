@@ -32,7 +32,7 @@ function want(r: Result | undefined): string {
   return 'WANT_ANY, 0';
 }
 
-function statement(c: Call, i: number, p: Program): string[] {
+function statement(c: Call, p: Program): string[] {
   const a = (k: string) => cValue(c.args[k]);
   const h = c.handles;
   const tdx = (id: string, fd: string, data: string) => [
@@ -217,7 +217,7 @@ export function exportProgram(p: Program, format: ExportFormat, results: Readonl
     body.push('', `\t/* ${i}: ${text}${r ? ` -> ${printResult(r)}` : ''}${differ.includes(i) ? ` (${comment(pins!.other!.label)}: ${o ? printResult(o) : 'not reached'})` : ''} */`);
     // Selftest style: a raw __ call where the model expects a failure.
     const raw = selftest && r?.kind === 'errno';
-    for (const s of statement(c, i, p)) body.push(`\t${raw ? s.replace(/\bsys\(/g, '__sys(') : s}`);
+    for (const s of statement(c, p)) body.push(`\t${raw ? s.replace(/\bsys\(/g, '__sys(') : s}`);
     body.push(`\tcheck(${i}, ${JSON.stringify(`${c.op}`)}, r, ${want(r)});`);
   });
   const check = selftest ? SELFTEST_CHECK : C_CHECK;
