@@ -111,12 +111,31 @@ export function statusValue(s: TdxStatus): bigint {
   return TDX_STATUS[s];
 }
 
-type Out = { status: TdxStatus; pfn?: Pfn; td?: number; vp?: number };
+type Out = { status: TdxStatus; td?: number; vp?: number };
+/** What a leaf that hands a frame back to the host returns: the frame, on success. */
+type FreeingOut = { status: TdxStatus; pfn?: Pfn };
+type FreeingLeaf = 'TDH.MEM.PAGE.REMOVE' | 'TDH.PHYMEM.PAGE.WBINVD';
+
+/** Count one SEAMCALL; true when `[busy=N]` makes this one answer TDX_OPERAND_BUSY. */
+function injectBusy(ctx: SeamcallCtx): boolean {
+  ctx.issued++;
+  return ctx.issued === ctx.busyAt;
+}
 
 /** Issue one SEAMCALL: count it, inject BUSY when asked, run it, record it. */
-function issue(ctx: SeamcallCtx, rec: Pending, run: () => Out): Out {
-  ctx.issued++;
-  if (ctx.issued === ctx.busyAt) {
+function issue(ctx: SeamcallCtx, rec: Exclude<Pending, { name: FreeingLeaf }>, run: () => Out): Out {
+  if (injectBusy(ctx)) {
+    ctx.log.push({ ...rec, status: 'TDX_OPERAND_BUSY' });
+    return { status: 'TDX_OPERAND_BUSY' };
+  }
+  const r = run();
+  ctx.log.push({ ...rec, status: r.status });
+  return r;
+}
+
+/** issue() for the leaves that free a frame: the record also names the frame it handed back. */
+function issueFreeing(ctx: SeamcallCtx, rec: Extract<Pending, { name: FreeingLeaf }>, run: () => FreeingOut): FreeingOut {
+  if (injectBusy(ctx)) {
     ctx.log.push({ ...rec, status: 'TDX_OPERAND_BUSY' });
     return { status: 'TDX_OPERAND_BUSY' };
   }
@@ -125,7 +144,7 @@ function issue(ctx: SeamcallCtx, rec: Pending, run: () => Out): Out {
   return r;
 }
 
-const missingTd = (): Out => ({ status: 'TDX_OPERAND_INVALID' });
+const missingTd = (): { status: TdxStatus } => ({ status: 'TDX_OPERAND_INVALID' });
 
 function entryState(td: Td | undefined, gpa: number, level: Level): LeafState | 'FREE' {
   if (!td) return 'FREE';
@@ -137,7 +156,7 @@ function pamtType(m: TdxModule, pfn: Pfn): PamtType | 'NDA' {
   return m.pamt.get(pfn)?.type ?? 'NDA';
 }
 
-function withTd(m: TdxModule, id: number, f: (td: Td) => Out): Out {
+function withTd<O extends { status: TdxStatus }>(m: TdxModule, id: number, f: (td: Td) => O): O | { status: TdxStatus } {
   const td = m.tds.get(id);
   return td ? f(td) : missingTd();
 }
@@ -187,7 +206,7 @@ export const tdhMemRangeBlock = (m: TdxModule, ctx: SeamcallCtx, td: number, gpa
 export const tdhMemTrack = (m: TdxModule, ctx: SeamcallCtx, td: number) =>
   issue(ctx, { name: 'TDH.MEM.TRACK', td, args: {}, opStateBefore: m.tds.get(td)?.opState }, () => withTd(m, td, (t) => ({ status: track(t) })));
 export const tdhMemPageRemove = (m: TdxModule, ctx: SeamcallCtx, td: number, gpa: number, level: Level) =>
-  issue(ctx, {
+  issueFreeing(ctx, {
     name: 'TDH.MEM.PAGE.REMOVE', td, args: { gpa, level },
     entryBefore: entryState(m.tds.get(td), gpa, level), opStateBefore: m.tds.get(td)?.opState,
   }, () => withTd(m, td, (t) => pageRemove(m, t, gpa, level)));
@@ -196,7 +215,7 @@ export const tdhMemPageDemote = (m: TdxModule, ctx: SeamcallCtx, td: number, gpa
 export const tdhMrExtend = (m: TdxModule, ctx: SeamcallCtx, td: number, gpa: number) =>
   issue(ctx, { name: 'TDH.MR.EXTEND', td, args: { gpa }, opStateBefore: m.tds.get(td)?.opState }, () => withTd(m, td, (t) => ({ status: mrExtend(m.phys, t, gpa) })));
 export const tdhPhymemPageWbinvd = (m: TdxModule, ctx: SeamcallCtx, hkid: number, pfn: Pfn, level: Level) =>
-  issue(ctx, { name: 'TDH.PHYMEM.PAGE.WBINVD', td: null, args: { hkid, pfn, level } }, () => {
+  issueFreeing(ctx, { name: 'TDH.PHYMEM.PAGE.WBINVD', td: null, args: { hkid, pfn, level } }, () => {
     const status = phymemPageWbinvd(m, pfn, level);
     return status === 'TDX_SUCCESS' ? { status, pfn } : { status };
   });
@@ -204,7 +223,7 @@ export const tdhPhymemPageWbinvd = (m: TdxModule, ctx: SeamcallCtx, hkid: number
 export const TDX_GLOBAL_KEYID = 0;
 /** TDH.PHYMEM.PAGE.WBINVD of a reclaimed TDR, keyed with the global KeyID (tdh_phymem_page_wbinvd_tdr()). */
 export const tdhPhymemPageWbinvdTdr = (m: TdxModule, ctx: SeamcallCtx, tdr: Pfn) =>
-  issue(ctx, { name: 'TDH.PHYMEM.PAGE.WBINVD', td: null, args: { hkid: TDX_GLOBAL_KEYID, pfn: tdr, level: 0 } }, () => ({ status: phymemPageWbinvd(m, tdr, 0) }));
+  issueFreeing(ctx, { name: 'TDH.PHYMEM.PAGE.WBINVD', td: null, args: { hkid: TDX_GLOBAL_KEYID, pfn: tdr, level: 0 } }, () => ({ status: phymemPageWbinvd(m, tdr, 0) }));
 
 // Guest-side calls: TDCALLs and hardware walks are not SEAMCALLs and are not counted or logged.
 export function tdgMemPageAccept(m: TdxModule, td: number, gpa: number, level: Level): AcceptResult {
