@@ -26,7 +26,7 @@ function td(profile: ProfileName = 'upstream') {
 
 /** The step's SEAMCALLs as NAME:STATUS, with the PAMT type a RECLAIM found. */
 const log = (d: Driver) => d.w.step.seamcall.log.map((r) =>
-  `${r.name.replace('TDH.', '')}${r.name === 'TDH.PHYMEM.PAGE.RECLAIM' ? `(${r.pamtBefore})` : ''}:${r.status.replace('TDX_', '')}`);
+  `${r.name.replace('TDH.', '')}${r.name === 'TDH.PHYMEM.PAGE.RECLAIM' && 'pamtBefore' in r ? `(${r.pamtBefore})` : ''}:${r.status.replace('TDX_', '')}`);
 
 const RELEASE_HKID = ['VP.FLUSH:SUCCESS', 'MNG.VPFLUSHDONE:SUCCESS', 'PHYMEM.CACHE.WB:SUCCESS', 'MNG.KEY.FREEID:SUCCESS'];
 const RECLAIMS = [

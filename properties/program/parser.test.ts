@@ -4,7 +4,7 @@
 import { describe, expect, test } from 'vitest';
 import { parseProgram, formatParseError } from '../../src/program/parser.js';
 import { printCall } from '../../src/program/printer.js';
-import { CALLS } from '../../src/program/calls.js';
+import { CALL_NAMES, CALLS, type CallSpec } from '../../src/program/calls.js';
 
 const PRE = 'vm0 = KVM_CREATE_VM(type=TDX)\ng0 = KVM_CREATE_GUEST_MEMFD(vm0, size=0x1000, flags=0)\ncpu0 = KVM_CREATE_VCPU(vm0, id=0)\nm0 = MMAP_ANON(size=0x1000)\n';
 
@@ -55,8 +55,8 @@ describe('every call of the vocabulary parses with all its keys', () => {
   const sample: Record<string, string> = {
     uint: '1', bool: '1', flags: '0', enum: '', addr: 'm0+0x10', gmemOrFd: 'g0',
   };
-  test.each(Object.keys(CALLS))('%s', (op) => {
-    const spec = CALLS[op];
+  test.each(CALL_NAMES)('%s', (op) => {
+    const spec: CallSpec = CALLS[op];
     const handles = spec.handles.map((h) => {
       const k = Array.isArray(h) ? h[0] : h;
       return { vm: 'vm0', vcpu: 'cpu0', gmem: 'g0', mapping: 'm0' }[k];

@@ -4,7 +4,7 @@
 // testing), so removing a call while shrinking never leaves a dangling name:
 // the pick simply lands on another handle, or the call drops out.
 
-import { CALLS } from '../program/calls.js';
+import { CALLS, type Op } from '../program/calls.js';
 import type { Call, HandleKind, Program, Value } from '../program/types.js';
 
 export type AVal =
@@ -15,7 +15,7 @@ export type AVal =
   | { k: 'gmem'; pick: number };
 
 export interface ACall {
-  op: string;
+  op: Op;
   /** One pick per positional handle. */
   picks: number[];
   args: Record<string, AVal>;

@@ -4,7 +4,9 @@
 // reach.ts.
 
 import { resultText } from '../model/result.js';
-import { CALLS } from '../program/calls.js';
+import type { SeamcallName } from '../model/tdx/seamcall.js';
+import type { LeafState } from '../model/tdx/state.js';
+import { CALL_NAMES, CALLS } from '../program/calls.js';
 import { ALLOWED } from '../invariants/errno_contract.js';
 import { INVARIANT_IDS } from '../invariants/registry.js';
 import type { CheckCtx } from '../invariants/types.js';
@@ -13,7 +15,7 @@ import type { StepReport } from './runner.js';
 import { Reach, REACH_SHAPES } from './reach.js';
 
 /** The S-EPT leaf state a successful SEAMCALL leaves behind. */
-const AFTER: Record<string, (before: string) => string> = {
+const AFTER: Partial<Record<SeamcallName, (before: LeafState | 'FREE') => string>> = {
   'TDH.MEM.PAGE.ADD': () => 'MAPPED',
   'TDH.MEM.PAGE.AUG': () => 'PENDING',
   'TDH.MEM.RANGE.BLOCK': (b) => (b === 'PENDING' ? 'PENDING_BLOCKED' : 'BLOCKED'),
@@ -35,7 +37,7 @@ export const EVERY_STEP: ReadonlySet<string> = new Set(['no-exception']);
 const APPLIES: Record<string, (c: CheckCtx) => boolean> = {
   'no-double-add': (c) => c.step.seamcall.log.some((r) => r.name === 'TDH.MEM.PAGE.ADD' || r.name === 'TDH.MEM.PAGE.AUG'),
   'spurious-eio': (c) => c.before.mirrorLeafAtGpa && (c.call.op === 'KVM_TDX_INIT_MEM_REGION' || c.call.op === 'KVM_PRE_FAULT_MEMORY'),
-  'hugepage-folio-agnostic': (c) => c.step.seamcall.log.some((r) => r.refusedByWrapper !== undefined || (r.args.level ?? 0) > 0),
+  'hugepage-folio-agnostic': (c) => c.step.seamcall.log.some((r) => 'refusedByWrapper' in r || ('level' in r.args && r.args.level > 0)),
   'null-source': (c) => c.call.op === 'KVM_TDX_INIT_MEM_REGION' && c.call.args.source === 0n,
   'no-host-private-access': (c) => c.step.hostAccesses.length > 0,
   'no-dangling-sept': (c) => c.step.freedSeq.length > 0 || c.step.touched.gfns.length > 0,
@@ -69,7 +71,7 @@ export class Coverage {
     inc(this.pairs, `${s.call.op} -> ${resultText(s.result)}`);
     for (const r of s.seamcalls) {
       const after = AFTER[r.name];
-      if (after && r.status === 'TDX_SUCCESS' && r.entryBefore) inc(this.sept, `${r.entryBefore} -${r.name.replace('TDH.MEM.', '')}-> ${after(r.entryBefore)}`);
+      if (after && r.status === 'TDX_SUCCESS' && 'entryBefore' in r) inc(this.sept, `${r.entryBefore} -${r.name.replace('TDH.MEM.', '')}-> ${after(r.entryBefore)}`);
     }
     if (s.call.op === 'GUEST_ACCEPT' && s.result.kind === 'outcome' && s.result.name === 'OK') inc(this.sept, 'PENDING -ACCEPT-> MAPPED');
     for (const vm of c.world.vms.values()) {
@@ -111,10 +113,10 @@ export class Coverage {
   /** Errnos a call may return (errno-contract) that the run never produced. */
   unreached(): string[] {
     const out: string[] = [];
-    for (const op of Object.keys(CALLS)) {
+    for (const op of CALL_NAMES) {
       // EBADF needs a handle; EIO comes from the VM/vCPU ioctl gate only.
       const common = [...(CALLS[op].handles.length ? ['EBADF'] : []), ...(VM_IOCTLS.has(op) || VCPU_IOCTLS.has(op) ? ['EIO'] : [])];
-      for (const e of [...common, ...(ALLOWED[op] ?? [])]) if (!this.pairs.has(`${op} -> ${e}`)) out.push(`${op} -> ${e}`);
+      for (const e of [...common, ...ALLOWED[op]]) if (!this.pairs.has(`${op} -> ${e}`)) out.push(`${op} -> ${e}`);
     }
     return out;
   }

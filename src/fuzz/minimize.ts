@@ -4,7 +4,7 @@
 // call with every call that uses its handle, drop calls one by one, then
 // simplify arguments to small canonical values.
 
-import { CALLS } from '../program/calls.js';
+import { CALLS, type Op } from '../program/calls.js';
 import type { Call, Program, Value } from '../program/types.js';
 import { driveSync, driveYielding } from './drive.js';
 
@@ -31,10 +31,10 @@ export function withoutCall(p: Program, i: number): Program {
 
 const CANONICAL = [0n, 1n, 0x1000n, 0x200000n];
 
-function simplerValues(key: string, op: string, v: Value): Value[] {
+function simplerValues(key: string, op: Op, v: Value): Value[] {
   if (v.kind === 'addr') return v.offset === 0n ? [] : [{ ...v, offset: 0n }];
   if (v.kind !== 'int') return [];
-  const t = CALLS[op]?.keys[key]?.type;
+  const t = CALLS[op].keys[key]?.type;
   if (!t || t.t === 'enum' || t.t === 'gmemOrFd') return [];
   return CANONICAL.filter((c) => c < v.value && (t.t !== 'bool' || c <= 1n) && (t.t !== 'uint' || c < 1n << BigInt(t.bits)))
     .map((value): Value => ({ kind: 'int', value }));

@@ -2,6 +2,7 @@
 // each call, and checks every registered invariant after every step.
 
 import type { Call, Program, Value } from '../program/types.js';
+import type { Op } from '../program/calls.js';
 import { execCall, type ExecCall } from '../model/exec.js';
 import { PROFILES, type ProfileName } from '../model/profiles.js';
 import type { BugName } from '../model/bugs.js';
@@ -70,7 +71,7 @@ function resolveValue(v: Value, names: Map<string, Bound>, w: World): bigint {
   return (m ? m.va : NOWHERE) + v.offset;
 }
 
-export function toExecCall(call: Call, names: Map<string, Bound>, w: World): ExecCall {
+export function toExecCall(call: Call, names: Map<string, Bound>, w: World): ExecCall<Op> {
   const args: Record<string, bigint> = {};
   for (const [k, v] of Object.entries(call.args)) args[k] = resolveValue(v, names, w);
   return {

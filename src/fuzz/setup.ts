@@ -8,7 +8,7 @@
 // arithmetic and invalidations over several slots are exercised.
 
 import fc from 'fast-check';
-import { GMEM_FLAGS } from '../program/calls.js';
+import { GMEM_FLAGS, type Op } from '../program/calls.js';
 import type { ProfileSettings } from '../model/profiles.js';
 import { aint, type ACall } from './abstract.js';
 
@@ -89,7 +89,7 @@ export function setupShape(s: ProfileSettings): fc.Arbitrary<SetupShape> {
   );
 }
 
-const call = (op: string, picks: number[], args: Record<string, bigint | number | ReturnType<typeof aint>>): ACall => ({
+const call = (op: Op, picks: number[], args: Record<string, bigint | number | ReturnType<typeof aint>>): ACall => ({
   op, picks,
   args: Object.fromEntries(Object.entries(args).map(([k, v]) => [k, typeof v === 'object' ? v : aint(v)])),
 });

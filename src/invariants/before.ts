@@ -5,11 +5,13 @@
 import type { TdState } from '../model/kvm/vm.js';
 import type { World } from '../model/world.js';
 import type { ExecCall } from '../model/exec.js';
+import type { Op } from '../program/calls.js';
 import type { MmuRoot } from '../model/mmu/spte.js';
 import type { FreeList } from './frames.js';
 import type { StateImage } from './digest.js';
 import { imageBefore } from './image.js';
 import { targetVm } from './util.js';
+import { rootLeafAt } from '../model/view.js';
 
 export interface VmBefore {
   tdState: TdState | null;
@@ -39,10 +41,10 @@ export interface Before {
 
 /** The leaf of any level that covers `gfn` (the walk of leafFor(), done here). */
 function leafAt(root: MmuRoot, gfn: number) {
-  return root.leaves[0].get(gfn) ?? root.leaves[1].get(gfn - (gfn % 512)) ?? root.leaves[2].get(gfn - (gfn % 262144));
+  return rootLeafAt(root, gfn)?.spte;
 }
 
-export function takeBefore(w: World, call: ExecCall): Before {
+export function takeBefore(w: World, call: ExecCall<Op>): Before {
   const vms = new Map<number, VmBefore>();
   for (const vm of w.vms.values()) {
     vms.set(vm.id, {

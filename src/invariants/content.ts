@@ -7,9 +7,10 @@
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { hex } from './util.js';
 import { liveGmem, mappingAtVa, slotOf } from '../oracle/places.js';
+import type { Op } from '../program/calls.js';
 
-const READS = new Set(['HOST_READ', 'GUEST_ACCESS']);
-const HOST = new Set(['HOST_READ', 'HOST_WRITE']);
+const READS: ReadonlySet<string> = new Set<Op>(['HOST_READ', 'GUEST_ACCESS']);
+const HOST: ReadonlySet<string> = new Set<Op>(['HOST_READ', 'HOST_WRITE']);
 
 /**
  * INIT_MEM_REGION copies each source page in turn (get_user_pages_fast() in

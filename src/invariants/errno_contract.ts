@@ -8,6 +8,7 @@
 // call is checked against the whole state, so CheckCtx.full changes nothing.
 
 import type { Errno } from '../model/errno.js';
+import type { Op } from '../program/calls.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { changedParts, sameState } from './digest.js';
 import { imageAfter, NEVER_ERRNO } from './image.js';
@@ -15,7 +16,7 @@ import { imageAfter, NEVER_ERRNO } from './image.js';
 const COMMON: Errno[] = ['EBADF', 'EIO'];
 
 /** The errnos each call may return (gmem.md, tdx.md, program-format.md). */
-export const ALLOWED: Record<string, Errno[]> = {
+export const ALLOWED: Record<Op, Errno[]> = {
   KVM_CREATE_VM: ['EINVAL'],
   KVM_CREATE_VCPU: ['EINVAL', 'EEXIST'],
   KVM_CREATE_GUEST_MEMFD: ['EINVAL'],
@@ -38,8 +39,8 @@ export const ALLOWED: Record<string, Errno[]> = {
   GUEST_ACCEPT: ['EINVAL'],
 };
 
-export function documented(op: string): Errno[] {
-  return NEVER_ERRNO.has(op) ? [] : [...COMMON, ...(ALLOWED[op] ?? [])];
+export function documented(op: Op): Errno[] {
+  return NEVER_ERRNO.has(op) ? [] : [...COMMON, ...ALLOWED[op]];
 }
 
 /**

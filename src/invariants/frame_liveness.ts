@@ -11,6 +11,7 @@
 // leaks.
 
 import type { Pfn } from '../model/units.js';
+import { pagesAt } from '../model/view.js';
 import type { World } from '../model/world.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { FIRST_PFN } from '../model/view.js';
@@ -28,7 +29,7 @@ function freeFramesOfStep(c: CheckCtx, free: FreeList): Span[] {
   for (const a of c.step.hostAccesses) add(a.pfn);
   for (const r of c.step.seamcall.log) {
     if (r.status !== 'TDX_SUCCESS') continue;
-    if (r.name === 'TDH.MEM.PAGE.ADD' || r.name === 'TDH.MEM.PAGE.AUG') add(r.args.pfn, r.args.level === 1 ? 512 : 1);
+    if (r.name === 'TDH.MEM.PAGE.ADD' || r.name === 'TDH.MEM.PAGE.AUG') add(r.args.pfn, 'level' in r.args ? pagesAt(r.args.level) : 1);
   }
   return out;
 }

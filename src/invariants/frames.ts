@@ -5,11 +5,11 @@
 
 import type { Level } from '../model/units.js';
 import type { World } from '../model/world.js';
+import { pagesAt } from '../model/view.js';
 
 export const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
 
 /** Frames a leaf of each level covers: 4 KiB, 2 MiB, 1 GiB. */
-export const framesAt = (level: Level): number => (level === 0 ? 1 : level === 1 ? 512 : 262144);
 
 export interface Span {
   start: number;
@@ -97,7 +97,7 @@ export function forEachRef(w: World, visit: RefVisitor): void {
       const root = vm.mmu[rootName];
       for (const level of [0, 1, 2] as const) {
         for (const [base, spte] of root.leaves[level]) {
-          visit(spte.pfn, framesAt(level), () => `vm${vm.id} ${rootName === 'mirror' ? 'mirror' : spte.private ? 'private' : 'shared'} SPTE at GFN ${hex(base)}`);
+          visit(spte.pfn, pagesAt(level), () => `vm${vm.id} ${rootName === 'mirror' ? 'mirror' : spte.private ? 'private' : 'shared'} SPTE at GFN ${hex(base)}`);
         }
       }
     }
@@ -106,7 +106,7 @@ export function forEachRef(w: World, visit: RefVisitor): void {
   for (const td of w.tdx.tds.values()) {
     if (bugged.has(td.id)) continue;
     for (const level of [0, 1] as const) {
-      for (const [gpa, leaf] of td.leaves[level]) visit(leaf.pfn, framesAt(level), () => `TD ${td.id} S-EPT ${leaf.state} leaf at GPA ${hex(gpa)}`);
+      for (const [gpa, leaf] of td.leaves[level]) visit(leaf.pfn, pagesAt(level), () => `TD ${td.id} S-EPT ${leaf.state} leaf at GPA ${hex(gpa)}`);
     }
   }
   for (const m of w.mappings.values()) {
@@ -136,9 +136,9 @@ export function firstLeakedFrame(w: World, firstPfn: number): number | undefined
   const owned: Span[] = [];
   forEachRef(w, (start, count) => owned.push({ start, end: start + count }));
   for (const td of w.tdx.tds.values()) {
-    for (const level of [0, 1] as const) for (const leaf of td.leaves[level].values()) owned.push({ start: leaf.pfn, end: leaf.pfn + framesAt(level) });
+    for (const level of [0, 1] as const) for (const leaf of td.leaves[level].values()) owned.push({ start: leaf.pfn, end: leaf.pfn + pagesAt(level) });
   }
-  for (const [pfn, e] of w.tdx.pamt) owned.push({ start: pfn, end: pfn + framesAt(e.level) });
+  for (const [pfn, e] of w.tdx.pamt) owned.push({ start: pfn, end: pfn + pagesAt(e.level) });
   // Pages KVM allocated for a TD or vCPU and holds until teardown, whether or
   // not the module took them (a VP.CREATE that failed leaves its TDVPR page
   // with the vCPU, freed when the vCPU is).

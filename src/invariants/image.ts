@@ -4,6 +4,7 @@
 // world, so it is kept and handed back instead of being taken again.
 
 import type { World } from '../model/world.js';
+import type { Op } from '../program/calls.js';
 import { stateImage, type StateImage } from './digest.js';
 
 /**
@@ -11,13 +12,13 @@ import { stateImage, type StateImage } from './digest.js';
  * (program-format.md): no fd is involved, so not even EBADF. Any errno from
  * them is a violation by itself, and the state before them is never needed.
  */
-export const NEVER_ERRNO: ReadonlySet<string> = new Set(['HOST_READ', 'HOST_WRITE']);
+export const NEVER_ERRNO: ReadonlySet<Op> = new Set<Op>(['HOST_READ', 'HOST_WRITE']);
 
 /** The last image taken after a failed call: the state before the next step of the same world, unless it has run. */
 let lastAfter: { image: StateImage; step: object } | undefined;
 
 /** The state image runStep takes before a call, or null for a call that cannot fail. */
-export function imageBefore(w: World, op: string): StateImage | null {
+export function imageBefore(w: World, op: Op): StateImage | null {
   if (NEVER_ERRNO.has(op)) return null;
   // Nothing runs between the check of one step and the snapshot of the next,
   // so the image taken after a failed call is still the state (same step record).

@@ -2,11 +2,12 @@
 // lifecycle order, measurement, bugged VMs, spurious re-adds and the NULL
 // source.
 
-import { mrtdOf } from '../model/view.js';
+import { isLeaf, mrtdOf } from '../model/view.js';
 import type { TdPhase } from '../oracle/state.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { hex, targetVm, VCPU_IOCTLS, VM_IOCTLS } from './util.js';
 import { digest, firstMismatch, recordText } from '../oracle/mrtd.js';
+import type { Op } from '../program/calls.js';
 
 const ORDER = { UNINITIALIZED: 0, INITIALIZED: 1, RUNNABLE: 2 } as const;
 const errno = (c: CheckCtx) => (c.ret.kind === 'errno' ? c.ret.name : undefined);
@@ -51,8 +52,11 @@ export const tdLifecycle: Invariant = {
   },
 };
 
-/** Which TD phase lets each call succeed, and what it answers otherwise (tdx.md §1.3, §8 rows 13-18). */
-const NEEDS: Record<string, { phase: TdPhase; otherwise?: string[] }> = {
+/**
+ * Which TD phase lets each call succeed, and what it answers otherwise
+ * (tdx.md §1.3, §8 rows 13-18); null for a call the TD phase does not gate.
+ */
+const NEEDS: Record<Op, { phase: TdPhase; otherwise?: string[] } | null> = {
   KVM_TDX_INIT_VM: { phase: 'UNINITIALIZED', otherwise: ['EINVAL'] },
   KVM_TDX_FINALIZE_VM: { phase: 'INITIALIZED', otherwise: ['EINVAL'] },
   KVM_CREATE_VCPU: { phase: 'INITIALIZED', otherwise: ['EIO', 'EINVAL'] },
@@ -60,6 +64,10 @@ const NEEDS: Record<string, { phase: TdPhase; otherwise?: string[] }> = {
   KVM_PRE_FAULT_MEMORY: { phase: 'RUNNABLE', otherwise: ['EOPNOTSUPP', 'EINVAL'] },
   GUEST_ACCESS: { phase: 'RUNNABLE', otherwise: ['EINVAL'] },
   GUEST_ACCEPT: { phase: 'RUNNABLE', otherwise: ['EINVAL'] },
+  KVM_CREATE_VM: null, KVM_CREATE_GUEST_MEMFD: null, KVM_SET_USER_MEMORY_REGION2: null,
+  KVM_SET_MEMORY_ATTRIBUTES: null, KVM_SET_MEMORY_ATTRIBUTES2: null, FALLOCATE: null,
+  MMAP: null, MMAP_ANON: null, MUNMAP: null, HOST_READ: null, HOST_WRITE: null, HOST_PIN: null, HOST_UNPIN: null,
+  CLOSE: null, KVM_TDX_INIT_VCPU: null,
 };
 
 /** The lifecycle answers the oracle predicts from the TD phase it tracked itself. */
@@ -126,7 +134,7 @@ export const measurement: Invariant = {
     const b = vmId === undefined ? undefined : c.before.vms.get(vmId);
     if (pop?.measure && b && !b.bugged && !c.world.vms.get(vmId!)?.bugged) {
       for (const gpa of pop.gpas) {
-        const offs = new Set(log.filter((r) => r.name === 'TDH.MR.EXTEND' && r.status === 'TDX_SUCCESS' && r.args.gpa >= gpa && r.args.gpa < gpa + 4096).map((r) => r.args.gpa - gpa));
+        const offs = new Set(log.filter((r) => isLeaf(r, 'TDH.MR.EXTEND')).filter((r) => r.status === 'TDX_SUCCESS' && r.args.gpa >= gpa && r.args.gpa < gpa + 4096).map((r) => r.args.gpa - gpa));
         const whole = offs.size === 16 && [...offs].every((o) => o % 256 === 0);
         if (!whole) say(`measured page GPA ${hex(gpa)} got ${offs.size} of 16 MR.EXTENDs`);
       }
@@ -171,7 +179,7 @@ export const spuriousEio: Invariant = {
     const say = (m: string) => out.push({ invariant: this.id, message: `${c.call.op} GPA ${hex(c.call.args.gpa)}: ${m}` });
     const gpa = Number(c.call.args.gpa);
     const gfn = gpa / 4096;
-    const onGpa = c.step.seamcall.log.filter((r) => r.args.gpa === gpa && (r.name === 'TDH.MEM.PAGE.ADD' || r.name === 'TDH.MEM.PAGE.AUG'));
+    const onGpa = c.step.seamcall.log.filter((r) => isLeaf(r, 'TDH.MEM.PAGE.ADD', 'TDH.MEM.PAGE.AUG')).filter((r) => r.args.gpa === gpa);
     if (c.call.op === 'KVM_TDX_INIT_MEM_REGION') {
       // Errors of earlier checks (validation, populate's own EINVAL/EFAULT)
       // may come first; what must never happen is success, a SEAMCALL or a bug.

@@ -2,7 +2,7 @@
 // mirror and S-EPT agree, a PFN has one owner, no leaf outlives its page, and
 // every mapping matches its GFN's privacy.
 
-import { frameFree, gmemPageAt, pagesOfLevel, pamtEntry, septLeafAt, septLeavesIn, type Spte, type Vm } from '../model/view.js';
+import { frameFree, gmemPageAt, pagesAt, pamtEntry, septLeafAt, septLeavesIn, type Spte, type Vm } from '../model/view.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { hex, touchedLeaves, touchedLiveVms } from './util.js';
 
@@ -59,7 +59,7 @@ export const pfnSingleOwner: Invariant = {
       if (vm.destroyed || vm.bugged || vm.type === 'DEFAULT') continue;
       for (const level of [0, 1, 2] as const) {
         for (const [base, spte] of privateRoot(vm).leaves[level]) {
-          if (spte.private) spans.push({ pfn: spte.pfn, n: pagesOfLevel(level), who: `vm${vm.id} GFN ${hex(base)}` });
+          if (spte.private) spans.push({ pfn: spte.pfn, n: pagesAt(level), who: `vm${vm.id} GFN ${hex(base)}` });
         }
       }
     }
@@ -94,7 +94,7 @@ export const noDanglingSept: Invariant = {
         for (const { base, spte } of touchedLeaves(c.world, vm, rootName, c.full)) {
           if (c.full) {
             // Without the step's record of freed frames: no live leaf maps a frame the host allocator holds as free.
-            const last = spte.pfn + pagesOfLevel(spte.level) - 1;
+            const last = spte.pfn + pagesAt(spte.level) - 1;
             const free = frameFree(c.world.pfns, spte.pfn) ? spte.pfn : frameFree(c.world.pfns, last) ? last : undefined;
             if (free !== undefined) out.push({ invariant: this.id, message: `${c.call.op}: vm${vm.id} ${rootName} leaf GFN ${hex(base)} maps PFN ${hex(free)}, which the host allocator holds as free` });
           }
@@ -123,7 +123,7 @@ export const attrConsistency: Invariant = {
     for (const vm of touchedLiveVms(c.world, c.full)) {
       for (const rootName of ['mirror', 'direct'] as const) {
         for (const { base, spte } of touchedLeaves(c.world, vm, rootName, c.full)) {
-          for (const gfn of [base, base + pagesOfLevel(spte.level) - 1]) {
+          for (const gfn of [base, base + pagesAt(spte.level) - 1]) {
             // Slot and privacy as the oracle computes them, never as the model did.
             const slot = c.ref.slot(vm.id, gfn);
             if (!slot) {

@@ -1,7 +1,7 @@
 // Invariants read off the step's SEAMCALL log (tdx.md §7): no double
 // ADD/AUG, the removal order, what the folio-taking wrappers refused.
 
-import { frameFree, pagesOfLevel, pamtEntry, type World } from '../model/view.js';
+import { frameFree, isLeaf, PAGE_SIZE, pagesAt, pamtEntry, type RecordOf, type SeamcallRecord, type World } from '../model/view.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { hex } from './util.js';
 
@@ -13,11 +13,12 @@ export const noDoubleAdd: Invariant = {
   check(c: CheckCtx) {
     const out: Violation[] = [];
     for (const r of c.step.seamcall.log) {
-      if (r.name !== 'TDH.MEM.PAGE.ADD' && r.name !== 'TDH.MEM.PAGE.AUG') continue;
-      if (r.entryBefore && r.entryBefore !== 'FREE') {
+      // A refused AUG never reached the module: it added nothing.
+      if ((r.name !== 'TDH.MEM.PAGE.ADD' && r.name !== 'TDH.MEM.PAGE.AUG') || 'refusedByWrapper' in r) continue;
+      if (r.entryBefore !== 'FREE') {
         out.push(v(this.id, `${c.call.op}: ${r.name} of GPA ${hex(r.args.gpa)} (GFN ${hex(r.args.gpa / 4096)}) while its S-EPT leaf is ${r.entryBefore}, PFN ${hex(r.args.pfn)}; expected no SEAMCALL (RET_PF_SPURIOUS)`));
       }
-      if (r.pamtBefore && r.pamtBefore !== 'NDA') {
+      if (r.pamtBefore !== 'NDA') {
         out.push(v(this.id, `${c.call.op}: ${r.name} of PFN ${hex(r.args.pfn)} whose PAMT entry is ${r.pamtBefore}; expected a free target`));
       }
     }
@@ -47,8 +48,12 @@ export const removalOrder: Invariant = {
     // Frames guest_memfd freed in this step must not still be mapped, or be
     // removed only afterwards.
     for (const f of c.step.freedSeq) {
-      const later = log.slice(f.seq).find((x) => (x.name === 'TDH.PHYMEM.PAGE.WBINVD' || x.name === 'TDH.MEM.PAGE.REMOVE') && x.outPfn !== undefined && x.outPfn >= f.pfn && x.outPfn < f.pfn + f.count);
-      if (later) out.push(v(this.id, `${c.call.op}: PFN ${hex(later.outPfn!)} was freed by guest_memfd before its ${later.name}`));
+      for (const x of log.slice(f.seq)) {
+        const pfn = 'outPfn' in x ? x.outPfn : undefined;
+        if (pfn === undefined || pfn < f.pfn || pfn >= f.pfn + f.count) continue;
+        out.push(v(this.id, `${c.call.op}: PFN ${hex(pfn)} was freed by guest_memfd before its ${x.name}`));
+        break;
+      }
     }
     if (c.full) {
       // Without the step's record of freed frames: a frame still assigned to
@@ -74,13 +79,16 @@ function findLast<T>(a: T[], before: number, pred: (x: T) => boolean): number {
 }
 
 /** The TDX module's own operand rules (tdx.md §3.1): when it answers TDX_OPERAND_INVALID. */
-function moduleRejectsOperands(name: string, args: Record<string, number>): boolean {
-  const level = args.level ?? 0;
-  const n = pagesOfLevel(level);
-  if (name === 'TDH.MEM.PAGE.AUG') return level > 1 || args.gpa % (n * 4096) !== 0 || args.pfn % n !== 0;
-  if (name === 'TDH.PHYMEM.PAGE.WBINVD') return args.pfn % n !== 0;
-  // RECLAIM has no operand the module could find invalid here.
-  return false;
+function moduleRejectsOperands(r: FolioSensitive): boolean {
+  switch (r.name) {
+    case 'TDH.MEM.PAGE.AUG': {
+      const n = pagesAt(r.args.level);
+      return r.args.level > 1 || r.args.gpa % (n * PAGE_SIZE) !== 0 || r.args.pfn % n !== 0;
+    }
+    case 'TDH.PHYMEM.PAGE.WBINVD': return r.args.pfn % pagesAt(r.args.level) !== 0;
+    // RECLAIM has no operand the module could find invalid here.
+    case 'TDH.PHYMEM.PAGE.RECLAIM': return false;
+  }
 }
 
 function rangeFree(w: World, pfn: number, n: number): boolean {
@@ -88,7 +96,10 @@ function rangeFree(w: World, pfn: number, n: number): boolean {
   return true;
 }
 
-const FOLIO_SENSITIVE = new Set(['TDH.MEM.PAGE.AUG', 'TDH.PHYMEM.PAGE.WBINVD', 'TDH.PHYMEM.PAGE.RECLAIM']);
+/** The SEAMCALLs whose wrappers a folio-taking design could refuse. */
+type FolioSensitive = RecordOf<'TDH.MEM.PAGE.AUG' | 'TDH.PHYMEM.PAGE.WBINVD' | 'TDH.PHYMEM.PAGE.RECLAIM'>;
+const folioSensitive = (r: SeamcallRecord): r is FolioSensitive =>
+  isLeaf(r, 'TDH.MEM.PAGE.AUG', 'TDH.PHYMEM.PAGE.WBINVD', 'TDH.PHYMEM.PAGE.RECLAIM');
 
 export const hugepageFolioAgnostic: Invariant = {
   id: 'hugepage-folio-agnostic',
@@ -98,13 +109,13 @@ export const hugepageFolioAgnostic: Invariant = {
     // Whoever refused it, an OPERAND_INVALID for operands the module accepts
     // came from something above the module that looked at more than PFNs.
     for (const r of c.step.seamcall.log) {
-      if (r.status !== 'TDX_OPERAND_INVALID' || !FOLIO_SENSITIVE.has(r.name)) continue;
-      if (moduleRejectsOperands(r.name, r.args)) continue;
-      const n = pagesOfLevel(r.args.level ?? 0);
+      if (r.status !== 'TDX_OPERAND_INVALID' || !folioSensitive(r)) continue;
+      if (moduleRejectsOperands(r)) continue;
+      const n = 'level' in r.args ? pagesAt(r.args.level) : 1;
       const pfn = r.args.pfn;
       const free = r.name === 'TDH.MEM.PAGE.AUG' ? rangeFree(c.world, pfn, n) : true;
       if (free) {
-        out.push(v(this.id, `${c.call.op}: ${r.name} of PFN ${hex(pfn)} (${n} pages${r.args.gpa !== undefined ? `, GPA ${hex(r.args.gpa)}` : ''}) refused with TDX_OPERAND_INVALID; the module would accept an aligned, contiguous, free range`));
+        out.push(v(this.id, `${c.call.op}: ${r.name} of PFN ${hex(pfn)} (${n} pages${'gpa' in r.args ? `, GPA ${hex(r.args.gpa)}` : ''}) refused with TDX_OPERAND_INVALID; the module would accept an aligned, contiguous, free range`));
       }
     }
     return out;

@@ -5,7 +5,7 @@
 // The walk is over leaves (what the guests faulted in), never over the frames
 // of the range, and reads the state through the view only.
 
-import { pagesOfLevel, type StepTrace, type World } from '../model/view.js';
+import { LEVELS, pagesAt, type StepTrace, type World } from '../model/view.js';
 
 function leavesOverFrames(w: World, start: number, end: number): string[] {
   const out: string[] = [];
@@ -13,9 +13,9 @@ function leavesOverFrames(w: World, start: number, end: number): string[] {
     if (vm.destroyed) continue;
     for (const rootName of ['mirror', 'direct'] as const) {
       const root = vm.mmu[rootName];
-      for (let level = 0; level < 3; level++) {
+      for (const level of LEVELS) {
         for (const [base, spte] of root.leaves[level]) {
-          const n = pagesOfLevel(level);
+          const n = pagesAt(level);
           if (spte.pfn < end && start < spte.pfn + n) {
             out.push(`vm${vm.id} ${rootName} GFN 0x${base.toString(16)} -> PFN 0x${spte.pfn.toString(16)}${n > 1 ? ` (${n} pages)` : ''}${vm.bugged ? ' [bugged VM]' : ''}`);
           }

@@ -3,6 +3,7 @@
 // before it.
 
 import type { ExecCall } from '../model/exec.js';
+import type { Op } from '../program/calls.js';
 import type { Ret } from '../model/result.js';
 import type { StepCtx, World } from '../model/world.js';
 import type { Before } from './before.js';
@@ -15,7 +16,7 @@ export interface Violation {
 
 export interface CheckCtx {
   world: World;
-  call: ExecCall;
+  call: ExecCall<Op>;
   ret: Ret;
   step: StepCtx;
   before: Before;

@@ -52,7 +52,7 @@ function recordOf(c: CheckCtx, vm: Vm, r: SeamcallRecord): boolean {
   if (r.name === 'TDH.MNG.CREATE') return c.call.op === 'KVM_TDX_INIT_VM' && vmOfCall(c) === vm.id;
   // The HKID as it was before the step: a teardown in the same step may have released it.
   const hkid = c.before.vms.get(vm.id)?.hkid ?? t.hkid;
-  return r.args.hkid !== undefined && hkid !== null && r.args.hkid === hkid;
+  return 'hkid' in r.args && hkid !== null && r.args.hkid === hkid;
 }
 
 /** Why the VM may have been bugged in this step, or undefined if nothing the semantics list explains it. */
@@ -92,7 +92,7 @@ export const noUnexpectedBug: Invariant = {
       if (explain(c, vm, mine) !== undefined) continue;
       const failed = mine.filter((r) => r.status !== 'TDX_SUCCESS');
       const what = failed.length > 0
-        ? `after ${failed.map((r) => `${r.name}${r.args.gpa !== undefined ? ` GPA ${hex(r.args.gpa)}` : ''}${r.args.pfn !== undefined ? ` PFN ${hex(r.args.pfn)}` : ''} -> ${r.status}`).join(', ')}`
+        ? `after ${failed.map((r) => `${r.name}${'gpa' in r.args ? ` GPA ${hex(r.args.gpa)}` : ''}${'pfn' in r.args ? ` PFN ${hex(r.args.pfn)}` : ''} -> ${r.status}`).join(', ')}`
         : mine.length > 0 ? `with every SEAMCALL of the step successful (last ${mine[mine.length - 1].name})` : 'with no SEAMCALL issued for it';
       out.push({ invariant: this.id, message: `${c.call.op}: vm${vm.id} was bugged ${what}; no cause the semantics list explains it` });
     }

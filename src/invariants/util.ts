@@ -2,12 +2,13 @@
 // step touched, and message formatting that names GFNs and PFNs in hex.
 
 import { rootLeaves, rootLeavesIn, type ExecCall, type RootName, type Spte, type Vm, type World } from '../model/view.js';
+import type { Op } from '../program/calls.js';
 
 export const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
 
 /** VM/vCPU ioctls: the ops that pass the generic kvm_vm_ioctl()/kvm_vcpu_ioctl() gate. */
-export const VM_IOCTLS = new Set(['KVM_CREATE_VCPU', 'KVM_CREATE_GUEST_MEMFD', 'KVM_SET_USER_MEMORY_REGION2', 'KVM_SET_MEMORY_ATTRIBUTES', 'KVM_TDX_INIT_VM', 'KVM_TDX_FINALIZE_VM']);
-export const VCPU_IOCTLS = new Set(['KVM_TDX_INIT_VCPU', 'KVM_TDX_INIT_MEM_REGION', 'KVM_PRE_FAULT_MEMORY', 'GUEST_ACCESS', 'GUEST_ACCEPT']);
+export const VM_IOCTLS: ReadonlySet<string> = new Set<Op>(['KVM_CREATE_VCPU', 'KVM_CREATE_GUEST_MEMFD', 'KVM_SET_USER_MEMORY_REGION2', 'KVM_SET_MEMORY_ATTRIBUTES', 'KVM_TDX_INIT_VM', 'KVM_TDX_FINALIZE_VM']);
+export const VCPU_IOCTLS: ReadonlySet<string> = new Set<Op>(['KVM_TDX_INIT_VCPU', 'KVM_TDX_INIT_MEM_REGION', 'KVM_PRE_FAULT_MEMORY', 'GUEST_ACCESS', 'GUEST_ACCEPT']);
 
 /** The VM a VM or vCPU ioctl was aimed at, if its fd resolves. */
 export function targetVm(w: World, call: ExecCall): Vm | undefined {

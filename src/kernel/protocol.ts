@@ -8,7 +8,7 @@ import { CALLS } from '../program/calls.js';
 import type { Call } from '../program/types.js';
 
 export function encodeCall(c: Call): string {
-  const parts = [c.op];
+  const parts: string[] = [c.op];
   if (c.bind) parts.push(`=${c.bind}`);
   for (const h of c.handles) parts.push(`h:${h}`);
   for (const [k, v] of Object.entries(c.args)) {

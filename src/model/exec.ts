@@ -13,9 +13,13 @@ import { hostPin, hostRead, hostUnpin, hostWrite, mmapAnon, mmapGmem, munmap } f
 import { guestAccept, guestAccess, preFaultMemory } from './uapi/guest.js';
 import { tdxFinalizeIoctl, tdxInitMemRegionIoctl, tdxInitVcpuIoctl, tdxInitVmIoctl } from './uapi/tdx.js';
 
-/** A call with its handles resolved to fds (or mapping ids) and addresses to host virtual addresses. */
-export interface ExecCall {
-  op: string;
+/**
+ * A call with its handles resolved to fds (or mapping ids) and addresses to
+ * host virtual addresses. Any name is accepted (an unknown one is ENOTTY);
+ * callers that hold a parsed program narrow `O` to the vocabulary's names.
+ */
+export interface ExecCall<O extends string = string> {
+  op: O;
   /** One entry per positional handle: an fd, a mapping id, or -1 for a handle that never existed. */
   handles: number[];
   args: Record<string, bigint>;
@@ -33,7 +37,7 @@ type Handler = (w: World, h: number[], a: Record<string, bigint>) => Ret;
 
 const opt = (v: bigint | undefined): bigint => v ?? 0n;
 
-const HANDLERS: Record<string, Handler> = {
+const HANDLERS = {
   KVM_CREATE_VM: (w, _h, a) => kvmCreateVm(w, a.type),
   KVM_CREATE_VCPU: (w, h, a) => kvmCreateVcpu(w, h[0], a.id),
   KVM_CREATE_GUEST_MEMFD: (w, h, a) => kvmCreateGuestMemfd(w, h[0], a.size, a.flags),
@@ -61,12 +65,20 @@ const HANDLERS: Record<string, Handler> = {
   KVM_PRE_FAULT_MEMORY: (w, h, a) => preFaultMemory(w, h[0], a.gpa, a.size, a.flags),
   GUEST_ACCESS: (w, h, a) => guestAccess(w, h[0], { gpa: a.gpa, private: a.private !== 0n, write: a.write !== 0n, byte: a.byte }),
   GUEST_ACCEPT: (w, h, a) => guestAccept(w, h[0], a.gpa, a.level),
-};
+} satisfies Record<string, Handler>;
+
+/**
+ * The calls the model runs. src/program/calls.ts checks at compile time that
+ * this is exactly the vocabulary, so a call cannot be added to one side only.
+ */
+export type ModelOp = keyof typeof HANDLERS;
+
+const BY_NAME: Readonly<Record<string, Handler | undefined>> = HANDLERS;
 
 /** Run one call; `trace` listens to the step's tracepoints (the checking runner's, absent for a bare run). */
 export function execCall(w: World, call: ExecCall, trace?: StepTrace): ExecResult {
   w.step = newStepCtx(call.busy, trace);
-  const handler = HANDLERS[call.op];
+  const handler = Object.hasOwn(BY_NAME, call.op) ? BY_NAME[call.op] : undefined;
   if (!handler) return { ret: err('ENOTTY'), step: w.step };
   try {
     return { ret: handler(w, call.handles, call.args), step: w.step };

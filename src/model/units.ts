@@ -17,6 +17,8 @@ export const LEVEL_4K: Level = 0;
 export const LEVEL_2M: Level = 1;
 export const LEVEL_1G: Level = 2;
 export const LEVEL_NAMES = ['4K', '2M', '1G'] as const;
+/** Every mapping level, smallest first. */
+export const LEVELS: readonly Level[] = [LEVEL_4K, LEVEL_2M, LEVEL_1G];
 
 /** Levels of page tables below an EPT root: 1 holds 4K leaves, 4 exists only with 5-level EPT. */
 export type TableLevel = 1 | 2 | 3 | 4;

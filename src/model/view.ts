@@ -12,6 +12,7 @@ import type { MmuRoot, Spte } from './mmu/spte.js';
 import type { PhysMem } from './phys.js';
 import type { MrtdRecord, PamtEntry, SeptLeaf, TdxModule } from './tdx/state.js';
 import type { World } from './world.js';
+import { bytesAt, LEVELS, levelBase, pagesAt } from './units.js';
 
 export type { World, StepCtx, StepTrace, Touched } from './world.js';
 export type { ExecCall } from './exec.js';
@@ -21,15 +22,12 @@ export type { Memslot } from './kvm/memslot.js';
 export type { Gmem } from './gmem/file.js';
 export type { MmuRoot, RootName, Spte } from './mmu/spte.js';
 export type { MrtdRecord, PamtEntry, SeptLeaf } from './tdx/state.js';
-export type { SeamcallRecord } from './tdx/seamcall.js';
+export { isLeaf, type RecordOf, type SeamcallName, type SeamcallRecord } from './tdx/seamcall.js';
 export type { Errno } from './errno.js';
 /** The first frame the host allocator ever hands out: frames below it are never allocated. */
 export { FIRST_PFN } from './host/pfnspace.js';
-
-const PER_LEVEL = [1, 512, 512 * 512] as const;
-
-/** Pages covered by a leaf of a level (4K, 2M, 1G). */
-export const pagesOfLevel = (level: number): number => PER_LEVEL[level] ?? 1;
+// Units are definitions, not answers: a level's size is the same for every reader.
+export { bytesAt, LEVEL_1G, LEVEL_2M, LEVEL_4K, levelBase, levelOf, LEVELS, PAGE_SIZE, pagesAt } from './units.js';
 
 /** The segments of a stored range map that meet [start, end), clipped. */
 export function segmentsMeeting<V>(segs: readonly Segment<V>[], start: number, end: number): Segment<V>[] {
@@ -40,8 +38,8 @@ export function segmentsMeeting<V>(segs: readonly Segment<V>[], start: number, e
 
 /** The leaf of a root that maps `gfn`, whatever its level. */
 export function rootLeafAt(root: MmuRoot, gfn: number): { base: number; spte: Spte } | undefined {
-  for (let level = 0; level < 3; level++) {
-    const base = gfn - (gfn % PER_LEVEL[level]);
+  for (const level of LEVELS) {
+    const base = levelBase(gfn, level);
     const spte = root.leaves[level].get(base);
     if (spte) return { base, spte };
   }
@@ -51,8 +49,8 @@ export function rootLeafAt(root: MmuRoot, gfn: number): { base: number; spte: Sp
 /** Every leaf of a root that overlaps [start, end), walking whichever is smaller: the range or the table. */
 export function rootLeavesIn(root: MmuRoot, start: number, end: number): Array<{ base: number; spte: Spte }> {
   const out: Array<{ base: number; spte: Spte }> = [];
-  for (let level = 0; level < 3; level++) {
-    const n = PER_LEVEL[level];
+  for (const level of LEVELS) {
+    const n = pagesAt(level);
     const map = root.leaves[level];
     if (map.size === 0) continue;
     const first = start - (start % n);
@@ -69,7 +67,7 @@ export function rootLeavesIn(root: MmuRoot, start: number, end: number): Array<{
 /** Every leaf of a root. */
 export function rootLeaves(root: MmuRoot): Array<{ base: number; spte: Spte }> {
   const out: Array<{ base: number; spte: Spte }> = [];
-  for (let level = 0; level < 3; level++) for (const [base, spte] of root.leaves[level]) out.push({ base, spte });
+  for (const level of LEVELS) for (const [base, spte] of root.leaves[level]) out.push({ base, spte });
   return out;
 }
 
@@ -103,7 +101,7 @@ export function gmemPageOfFrame(gmems: Iterable<Gmem>, pfn: number): { gmemId: n
 export function septLeafAt(m: TdxModule, td: number, gpa: number): SeptLeaf | undefined {
   const t = m.tds.get(td);
   if (!t) return undefined;
-  return t.leaves[0].get(gpa - (gpa % 4096)) ?? t.leaves[1].get(gpa - (gpa % (512 * 4096)));
+  return t.leaves[0].get(levelBase(gpa, 0, true)) ?? t.leaves[1].get(levelBase(gpa, 1, true));
 }
 
 /** S-EPT leaves of a TD overlapping [start, end) in bytes. */
@@ -111,8 +109,8 @@ export function septLeavesIn(m: TdxModule, td: number, start: number, end: numbe
   const t = m.tds.get(td);
   const out: SeptLeaf[] = [];
   if (!t) return out;
-  for (let level = 0; level < 2; level++) {
-    const size = PER_LEVEL[level] * 4096;
+  for (const level of [0, 1] as const) {
+    const size = bytesAt(level);
     const map = t.leaves[level];
     if (map.size === 0) continue;
     const first = start - (start % size);

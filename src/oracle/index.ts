@@ -5,6 +5,7 @@
 // mapping, and the SEAMCALL log; it never asks the model for an answer.
 
 import type { ExecCall } from '../model/exec.js';
+import type { Op } from '../program/calls.js';
 import type { Ret } from '../model/result.js';
 import type { StepCtx, World } from '../model/world.js';
 import { observe, type Prediction } from './observe.js';
@@ -25,7 +26,7 @@ export class Oracle {
     this.state = newRefState(inPlace);
   }
 
-  observe(w: World, call: ExecCall, ret: Ret, step: StepCtx): void {
+  observe(w: World, call: ExecCall<Op>, ret: Ret, step: StepCtx): void {
     try {
       this.now = observe(this.state, w, call, ret, step);
     } catch (e) {

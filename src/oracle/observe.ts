@@ -5,8 +5,10 @@
 
 import { ATTR_FLAGS, FALLOC_FLAGS, GMEM_FLAGS, INIT_MEM_FLAGS, MEMSLOT_FLAGS } from '../program/calls.js';
 import type { ExecCall } from '../model/exec.js';
+import type { Op } from '../program/calls.js';
 import type { Ret } from '../model/result.js';
 import type { StepCtx, World } from '../model/world.js';
+import { isLeaf, LEVEL_1G, LEVEL_2M, LEVEL_4K, levelOf, pagesAt } from '../model/view.js';
 import { RangeMap } from './intervals.js';
 import { maybeDestroy, maybeRelease } from './lifetime.js';
 import { addPage, newTd } from './mrtd.js';
@@ -43,7 +45,7 @@ function gmemOfFd(ref: RefState, fd: number) {
   return e?.kind === 'gmem' ? ref.gmems.get(e.id) : undefined;
 }
 
-export function observe(ref: RefState, w: World, c: ExecCall, ret: Ret, step: StepCtx): Prediction {
+export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step: StepCtx): Prediction {
   const p: Prediction = {};
   const a = c.args;
   const h = c.handles[0] ?? -1;
@@ -72,7 +74,7 @@ export function observe(ref: RefState, w: World, c: ExecCall, ret: Ret, step: St
       if (ret.handle === undefined || !vm) break;
       const id = w.fds.get(ret.handle)!.id;
       const sizePages = Number(a.size >> 12n);
-      const folio = a.flags & GMEM_FLAGS.HUGETLB_1G ? 512 * 512 : a.flags & GMEM_FLAGS.HUGETLB_2M ? 512 : 1;
+      const folio = a.flags & GMEM_FLAGS.HUGETLB_1G ? pagesAt(LEVEL_1G) : a.flags & GMEM_FLAGS.HUGETLB_2M ? pagesAt(LEVEL_2M) : 1;
       const priv = new RangeMap<true>();
       if (!(a.flags & GMEM_FLAGS.INIT_SHARED)) priv.set(0, sizePages, true);
       ref.fds.set(ret.handle, { kind: 'gmem', id });
@@ -169,9 +171,16 @@ export function observe(ref: RefState, w: World, c: ExecCall, ret: Ret, step: St
       if (a.write !== 0n && isOk(ret) && reach.ok) writeContent(ref, reach.place, Number((a.byte ?? 0n) & 0xffn));
       break;
     }
-    case 'GUEST_ACCEPT':
-      if (vm && isOk(ret)) acceptZeroes(ref, vm, Number(a.gpa >> 12n), a.level === 0n ? 1 : 512);
+    case 'GUEST_ACCEPT': {
+      const level = levelOf(a.level, [LEVEL_4K, LEVEL_2M]);
+      if (vm && isOk(ret) && level !== null) acceptZeroes(ref, vm, Number(a.gpa >> 12n), pagesAt(level));
       break;
+    }
+    // Neither changes what the reference tracks: a pin count, and mappings the model's own invariants check.
+    case 'HOST_UNPIN': case 'KVM_PRE_FAULT_MEMORY':
+      break;
+    // A new call fails to compile here until the reference decides what it observes of it.
+    default: c.op satisfies never;
   }
   return p;
 }
@@ -244,7 +253,7 @@ function acceptZeroes(ref: RefState, vm: RefVm, gfn: number, n: number): void {
  */
 function extendsOf(step: StepCtx, td: unknown, gpa: number, passed: boolean): number {
   if (passed) return 16;
-  const mine = step.seamcall.log.filter((r) => r.name === 'TDH.MR.EXTEND' && r.td === td && r.args.gpa >= gpa && r.args.gpa < gpa + 4096);
+  const mine = step.seamcall.log.filter((r) => isLeaf(r, 'TDH.MR.EXTEND')).filter((r) => r.td === td && r.args.gpa >= gpa && r.args.gpa < gpa + 4096);
   if (!mine.some((r) => r.status !== 'TDX_SUCCESS')) return 0;
   return mine.filter((r) => r.status === 'TDX_SUCCESS').length;
 }
@@ -255,7 +264,7 @@ function extendsOf(step: StepCtx, td: unknown, gpa: number, passed: boolean): nu
  * EXTENDs of 256 bytes when MEASURE is set). The source of page k is
  * source + k * 4 KiB, or the target itself for source=0.
  */
-function populate(ref: RefState, w: World, vm: RefVm, c: ExecCall, step: StepCtx): { gpas: number[]; measure: boolean } {
+function populate(ref: RefState, w: World, vm: RefVm, c: ExecCall<Op>, step: StepCtx): { gpas: number[]; measure: boolean } {
   const a = c.args;
   const td = vm.td!;
   const measure = (a.flags & INIT_MEM_FLAGS.MEASURE) !== 0n;
@@ -264,7 +273,7 @@ function populate(ref: RefState, w: World, vm: RefVm, c: ExecCall, step: StepCtx
   const gpas: number[] = [];
   for (let k = 0; k < advanced; k++) gpas.push(Number(a.gpa) + k * 4096);
   const modelTd = w.vms.get(vm.id)?.tdx?.td;
-  const added = step.seamcall.log.filter((r) => r.name === 'TDH.MEM.PAGE.ADD' && r.status === 'TDX_SUCCESS' && r.td === modelTd);
+  const added = step.seamcall.log.filter((r) => isLeaf(r, 'TDH.MEM.PAGE.ADD')).filter((r) => r.status === 'TDX_SUCCESS' && r.td === modelTd);
   for (const r of added) {
     const gpa = r.args.gpa;
     const k = Math.round((gpa - Number(a.gpa)) / 4096);

@@ -3,6 +3,7 @@
 // Parser, printer, runner and generators all read this one table.
 
 import { ATTR_FLAGS, FALLOC_FLAGS, GMEM_FLAGS, INIT_MEM_FLAGS, MEMSLOT_FLAGS, VM_TYPES } from '../model/abi.js';
+import type { ModelOp } from '../model/exec.js';
 import type { HandleKind } from './types.js';
 
 // The uAPI flag values live with the model; other layers keep reading them here.
@@ -27,8 +28,9 @@ export interface KeySpec {
   optional?: boolean;
 }
 
-export interface CallSpec {
-  op: string;
+/** The spec of call `O`; `CallSpec` below is the spec of any call. */
+export interface SpecOf<O extends string> {
+  op: O;
   /** Positional handle arguments; an array lists the kinds accepted. */
   handles: Array<HandleKind | HandleKind[]>;
   keys: Record<string, KeySpec>;
@@ -47,7 +49,15 @@ export const ACCEPT_LEVELS = { '4K': 0n, '2M': 1n } as const;
 
 const tdxCmd = { hw_error: optU64 };
 
-export const CALLS: Record<string, CallSpec> = {
+/**
+ * Check at compile time that every entry's `op` is its own key, keeping the
+ * keys literal so that `Op` below is the union of the call names.
+ */
+function callTable<T extends { [K in keyof T]: SpecOf<K & string> }>(t: T): T {
+  return t;
+}
+
+const TABLE = callTable({
   KVM_CREATE_VM: {
     op: 'KVM_CREATE_VM', handles: [],
     keys: { type: { type: { t: 'enum', names: VM_TYPES, open: true } } },
@@ -135,6 +145,31 @@ export const CALLS: Record<string, CallSpec> = {
     op: 'GUEST_ACCEPT', handles: ['vcpu'],
     keys: { gpa: u64, level: { type: { t: 'enum', names: ACCEPT_LEVELS, open: false } } },
   },
-};
+});
 
-export const CALL_NAMES = Object.keys(CALLS);
+/**
+ * A call name. Every table keyed by call (handlers, generators, weights,
+ * expected errnos, ...) is a `Record<Op, ...>`, so that a new call fails to
+ * compile until each of them has its entry.
+ */
+export type Op = keyof typeof TABLE;
+
+export type CallSpec = SpecOf<Op>;
+
+export const CALLS: { readonly [K in Op]: SpecOf<K> } = TABLE;
+
+/** Every call name, in the table's order. */
+export const CALL_NAMES: readonly Op[] = Object.keys(CALLS) as Op[];
+
+/** Whether `name` is a call of the vocabulary (a parser's test before it trusts a name). */
+export function isOp(name: string): name is Op {
+  return Object.hasOwn(CALLS, name);
+}
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/**
+ * Compile-time check that the model has a handler for exactly the calls of
+ * the vocabulary: a name on one side only makes this `false` and the line
+ * fails to compile.
+ */
+export const MODEL_RUNS_EVERY_CALL: Same<Op, ModelOp> = true;

@@ -4,7 +4,7 @@
 
 import { isErrno, isOutcome } from '../model/errno.js';
 import { isTdxStatus } from '../model/tdx/status.js';
-import { CALLS, type ArgType, type CallSpec } from './calls.js';
+import { CALL_NAMES, CALLS, isOp, type ArgType, type CallSpec } from './calls.js';
 import { ParseFailure, type ParseError } from './errors.js';
 import { Cursor } from './lexer.js';
 import type { Call, HandleKind, Program, Result, Value } from './types.js';
@@ -105,8 +105,8 @@ function parseCall(c: Cursor, kinds: Map<string, HandleKind>): Call {
     op = c.ident();
     if (!op) c.fail(`expected a call name after '${bind} =', found ${c.describeNext()}`, at);
   }
-  const spec = CALLS[op];
-  if (!spec) c.fail(`unknown call '${op}' (expected one of: ${Object.keys(CALLS).join(', ')})`, start + (bind ? c.text.slice(start).indexOf(op) : 0));
+  if (!isOp(op)) c.fail(`unknown call '${op}' (expected one of: ${CALL_NAMES.join(', ')})`, start + (bind ? c.text.slice(start).indexOf(op) : 0));
+  const spec: CallSpec = CALLS[op];
   c.expect('(', `'(' after ${op}`);
   const call: Call = { op, handles: [], args: {}, line: c.line };
   parseArgs(c, spec, call, kinds);

@@ -3,6 +3,7 @@
 // (program-format.md).
 
 import type { Result } from '../model/result.js';
+import type { Op } from './calls.js';
 
 export type { Result } from '../model/result.js';
 
@@ -21,7 +22,7 @@ export type Value =
 
 export interface Call {
   /** Operation name, a key of CALLS. */
-  op: string;
+  op: Op;
   /** The name this call binds, for calls that create a handle. */
   bind?: string;
   /** Positional handle arguments, in the order the vocabulary declares. */

@@ -17,22 +17,21 @@ function insideOneFolio(w: World, pfn: Pfn, count: number): boolean {
   return pfn + count <= f.pfn + f.nrPages;
 }
 
-function refuse(w: World, name: string, td: number | null, args: Record<string, number>): { status: TdxStatus } {
-  w.step.seamcall.log.push({ name, td, args, status: 'TDX_OPERAND_INVALID', refusedByWrapper: 'the range runs past one folio' });
-  return { status: 'TDX_OPERAND_INVALID' };
+function refuse(w: World, rec: sc.Refusal): { status: TdxStatus } {
+  return sc.logRefusal(w.step.seamcall, rec, 'the range runs past one folio');
 }
 
 export function folioAug(w: World, td: number, gpa: number, level: Level, pfn: Pfn): { status: TdxStatus } {
-  if (!insideOneFolio(w, pfn, pagesAt(level))) return refuse(w, 'TDH.MEM.PAGE.AUG', td, { gpa, level, pfn });
+  if (!insideOneFolio(w, pfn, pagesAt(level))) return refuse(w, { name: 'TDH.MEM.PAGE.AUG', td, args: { gpa, level, pfn } });
   return sc.tdhMemPageAug(w.tdx, w.step.seamcall, td, gpa, level, pfn);
 }
 
 export function folioWbinvd(w: World, hkid: number, pfn: Pfn, level: Level): { status: TdxStatus } {
-  if (!insideOneFolio(w, pfn, pagesAt(level))) return refuse(w, 'TDH.PHYMEM.PAGE.WBINVD', null, { hkid, pfn, level });
+  if (!insideOneFolio(w, pfn, pagesAt(level))) return refuse(w, { name: 'TDH.PHYMEM.PAGE.WBINVD', td: null, args: { hkid, pfn, level } });
   return sc.tdhPhymemPageWbinvd(w.tdx, w.step.seamcall, hkid, pfn, level);
 }
 
 export function folioReclaim(w: World, pfn: Pfn): { status: TdxStatus } {
-  if (!insideOneFolio(w, pfn, 1)) return refuse(w, 'TDH.PHYMEM.PAGE.RECLAIM', null, { pfn });
+  if (!insideOneFolio(w, pfn, 1)) return refuse(w, { name: 'TDH.PHYMEM.PAGE.RECLAIM', td: null, args: { pfn } });
   return sc.tdhPhymemPageReclaim(w.tdx, w.step.seamcall, pfn);
 }

@@ -5,7 +5,7 @@
 import { copyFrame, readFrame, type PhysMem } from '../phys.js';
 import { bytesAt, LEVEL_2M, levelBase, PAGE_SIZE, pagesAt, type Level, type Pfn, type TableLevel } from '../units.js';
 import { pamtAssign, pamtFree, pamtRelease } from './pamt.js';
-import { entryFree, leafCovering, walkReaches } from './sept.js';
+import { entryFree, leafCovering, leavesAt, walkReaches } from './sept.js';
 import { tableKey, type Td, type TdxModule } from './state.js';
 import type { TdxStatus } from './status.js';
 
@@ -41,20 +41,21 @@ export function pageAdd(m: TdxModule, phys: PhysMem, td: Td, gpa: number, pfn: P
 /** AUG needs only alignment, a FREE entry and a free, aligned physical range of the mapping size. */
 export function pageAug(m: TdxModule, td: Td, gpa: number, level: Level, pfn: Pfn): TdxStatus {
   if (td.opState !== 'RUNNABLE') return 'TDX_OP_STATE_INCORRECT';
-  if (level > 1 || !aligned(gpa, level)) return 'TDX_OPERAND_INVALID';
+  const leaves = leavesAt(td, level);
+  if (!leaves || !aligned(gpa, level)) return 'TDX_OPERAND_INVALID';
   const n = pagesAt(level);
   if (pfn % n !== 0) return 'TDX_OPERAND_INVALID';
   if (!walkReaches(td, gpa, level)) return 'TDX_EPT_WALK_FAILED';
   if (!entryFree(td, gpa, level)) return 'TDX_EPT_ENTRY_STATE_INCORRECT';
   if (!pamtFree(m, pfn, n)) return 'TDX_PAGE_METADATA_INCORRECT';
-  td.leaves[level as 0 | 1].set(gpa, { gpa, level, state: 'PENDING', pfn });
+  leaves.set(gpa, { gpa, level, state: 'PENDING', pfn });
   pamtAssign(m, pfn, level, 'PT_REG', td.id);
   td.childCount += n;
   return 'TDX_SUCCESS';
 }
 
 export function rangeBlock(td: Td, gpa: number, level: Level): TdxStatus {
-  const leaf = level <= 1 ? td.leaves[level as 0 | 1].get(gpa) : undefined;
+  const leaf = leavesAt(td, level)?.get(gpa);
   if (!leaf) return 'TDX_EPT_ENTRY_STATE_INCORRECT';
   if (leaf.state === 'BLOCKED' || leaf.state === 'PENDING_BLOCKED') return 'TDX_GPA_RANGE_ALREADY_BLOCKED';
   leaf.state = leaf.state === 'MAPPED' ? 'BLOCKED' : 'PENDING_BLOCKED';
@@ -77,11 +78,12 @@ function removable(td: Td, leaf: { state: string; bepoch?: number }): TdxStatus 
 }
 
 export function pageRemove(m: TdxModule, td: Td, gpa: number, level: Level): { status: TdxStatus; pfn?: Pfn } {
-  const leaf = level <= 1 ? td.leaves[level as 0 | 1].get(gpa) : undefined;
-  if (!leaf) return { status: 'TDX_EPT_ENTRY_NOT_PRESENT' };
+  const leaves = leavesAt(td, level);
+  const leaf = leaves?.get(gpa);
+  if (!leaves || !leaf) return { status: 'TDX_EPT_ENTRY_NOT_PRESENT' };
   const s = removable(td, leaf);
   if (s !== 'TDX_SUCCESS') return { status: s };
-  td.leaves[level as 0 | 1].delete(gpa);
+  leaves.delete(gpa);
   if (!m.quirkRemoveKeepsPamt) pamtRelease(m, leaf.pfn, level);
   td.childCount -= pagesAt(level);
   if (m.quirkRollbackMrtd) {

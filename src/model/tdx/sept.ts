@@ -5,6 +5,11 @@
 import { bytesAt, levelBase, type Level } from '../units.js';
 import { tableKey, type SeptLeaf, type Td } from './state.js';
 
+/** The leaves of a TD at `level`: 4K or 2M; the module maps nothing at 1G here, so none. */
+export function leavesAt(td: Td, level: Level): Map<number, SeptLeaf> | undefined {
+  return level === 2 ? undefined : td.leaves[level];
+}
+
 /** The leaf covering `gpa`, at 4K or 2M. */
 export function leafCovering(td: Td, gpa: number): SeptLeaf | undefined {
   const l0 = td.leaves[0].get(levelBase(gpa, 0, true));
