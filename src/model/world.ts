@@ -14,6 +14,7 @@ import type { BugName } from './bugs.js';
 import { newTdxModule, type TdxModule } from './tdx/state.js';
 import { newSeamcallCtx, type SeamcallCtx } from './tdx/seamcall.js';
 import type { Pfn } from './units.js';
+import { fault } from './faults.js';
 
 export type FdKind = 'vm' | 'vcpu' | 'gmem';
 
@@ -95,21 +96,28 @@ export function newStepCtx(busyAt?: number, trace?: StepTrace): StepCtx {
   };
 }
 
+/**
+ * The design a run models. The seeded bug folio-wrappers is the
+ * hugepage-folio design's wrapper setting switched on under another profile
+ * (seed 001: AUG, WBINVD and RECLAIM take a folio, an index and a count):
+ * this is its one fault point.
+ */
+function designOf(profile: Profile, bugs: ReadonlySet<BugName>): Profile {
+  if (!fault({ bugs }, 'folio-wrappers') || profile.settings.folioWrappers) return profile;
+  return { ...profile, settings: { ...profile.settings, folioWrappers: true } };
+}
+
 export function newWorld(profile: Profile, bugs: ReadonlySet<BugName>): World {
   const phys = newPhysMem();
   return {
-    profile, bugs,
+    profile: designOf(profile, bugs), bugs,
     phys, pfns: newPfnSpace(), pins: new Map(), orphans: new Set(),
     fds: new Map(), nextFd: 3, nextId: 1,
     vms: new Map(), vcpus: new Map(), gmems: new Map(), mappings: new Map(),
     nextVa: FIRST_VA,
-    tdx: { ...newTdxModule(phys), quirkRollbackMrtd: bugs.has('mrtd-rollback-on-remove'), quirkRemoveKeepsPamt: bugs.has('remove-keeps-pamt') },
+    tdx: newTdxModule(phys, bugs),
     step: newStepCtx(),
   };
-}
-
-export function hasBug(w: World, bug: BugName): boolean {
-  return w.bugs.has(bug);
 }
 
 export function newId(w: World): number {

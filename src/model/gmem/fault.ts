@@ -10,6 +10,7 @@ import { PAGE_SHIFT } from '../units.js';
 import type { World } from '../world.js';
 import { isIndexPrivate } from './inode.js';
 import { getPageForExposure } from './pages.js';
+import { fault } from '../faults.js';
 
 /** Mainline: everything of a file without INIT_SHARED is private; in-place: the attribute. */
 export function gmemIndexPrivate(w: World, gmemId: number, index: number): boolean {
@@ -27,7 +28,7 @@ function gmemFaultUserMapping(w: World, m: Mapping, page: number): HostPage {
   const gm = w.gmems.get(m.gmemId)!;
   const index = m.pgoff + page;
   if (index >= gm.inode.sizePages) return { ok: false };
-  if (gmemIndexPrivate(w, gm.id, index) && !w.bugs.has('host-maps-private')) return { ok: false };
+  if (gmemIndexPrivate(w, gm.id, index) && !fault(w, 'host-maps-private')) return { ok: false };
   return { ok: true, pfn: getPageForExposure(w, gm, index, 'host') };
 }
 

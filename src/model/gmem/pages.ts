@@ -6,9 +6,9 @@ import { allocBlock, allocFrames, freeFrames } from '../host/pfnspace.js';
 import { writeFrame, readFrame } from '../phys.js';
 import { alignDown, type Order, type Pfn } from '../units.js';
 import type { World } from '../world.js';
-import { hasBug } from '../world.js';
 import type { Gmem } from './file.js';
 import { lookupPage, runsIn, setRun, dropRun } from './inode.js';
+import { fault } from '../faults.js';
 
 /** The index ranges of [start, end) that have no page cached. */
 export function holes(g: Gmem, start: number, end: number): Array<[number, number]> {
@@ -62,6 +62,15 @@ export function allocatePages(w: World, g: Gmem, start: number, end: number): vo
 }
 
 /**
+ * Zero a page before anyone sees it for the first time: models the
+ * clear_highpage() of kvm_gmem_prepare_folio() (and of the guest_memfd
+ * fault path). The one fault point of skip-zero-on-fault.
+ */
+function clearForExposure(w: World, pfn: Pfn): void {
+  if (!fault(w, 'skip-zero-on-fault')) writeFrame(w.phys, pfn, 0);
+}
+
+/**
  * Get the page at `index` for exposure to the guest, the host or populate:
  * allocate it if needed and zero it the first time anyone sees it.
  */
@@ -69,7 +78,7 @@ export function getPageForExposure(w: World, g: Gmem, index: number, by: 'guest'
   if (!lookupPage(g.inode, index)) allocatePages(w, g, index, index + 1);
   const page = lookupPage(g.inode, index)!;
   if (!page.uptodate) {
-    if (!hasBug(w, 'skip-zero-on-fault')) writeFrame(w.phys, page.pfn, 0);
+    clearForExposure(w, page.pfn);
     setRun(g.inode, index, index + 1, { delta: page.pfn - index, order: page.order, uptodate: true });
     w.step.firstExposures.push({ pfn: page.pfn, byte: readFrame(w.phys, page.pfn), by });
   }
@@ -98,7 +107,7 @@ export function exposeRange(w: World, g: Gmem, start: number, end: number, by: '
     if (r.value.uptodate) continue;
     for (let i = r.start; i < r.end; i++) {
       const pfn = i + r.value.delta;
-      if (!hasBug(w, 'skip-zero-on-fault')) writeFrame(w.phys, pfn, 0);
+      clearForExposure(w, pfn);
       const byte = readFrame(w.phys, pfn);
       if (byte !== 0 || w.step.firstExposures.length < 64) w.step.firstExposures.push({ pfn, byte, by });
     }

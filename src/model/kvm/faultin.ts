@@ -14,6 +14,7 @@ import type { World } from '../world.js';
 import { isPrivateGfn } from './attrs.js';
 import { findSlot, gmemIndex, type Memslot } from './memslot.js';
 import type { Vm } from './vm.js';
+import { fault } from '../faults.js';
 
 export type Faultin =
   | { ok: true; pfn: Pfn; slot: Memslot; fromGmem: boolean; index: number }
@@ -38,7 +39,7 @@ export function faultinPfn(w: World, vm: Vm, gfn: number, privateAccess: boolean
       if ((g.inode.flags & GMEM_FLAGS.INIT_SHARED) === 0n) return memFault();
     }
     const pfn = getPageForExposure(w, g, index, 'guest');
-    if (privateAccess && w.bugs.has('conversion-reuses-pfn')) {
+    if (privateAccess && fault(w, 'conversion-reuses-pfn')) {
       // The seeded bug: trust a stale neighbouring translation instead of guest_memfd.
       const root = vm.type === 'TDX' ? vm.mmu.mirror : vm.mmu.direct;
       const prev = leafFor(root, gfn - 1);

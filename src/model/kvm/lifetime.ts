@@ -9,6 +9,17 @@ import { invalidateFilter } from './invalidate.js';
 import type { World } from '../world.js';
 import { tdxDestroyVm } from './tdx_teardown.js';
 import type { Vm } from './vm.js';
+import { fault } from '../faults.js';
+
+/**
+ * Whether KVM treats the VM as dead (kvm->vm_dead): killed, or bugged, which
+ * implies dead (kvm_vm_bugged()). Every VM and vCPU ioctl then answers EIO
+ * and no map SEAMCALL is issued. The one fault point of
+ * bugged-vm-keeps-answering, which makes a bugged VM carry on.
+ */
+export function vmDead(w: World, vm: Vm): boolean {
+  return vm.dead && !(vm.bugged && fault(w, 'bugged-vm-keeps-answering'));
+}
 
 export function vmRefs(w: World, vm: Vm): number {
   let n = vm.fdOpen ? 1 : 0;

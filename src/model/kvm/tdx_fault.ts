@@ -19,6 +19,8 @@ import { gpaOf } from './tdx_mmu.js';
 import { hugeLevelFor, demoteLeaf } from './tdx_huge.js';
 import type { Vcpu } from './vcpu.js';
 import { gpaLimit, septTopLevel, sharedBit, type Vm } from './vm.js';
+import { vmDead } from './lifetime.js';
+import { fault } from '../faults.js';
 
 /** KVM_RUN on a TD needs an initialized vCPU and a RUNNABLE TD (tdx_vcpu_pre_run()). */
 export function tdxRunGate(vm: Vm, vcpu: Vcpu): Errno | null {
@@ -26,6 +28,16 @@ export function tdxRunGate(vm: Vm, vcpu: Vcpu): Errno | null {
 }
 
 export type MapOutcome = 'fixed' | 'spurious' | Errno;
+
+/**
+ * Whether the map path takes a present leaf as a spurious fault (another
+ * vCPU, or an earlier call, got there first) and issues nothing: the check of
+ * kvm_tdp_mmu_map() that stops a second PAGE.ADD/AUG of one GPA. The one
+ * fault point of map-ignores-present-leaf.
+ */
+export function spuriousCheck(w: World): boolean {
+  return !fault(w, 'map-ignores-present-leaf');
+}
 
 /** How often the map loop retries RET_PF_RETRY (BUSY) before giving up. */
 const MAX_RETRIES = 8;
@@ -39,10 +51,10 @@ export function mapPrivate(w: World, vm: Vm, gfn: number, pfn: number, level: Le
   const root = vm.mmu.mirror;
   const base = levelBase(gfn, level);
   for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
-    if (vm.dead && !w.bugs.has('bugged-vm-keeps-answering')) return 'EIO';
+    if (vmDead(w, vm)) return 'EIO';
     const present = leafFor(root, gfn);
     if (present) {
-      if (!w.bugs.has('map-ignores-present-leaf')) return 'spurious';
+      if (spuriousCheck(w)) return 'spurious';
       // The seeded bug: no spurious check, the install hook runs again.
       const e = externalOps(vm).setExternalSpte(w, vm, base, level, { pfn, level, private: true });
       return e === null || e === 'premapped' ? 'fixed' : e;
@@ -152,7 +164,7 @@ export type PrefaultStep = { mapped: number } | { errno: Errno };
 
 /** One chunk of KVM_PRE_FAULT_MEMORY on a TD. */
 export function tdxPrefaultStep(w: World, vm: Vm, _vcpu: Vcpu, gpa: bigint): PrefaultStep {
-  if (!vm.tdx!.preFaultAllowed && !w.bugs.has('prefault-before-finalize')) return { errno: 'EOPNOTSUPP' };
+  if (!vm.tdx!.preFaultAllowed && !fault(w, 'prefault-before-finalize')) return { errno: 'EOPNOTSUPP' };
   if ((gpa & sharedBit(vm)) !== 0n || gpa >= gpaLimit(vm)) return { errno: 'EINVAL' };
   const gfn = Number(gpa >> 12n);
   const slot = findSlot(vm.memslots, gfn);

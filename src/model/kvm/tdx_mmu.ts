@@ -19,6 +19,8 @@ import { folioAug, folioWbinvd } from '../mmu/folio_seamcall.js';
 import type { ExternalSpteOps, SetExternalResult } from '../mmu/ops.js';
 import { tdxBug } from './tdx_bug.js';
 import type { Vm } from './vm.js';
+import { fault } from '../faults.js';
+import { vmDead } from './lifetime.js';
 
 /** GPA of a GFN (the private alias: shared bit clear). */
 export const gpaOf = (gfn: number): number => gfn * 4096;
@@ -29,7 +31,7 @@ export const gpaOf = (gfn: number): number => gfn * 4096;
  * hook does not look at whether the VM is bugged.
  */
 export function tdxSilenced(w: World, vm: Vm): boolean {
-  return vm.bugged && !w.bugs.has('bugged-vm-keeps-answering');
+  return vm.bugged && vmDead(w, vm);
 }
 
 /** Map a status to KVM's reaction: BUSY is retried by the caller, anything else bugs the VM. */
@@ -73,7 +75,7 @@ export function tdxMapLeaf(w: World, vm: Vm, base: number, level: Level, spte: S
     const r = sc.tdhMemPageAdd(w.tdx, w.step.seamcall, t.td!, gpaOf(base), spte.pfn, src);
     return react(w, vm, r.status, 'TDH.MEM.PAGE.ADD');
   }
-  const r = w.profile.settings.folioWrappers || w.bugs.has('folio-wrappers')
+  const r = w.profile.settings.folioWrappers
     ? folioAug(w, t.td!, gpaOf(base), level, spte.pfn)
     : sc.tdhMemPageAug(w.tdx, w.step.seamcall, t.td!, gpaOf(base), level, spte.pfn);
   return react(w, vm, r.status, 'TDH.MEM.PAGE.AUG');
@@ -115,13 +117,13 @@ export function tdxUnmapLeaf(w: World, vm: Vm, base: number, level: Level, old: 
     return;
   }
   if (s !== 'TDX_SUCCESS') return void tdxBug(w, vm, `TDH.MEM.RANGE.BLOCK -> ${s}`);
-  if (t.state === 'RUNNABLE' && !w.bugs.has('remove-without-track')) {
+  if (t.state === 'RUNNABLE' && !fault(w, 'remove-without-track')) {
     s = retryOnce(() => sc.tdhMemTrack(w.tdx, ctx, td));
     if (s !== 'TDX_SUCCESS') return void tdxBug(w, vm, `TDH.MEM.TRACK -> ${s}`);
   }
   s = retryOnce(() => sc.tdhMemPageRemove(w.tdx, ctx, td, gpa, level));
   if (s !== 'TDX_SUCCESS') return void tdxBug(w, vm, `TDH.MEM.PAGE.REMOVE -> ${s}`);
-  const wb = w.profile.settings.folioWrappers || w.bugs.has('folio-wrappers')
+  const wb = w.profile.settings.folioWrappers
     ? folioWbinvd(w, t.hkid, old.pfn, level)
     : sc.tdhPhymemPageWbinvd(w.tdx, ctx, t.hkid, old.pfn, level);
   if (wb.status !== 'TDX_SUCCESS') tdxBug(w, vm, `TDH.PHYMEM.PAGE.WBINVD -> ${wb.status}`);

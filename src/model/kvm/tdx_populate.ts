@@ -15,11 +15,12 @@ import type { World } from '../world.js';
 import { isPrivateGfn } from './attrs.js';
 import { findSlot, gmemIndex } from './memslot.js';
 import { gpaOf } from './tdx_mmu.js';
-import { mapPrivate } from './tdx_fault.js';
+import { mapPrivate, spuriousCheck } from './tdx_fault.js';
 import { leafFor } from '../mmu/spte.js';
 import { clearPremapped } from '../mmu/funnel.js';
 import { tdxBug } from './tdx_bug.js';
 import type { Vm } from './vm.js';
+import { fault } from '../faults.js';
 
 /** Choice: a call adds at most this many pages, as if a signal then arrived (EINTR with progress). */
 export const POPULATE_PAGE_LIMIT = 4096;
@@ -65,7 +66,7 @@ function populateOne(w: World, vm: Vm, cur: RegionCursor, measure: boolean, null
     if (src === null) return 'EFAULT';
   }
   const present = leafFor(vm.mmu.mirror, gfn);
-  if (s.generation === 'G1' && present && !present.spte.premapped && !w.bugs.has('map-ignores-present-leaf')) {
+  if (s.generation === 'G1' && present && !present.spte.premapped && spuriousCheck(w)) {
     // Choice: G1's kvm_tdp_map_page() takes the present leaf as success and
     // PAGE.ADD is refused by the module (EIO); the model answers EIO without it.
     return 'EIO';
@@ -78,7 +79,7 @@ function populateOne(w: World, vm: Vm, cur: RegionCursor, measure: boolean, null
   const m = mapPrivate(w, vm, gfn, pfn, 0);
   t.pageAddSrc = null;
   const retryPremapped = m === 'spurious' && s.generation === 'G1' && present?.spte.premapped === true;
-  if (m === 'spurious' && !retryPremapped) return w.bugs.has('spurious-returns-success') ? null : 'EIO';
+  if (m === 'spurious' && !retryPremapped) return fault(w, 'spurious-returns-success') ? null : 'EIO';
   const failed = (e: Errno): Errno => {
     if (s.populateRefusesPrepared) markNotPrepared(g, index);
     return e;
@@ -89,7 +90,7 @@ function populateOne(w: World, vm: Vm, cur: RegionCursor, measure: boolean, null
     if (e) return failed(e);
   }
   if (measure) {
-    const chunks = w.bugs.has('extend-skips-chunk') ? 15 : 16;
+    const chunks = fault(w, 'extend-skips-chunk') ? 15 : 16;
     for (let k = 0; k < chunks; k++) {
       const r = sc.tdhMrExtend(w.tdx, w.step.seamcall, t.td!, gpaOf(gfn) + k * 256);
       if (r.status === 'TDX_SUCCESS') continue;

@@ -12,6 +12,7 @@ import type { Pfn } from '../units.js';
 import type { World } from '../world.js';
 import { tdxBug } from './tdx_bug.js';
 import type { Vm } from './vm.js';
+import { fault } from '../faults.js';
 
 /** Reclaim a control or S-EPT page; on failure the page leaks (tdx_reclaim_control_page()). */
 function reclaim(w: World, pfn: Pfn): boolean {
@@ -24,7 +25,7 @@ function reclaim(w: World, pfn: Pfn): boolean {
 }
 
 function reclaimAndFree(w: World, pfn: Pfn): void {
-  if (reclaim(w, pfn) || w.bugs.has('teardown-frees-unreclaimed')) freeFrames(w.pfns, pfn, 1);
+  if (reclaim(w, pfn) || fault(w, 'teardown-frees-unreclaimed')) freeFrames(w.pfns, pfn, 1);
 }
 
 /**

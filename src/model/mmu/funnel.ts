@@ -14,6 +14,7 @@ import { LEVEL_2M, levelBase, pagesAt, type Level, type TableLevel } from '../un
 import type { World } from '../world.js';
 import { externalOps, type MmuVm } from './ops.js';
 import { tableKey, type MmuRoot, type RootName, type Spte } from './spte.js';
+import { fault } from '../faults.js';
 
 export class ModelAssertion extends Error {}
 
@@ -120,7 +121,7 @@ function changeLeaf(w: World, vm: MmuVm, root: MmuRoot, mirror: boolean, base: n
       // The mirror leaf goes whatever the S-EPT said: if a SEAMCALL failed the
       // VM is bugged and the page may leak, but KVM cannot refuse a zap.
       externalOps(vm).removeExternalSpte(w, vm, base, level, old!);
-      if (w.bugs.has('mirror-leaf-kept') && !vm.bugged) return null;
+      if (fault(w, 'mirror-leaf-kept') && !vm.bugged) return null;
     }
   }
   if (stored) {

@@ -8,6 +8,7 @@ import { pamtAssign, pamtFree, pamtRelease } from './pamt.js';
 import { entryFree, leafCovering, leavesAt, walkReaches } from './sept.js';
 import { tableKey, type Td, type TdxModule } from './state.js';
 import type { TdxStatus } from './status.js';
+import { fault } from '../faults.js';
 
 const aligned = (gpa: number, level: Level) => gpa % bytesAt(level) === 0;
 
@@ -84,9 +85,9 @@ export function pageRemove(m: TdxModule, td: Td, gpa: number, level: Level): { s
   const s = removable(td, leaf);
   if (s !== 'TDX_SUCCESS') return { status: s };
   leaves.delete(gpa);
-  if (!m.quirkRemoveKeepsPamt) pamtRelease(m, leaf.pfn, level);
+  if (!fault(m, 'remove-keeps-pamt')) pamtRelease(m, leaf.pfn, level);
   td.childCount -= pagesAt(level);
-  if (m.quirkRollbackMrtd) {
+  if (fault(m, 'mrtd-rollback-on-remove')) {
     // Seeded bug: forget that the page was ever measured.
     td.mrtd.records = td.mrtd.records.filter((r) => r.gpa < gpa || r.gpa >= gpa + bytesAt(level));
   }

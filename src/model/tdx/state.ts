@@ -64,14 +64,12 @@ export interface TdxModule {
   /** Absent = PT_NDA (free). */
   pamt: Map<Pfn, PamtEntry>;
   nextId: number;
-  /** Seeded-bug switch: REMOVE rolls the page's records out of MRTD (mrtd-rollback-on-remove). */
-  quirkRollbackMrtd: boolean;
-  /** Seeded-bug switch: REMOVE frees the S-EPT entry but leaves the page's PAMT entry assigned (remove-keeps-pamt). */
-  quirkRemoveKeepsPamt: boolean;
+  /** The run's seeded bugs, for the module's own fault points (it sees nothing of the world). */
+  bugs: ReadonlySet<string>;
 }
 
-export function newTdxModule(phys: PhysMem): TdxModule {
-  return { phys, tds: new Map(), vps: new Map(), pamt: new Map(), nextId: 1, quirkRollbackMrtd: false, quirkRemoveKeepsPamt: false };
+export function newTdxModule(phys: PhysMem, bugs: ReadonlySet<string> = new Set()): TdxModule {
+  return { phys, tds: new Map(), vps: new Map(), pamt: new Map(), nextId: 1, bugs };
 }
 
 export function tableKey(level: TableLevel, gpa: number): string {

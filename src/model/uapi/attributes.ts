@@ -15,6 +15,7 @@ import { err, ok, type Ret } from '../result.js';
 import { isPageAligned, PAGE_SHIFT, U64_MAX } from '../units.js';
 import type { World } from '../world.js';
 import { gmemFile, vmIoctl } from './common.js';
+import { fault } from '../faults.js';
 
 /** kvm_supported_mem_attributes(): PRIVATE for VMs with private memory, none once in-place conversion owns privacy. */
 function supportedVmAttrs(w: World, privateMem: boolean): bigint {
@@ -34,7 +35,7 @@ export function setMemoryAttributes(w: World, vmFd: number, a: AttrArgs): Ret {
   const vm = g.v;
   // A kernel built without KVM_GENERIC_MEMORY_ATTRIBUTES falls through to kvm_arch_vm_ioctl().
   if (w.profile.settings.kernel && !w.profile.settings.kernel.memoryAttributes) return err('ENOTTY');
-  const bug = w.bugs.has('attrs-set-before-validate');
+  const bug = fault(w, 'attrs-set-before-validate');
   if (a.flags !== 0n) return err('EINVAL');
   if (a.attributes & ~supportedVmAttrs(w, hasPrivateMem(vm))) return err('EINVAL');
   if (a.size === 0n || a.start + a.size > U64_MAX) return err('EINVAL');
@@ -47,7 +48,7 @@ export function setMemoryAttributes(w: World, vmFd: number, a: AttrArgs): Ret {
   if (everyIn(vm.attrs, start, end, (v) => (v === true) === wantPrivate)) return ok();
   // kvm_arch_pre_set_memory_attributes(): x86 zaps both kinds of mapping in
   // every slot the range overlaps, so the hugepage decision can be revisited.
-  if (!w.bugs.has('conversion-skips-zap')) {
+  if (!fault(w, 'conversion-skips-zap')) {
     for (const s of slotsOverlapping(vm.memslots, start, end)) {
       zapGfnRange(w, vm, Math.max(start, s.baseGfn), Math.min(end, slotEnd(s)), ZAP_ALL);
     }
@@ -91,9 +92,7 @@ export function setMemoryAttributes2(w: World, fd: number, a: AttrArgs): Ret {
   // Point of no return. HugeTLB folios split before the guest mappings go
   // (the order of the in-place conversion series), merge after.
   if (!toPrivate) convertFolios(w, gm, start, end, 'split');
-  if (!w.bugs.has('conversion-skips-zap')) {
-    zapBindings(w, gm, start, end, { private: !toPrivate, shared: toPrivate });
-  }
+  zapBindings(w, gm, start, end, { private: !toPrivate, shared: toPrivate });
   if (toPrivate) setRange(gm.inode.priv, start, end, true);
   else clearRange(gm.inode.priv, start, end);
   if (toPrivate) convertFolios(w, gm, start, end, 'merge');

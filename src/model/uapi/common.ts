@@ -5,6 +5,7 @@
 import type { Gmem } from '../gmem/file.js';
 import type { Vcpu } from '../kvm/vcpu.js';
 import type { Vm } from '../kvm/vm.js';
+import { vmDead } from '../kvm/lifetime.js';
 import { err, type Ret } from '../result.js';
 import { fdOf, type World } from '../world.js';
 
@@ -14,7 +15,7 @@ const fail = <T>(r: Ret): Got<T> => ({ ok: false, r });
 
 /** Whether the generic ioctl gate refuses this VM (vm_dead). */
 export function vmRefuses(w: World, vm: Vm): boolean {
-  return (vm.dead || vm.bugged) && !(vm.bugged && w.bugs.has('bugged-vm-keeps-answering'));
+  return vmDead(w, vm);
 }
 
 /** Resolve a VM fd and pass the generic gate. */

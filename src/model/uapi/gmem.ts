@@ -13,6 +13,7 @@ import { isPageAligned, PAGE_SHIFT, S64_MAX, type Order } from '../units.js';
 import { newId, openFd, type World } from '../world.js';
 import { gmemFile, negativeLoff, vmIoctl } from './common.js';
 import { splitHugeForPunch } from '../gmem/hugetlb.js';
+import { fault } from '../faults.js';
 
 /** The creation flags this VM accepts (kvm_gmem_get_supported_flags()). */
 export function supportedGmemFlags(w: World, privateMem: boolean): bigint {
@@ -66,7 +67,7 @@ export function fallocate(w: World, fd: number, mode: bigint, offset: bigint, le
     return ok();
   }
   if (end > gm.inode.sizePages) {
-    if (w.bugs.has('fallocate-allocates-past-eof') && start < gm.inode.sizePages) allocatePages(w, gm, start, gm.inode.sizePages);
+    if (fault(w, 'fallocate-allocates-past-eof') && start < gm.inode.sizePages) allocatePages(w, gm, start, gm.inode.sizePages);
     return err('EINVAL');
   }
   allocatePages(w, gm, start, end);
@@ -85,7 +86,7 @@ export function punchHole(w: World, gmemId: number, start: number, end: number):
   if (start >= e) return;
   splitHugeForPunch(w, gm, start, e);
   const filter = invalidateFilter(w, gm, start, e);
-  if (w.bugs.has('punch-frees-before-zap')) {
+  if (fault(w, 'punch-frees-before-zap')) {
     truncatePages(w, gm, start, e);
     zapBindings(w, gm, start, e, filter);
     return;

@@ -10,6 +10,7 @@ import { isPageAligned, PAGE_SHIFT, U64_MAX } from '../units.js';
 import type { Errno } from '../errno.js';
 import type { World } from '../world.js';
 import { vcpuIoctl } from './common.js';
+import { fault } from '../faults.js';
 
 export const PREFAULT_CHUNK_LIMIT = 4096;
 
@@ -55,7 +56,7 @@ export function preFaultMemory(w: World, vcpuFd: number, gpa: bigint, size: bigi
   const { vm } = g.v;
   if (flags !== 0n) return err('EINVAL');
   if (!isPageAligned(gpa) || !isPageAligned(size)) return err('EINVAL');
-  if (w.bugs.has('wrap-throws')) {
+  if (fault(w, 'wrap-throws')) {
     // The seeded bug: trusts that gpa + size fits and asserts on it.
     const end = Number(gpa + size);
     if (!Number.isSafeInteger(end) || end > Number.MAX_SAFE_INTEGER) throw new RangeError(`gpa+size ${gpa + size} out of range`);

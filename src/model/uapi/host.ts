@@ -13,6 +13,7 @@ import { created, err, ok, outcome, val, type Ret } from '../result.js';
 import { isPageAligned, PAGE_SHIFT, type Pfn } from '../units.js';
 import { newId, type World } from '../world.js';
 import { gmemFile } from './common.js';
+import { fault } from '../faults.js';
 
 /** Mapping handles are not fds: the runner passes the mapping's id (or -1). */
 export function mappingOf(w: World, id: number): Mapping | undefined {
@@ -72,7 +73,7 @@ export function munmap(w: World, id: number): Ret {
   if (!m) return err('EINVAL');
   if (m.unmapped) return ok();
   // The munmap-keeps-ptes bug frees an anonymous mapping's pages but leaves it mapped.
-  const keep = m.kind === 'anon' && w.bugs.has('munmap-keeps-ptes');
+  const keep = m.kind === 'anon' && fault(w, 'munmap-keeps-ptes');
   m.unmapped = !keep;
   invalidateHva(w, m.va, m.va + (BigInt(m.sizePages) << BigInt(PAGE_SHIFT)));
   for (const pfn of m.anon.values()) if (!w.pins.has(pfn)) freeFrames(w.pfns, pfn, 1);
@@ -98,7 +99,7 @@ function invalidateHva(w: World, start: bigint, end: bigint): void {
       const e = slot.uaddr + (BigInt(slot.npages) << BigInt(PAGE_SHIFT));
       if (s >= end || start >= e) continue;
       const from = slot.baseGfn + Number(((start > s ? start : s) - s) >> BigInt(PAGE_SHIFT));
-      const to = slot.baseGfn + Number(((end < e ? end : e) - s + 4095n) >> BigInt(PAGE_SHIFT)) - (w.bugs.has('munmap-keeps-last-spte') ? 1 : 0);
+      const to = slot.baseGfn + Number(((end < e ? end : e) - s + 4095n) >> BigInt(PAGE_SHIFT)) - (fault(w, 'munmap-keeps-last-spte') ? 1 : 0);
       zapGfnRange(w, vm, from, to, { private: false, shared: true });
     }
   }

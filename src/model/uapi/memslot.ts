@@ -13,6 +13,7 @@ import { TASK_SIZE_MAX } from '../host/mapping.js';
 import { isPageAligned, PAGE_SHIFT, U64_MAX } from '../units.js';
 import { fdOf, newId, type World } from '../world.js';
 import { vmIoctl } from './common.js';
+import { fault } from '../faults.js';
 
 /** KVM_USER_MEM_SLOTS on x86. */
 export const USER_MEM_SLOTS = 32764n;
@@ -70,8 +71,10 @@ export function setUserMemoryRegion2(w: World, vmFd: number, a: RegionArgs): Ret
   const baseGfn = Number(a.gpa >> BigInt(PAGE_SHIFT));
   const npages = Number(a.size >> BigInt(PAGE_SHIFT));
   let change: 'create' | 'move' | 'flags' = 'create';
+  // The seeded bug lets a guest_memfd slot be re-flagged and keeps its
+  // binding pointing at the slot it replaces.
+  const flagsBug = old !== undefined && old.hasGmemFlag && fault(w, 'gmem-slot-flags-mutable');
   if (old) {
-    const flagsBug = w.bugs.has('gmem-slot-flags-mutable') && old.hasGmemFlag;
     // Private memslots are immutable: they can only be deleted.
     if (isGmem && !flagsBug) return err('EINVAL');
     const sticky = MEMSLOT_FLAGS.READONLY | (flagsBug ? 0n : MEMSLOT_FLAGS.GUEST_MEMFD);
@@ -103,7 +106,7 @@ export function setUserMemoryRegion2(w: World, vmFd: number, a: RegionArgs): Ret
     // A move or flags change replaces the slot: zap the old one's mappings.
     zapGfnRange(w, vm, old.baseGfn, slotEnd(old), ZAP_ALL);
     vm.memslots = vm.memslots.filter((s) => s !== old);
-    if (old.gmemId !== null && !w.bugs.has('gmem-slot-flags-mutable')) unbindSlot(w, old);
+    if (old.gmemId !== null && !flagsBug) unbindSlot(w, old);
   }
   vm.memslots.push(slot);
   vm.memslots.sort((x, y) => x.baseGfn - y.baseGfn);

@@ -12,6 +12,7 @@ import { isPageAligned, U64_MAX } from '../units.js';
 import type { World } from '../world.js';
 import { sharedBit, type Vm } from '../kvm/vm.js';
 import { vcpuIoctl, vmIoctl } from './common.js';
+import { fault } from '../faults.js';
 
 export interface TdxCmd {
   flags: bigint;
@@ -73,7 +74,7 @@ export interface InitMemArgs extends TdxCmd {
  */
 function nullSourceMeaning(w: World): 'reject' | 'target' | 'address' {
   const s = w.profile.settings;
-  if (w.bugs.has('null-source-as-target') || s.nullSource === 'target') return 'target';
+  if (fault(w, 'null-source-as-target') || s.nullSource === 'target') return 'target';
   if (s.nullSource === 'in-place' && s.inPlaceConversion) return 'target';
   return s.nullSource === 'gup' ? 'address' : 'reject';
 }
@@ -85,7 +86,7 @@ export function tdxInitMemRegionIoctl(w: World, vcpuFd: number, a: InitMemArgs):
   if (!vm.tdx) return notTdxVcpu();
   if (a.hwError !== 0n) return err('EINVAL');
   const t = vm.tdx;
-  const afterFinalizeOk = w.bugs.has('add-after-finalize');
+  const afterFinalizeOk = fault(w, 'add-after-finalize');
   if (t.hkid === null || (t.state === 'RUNNABLE' && !afterFinalizeOk)) return err('EINVAL');
   if (!vcpu.tdxInitialized) return err('EINVAL');
   if (a.flags & ~INIT_MEM_FLAGS.MEASURE) return err('EINVAL');
