@@ -4,10 +4,12 @@
 
 import { ATTR_FLAGS, FALLOC_FLAGS, GMEM_FLAGS, INIT_MEM_FLAGS, MEMSLOT_FLAGS, VM_TYPES } from '../model/abi.js';
 import type { ModelOp } from '../model/exec.js';
-import type { HandleKind } from './types.js';
 
 // The uAPI flag values live with the model; other layers keep reading them here.
 export { ATTR_FLAGS, FALLOC_FLAGS, GMEM_FLAGS, INIT_MEM_FLAGS, MEMSLOT_FLAGS, VM_TYPES };
+
+/** Handle kinds. A call only ever receives a handle of the kind it declares. */
+export type HandleKind = 'vm' | 'vcpu' | 'gmem' | 'mapping';
 
 export type ArgType =
   /** An integer in [0, 2^bits - 1]. */

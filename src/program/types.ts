@@ -7,8 +7,7 @@ import type { Op } from './calls.js';
 
 export type { Result } from '../model/result.js';
 
-/** Handle kinds. A call only ever receives a handle of the kind it declares. */
-export type HandleKind = 'vm' | 'vcpu' | 'gmem' | 'mapping';
+export type { HandleKind } from './calls.js';
 
 /**
  * An argument value. Integers and flag sets are both `int` (a flag set is its
