@@ -1,7 +1,8 @@
 // Generator reach: how often a run produced the shapes that index arithmetic
 // and invalidation bugs hide behind. Bindings at a non-zero guest_memfd
 // offset, several slots on one file and several files per VM, conversions,
-// punches and munmaps over several slots that had live mappings, reads after
+// punches and munmaps over several slots that had live mappings, memslots
+// moved while they had mappings, reads after
 // each kind of content-changing event, and duplicate vCPU ids per TD state.
 // Read by `tdxfuzz fuzz --coverage`; the fuzzer itself never looks at it.
 
@@ -27,6 +28,7 @@ export const REACH_SHAPES = [
   'conversion over several slots with mappings',
   'punch hole over several slots with mappings',
   'munmap over several slots with mappings',
+  'memslot moved with mappings',
   ...CONTENT_EVENTS.map((e) => `read after ${e}`),
   'duplicate vCPU id (TD INITIALIZED)',
   'duplicate vCPU id (TD RUNNABLE)',
@@ -45,6 +47,8 @@ interface Track {
   events: Array<Span & { kind: string }>;
   /** Per VM, the uids of memslots that had a leaf after the previous step. */
   live: Map<number, Set<number>>;
+  /** Slot number and base GFN of every memslot uid ever seen live. */
+  slotOf: Map<number, { id: number; base: number }>;
 }
 
 const ok = (r: Ret) => (r.kind === 'int' && r.value === 0n) || (r.kind === 'outcome' && r.name === 'OK');
@@ -143,13 +147,18 @@ export class Reach {
 
   observe(w: World, call: ExecCall<Op>, ret: Ret, step: StepCtx): void {
     let t = this.tracks.get(w);
-    if (!t) this.tracks.set(w, (t = { events: [], live: new Map() }));
+    if (!t) this.tracks.set(w, (t = { events: [], live: new Map(), slotOf: new Map() }));
     const a = call.args;
     const h = call.handles[0];
     switch (call.op) {
       case 'KVM_SET_USER_MEMORY_REGION2': {
         const vm = vmOfFd(w, h, 'vm');
         if (!vm || !ok(ret) || a.size === 0n) break;
+        // A slot that had leaves before this call and now sits elsewhere was moved.
+        const id = Number(a.slot & 0xffffn);
+        const now = vm.memslots.find((s) => s.id === id);
+        const was = [...(t.live.get(vm.id) ?? [])].map((uid) => t.slotOf.get(uid)).find((x) => x?.id === id);
+        if (now && was && was.base !== now.baseGfn) this.inc('memslot moved with mappings');
         const slot = vm.memslots.find((s) => s.baseGfn === Number(a.gpa >> 12n) && s.gmemId !== null);
         if (!slot) break;
         if (slot.pgoff !== 0) this.inc('binding at a non-zero guest_memfd offset');
@@ -249,13 +258,19 @@ export class Reach {
       default: call.op satisfies never;
     }
     // Leaves in slots at a non-zero offset, and which slots are live for the next step.
+    // (A guest access need not mark its VM touched: the call's own VM is looked at too.)
+    const own = vmOfFd(w, h, 'vcpu')?.id;
     for (const vm of w.vms.values()) {
-      if (!step.touched.vms.has(vm.id) && t.live.has(vm.id)) continue;
+      if (!step.touched.vms.has(vm.id) && vm.id !== own && t.live.has(vm.id)) continue;
       const live = liveSlots(vm);
       if ([...live].some((uid) => (vm.memslots.find((s) => s.uid === uid)?.pgoff ?? 0) !== 0) && step.touched.gfns.some(([id]) => id === vm.id)) {
         this.inc('guest mapping in a slot at a non-zero offset');
       }
       t.live.set(vm.id, live);
+      for (const uid of live) {
+        const slot = vm.memslots.find((x) => x.uid === uid);
+        if (slot) t.slotOf.set(uid, { id: slot.id, base: slot.baseGfn });
+      }
     }
   }
 }
