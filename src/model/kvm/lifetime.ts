@@ -8,7 +8,7 @@ import { zapAll, zapGfnRange } from '../mmu/zap.js';
 import { invalidateFilter } from './invalidate.js';
 import type { World } from '../world.js';
 import { tdxDestroyVm } from './tdx_teardown.js';
-import type { Vm } from './vm.js';
+import { isTd, type Vm } from './vm.js';
 import { fault } from '../faults.js';
 
 /**
@@ -32,7 +32,7 @@ export function vmRefs(w: World, vm: Vm): number {
 export function maybeDestroyVm(w: World, vm: Vm): void {
   if (vm.destroyed || vmRefs(w, vm) > 0) return;
   zapAll(w, vm);
-  if (vm.tdx) tdxDestroyVm(w, vm);
+  if (isTd(vm)) tdxDestroyVm(w, vm);
   vm.memslots = [];
   vm.destroyed = true;
   w.step.touched.vms.add(vm.id);

@@ -11,7 +11,7 @@ import { LEVEL_2M, levelBase, pagesAt } from '../units.js';
 import type { World } from '../world.js';
 import { rangeUniformlyPrivate } from './attrs.js';
 import { gmemIndex, slotEnd, type Memslot } from './memslot.js';
-import type { Vm } from './vm.js';
+import type { TdVm, Vm } from './vm.js';
 
 /** 4 KiB pages in a 2 MiB mapping. */
 const HUGE = pagesAt(LEVEL_2M);
@@ -24,8 +24,8 @@ const HUGE = pagesAt(LEVEL_2M);
  * whatever the folio layout. Returns the first PFN, after exposing (zeroing)
  * all 512 pages.
  */
-export function hugeLevelFor(w: World, vm: Vm, gfn: number, slot: Memslot): { pfn: number } | null {
-  if (!w.profile.settings.hugeMappings || vm.tdx!.state !== 'RUNNABLE') return null;
+export function hugeLevelFor(w: World, vm: TdVm, gfn: number, slot: Memslot): { pfn: number } | null {
+  if (!w.profile.settings.hugeMappings || vm.tdx.state !== 'RUNNABLE') return null;
   const base = levelBase(gfn, LEVEL_2M);
   if (base < slot.baseGfn || base + HUGE > slotEnd(slot) || slot.gmemId === null) return null;
   const index = gmemIndex(slot, base);
