@@ -9,7 +9,8 @@ import { join, relative } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { classify, clearPremapped, linkTable, ModelAssertion, setLeaf, splitLeaf, unlinkAllTables } from '../../src/model/mmu/funnel.js';
 import { registerExternalOps, type ExternalSpteOps, type MmuVm } from '../../src/model/mmu/ops.js';
-import { newMmu, tableKey, type Spte } from '../../src/model/mmu/spte.js';
+import { newMmu, type Spte } from '../../src/model/mmu/spte.js';
+import { tableKey } from '../../src/model/units.js';
 import { PROFILES } from '../../src/model/profiles.js';
 import { newWorld, type World } from '../../src/model/world.js';
 

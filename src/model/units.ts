@@ -57,6 +57,21 @@ export function levelOf(v: bigint, allowed: readonly Level[]): Level | null {
   return allowed.find((l) => BigInt(l) === v) ?? null;
 }
 
+/**
+ * The key of the page table at `level` that covers frame `gfn`: the level
+ * and the table's index at that level. The one key form of page tables, for
+ * KVM's mirror root (GFN-based) and the TDX module's S-EPT (which converts
+ * its GPA first); state images and reports print these keys as they are.
+ */
+export function tableKey(level: TableLevel, gfn: number): string {
+  return `${level}:${Math.floor(gfn / pagesAt(level))}`;
+}
+
+/** The frame number of a guest physical address (the page it falls in). */
+export function gpaToGfn(gpa: number): number {
+  return Math.floor(gpa / PAGE_SIZE);
+}
+
 /** Folio orders that the host allocator hands out. */
 export type Order = 0 | 9 | 18;
 

@@ -6,10 +6,10 @@
 import type { Errno } from '../errno.js';
 import { linkTable, setLeaf } from '../mmu/funnel.js';
 import { externalOps } from '../mmu/ops.js';
-import { leafFor, tableKey, type Spte } from '../mmu/spte.js';
+import { leafFor, type Spte } from '../mmu/spte.js';
 import { err, outcome, tdxStatus, type Ret } from '../result.js';
 import * as sc from '../tdx/seamcall.js';
-import { bytesAt, levelBase, levelOf, pagesAt, tableLevelsAbove, type Level } from '../units.js';
+import { bytesAt, levelBase, levelOf, pagesAt, tableKey, tableLevelsAbove, type Level } from '../units.js';
 import { doAccess, type AccessArgs } from './access.js';
 import type { World } from '../world.js';
 import { isPrivateGfn } from './attrs.js';

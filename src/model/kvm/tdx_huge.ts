@@ -6,8 +6,8 @@
 import { contiguousBlock } from '../gmem/hugetlb.js';
 import { exposeRange } from '../gmem/pages.js';
 import { splitLeaf } from '../mmu/funnel.js';
-import { leavesIn, tableKey } from '../mmu/spte.js';
-import { LEVEL_2M, levelBase, pagesAt } from '../units.js';
+import { leavesIn } from '../mmu/spte.js';
+import { LEVEL_2M, levelBase, pagesAt, tableKey } from '../units.js';
 import type { World } from '../world.js';
 import { rangeUniformlyPrivate } from './attrs.js';
 import { gmemIndex, slotEnd, type Memslot } from './memslot.js';

@@ -10,10 +10,9 @@
 import type { Errno } from '../errno.js';
 import { allocBlock } from '../host/pfnspace.js';
 import type { Spte } from '../mmu/spte.js';
-import { tableKey } from '../mmu/spte.js';
 import * as sc from '../tdx/seamcall.js';
 import { isBusy, type TdxStatus } from '../tdx/status.js';
-import { levelBase, type Level, type Pfn, type TableLevel } from '../units.js';
+import { levelBase, tableKey, type Level, type Pfn, type TableLevel } from '../units.js';
 import type { World } from '../world.js';
 import { folioAug, folioWbinvd } from '../mmu/folio_seamcall.js';
 import type { ExternalSpteOps, SetExternalResult } from '../mmu/ops.js';

@@ -10,10 +10,10 @@
 // Nothing else in src/model writes an MmuRoot (properties/model/funnel.test.ts).
 
 import type { Errno } from '../errno.js';
-import { LEVEL_2M, levelBase, pagesAt, type Level, type TableLevel } from '../units.js';
+import { LEVEL_2M, levelBase, pagesAt, tableKey, type Level, type TableLevel } from '../units.js';
 import type { World } from '../world.js';
 import { externalOps, type MmuVm } from './ops.js';
-import { tableKey, type MmuRoot, type RootName, type Spte } from './spte.js';
+import type { MmuRoot, RootName, Spte } from './spte.js';
 import { fault } from '../faults.js';
 
 export class ModelAssertion extends Error {}

@@ -2,7 +2,7 @@
 // root, which page tables exist. The direct root holds shared (and, for
 // non-TDX VMs, private) mappings; the mirror root shadows the TD's S-EPT.
 
-import { levelBase, pagesAt, type Level, type Pfn, type TableLevel } from '../units.js';
+import { levelBase, pagesAt, type Level, type Pfn } from '../units.js';
 
 /** The name of a registered table of external SPTE hooks (mmu/ops.ts). */
 export type ExternalOpsName = string;
@@ -20,7 +20,7 @@ export type RootName = 'direct' | 'mirror';
 export interface MmuRoot {
   /** leaves[level]: base GFN of the leaf -> SPTE. */
   leaves: [Map<number, Spte>, Map<number, Spte>, Map<number, Spte>];
-  /** Page tables present below the root, as `${level}:${gfn >> (9 * level)}`. */
+  /** Page tables present below the root, by tableKey(level, gfn) of units.ts. */
   tables: Set<string>;
 }
 
@@ -71,10 +71,6 @@ export function leavesIn(root: MmuRoot, start: number, end: number): Array<{ bas
     }
   }
   return out.sort((a, b) => a.base - b.base);
-}
-
-export function tableKey(level: TableLevel, gfn: number): string {
-  return `${level}:${Math.floor(gfn / pagesAt(level))}`;
 }
 
 export function leafCount(root: MmuRoot): number {

@@ -2,9 +2,9 @@
 // hardware walks it, and TDG.MEM.PAGE.ACCEPT (a TDCALL, not a SEAMCALL).
 
 import { writeFrame, type PhysMem } from '../phys.js';
-import { pagesAt, type Level, type Pfn } from '../units.js';
+import { gpaToGfn, pagesAt, tableKey, type Level, type Pfn } from '../units.js';
 import { leafCovering } from './sept.js';
-import { tableKey, type Td } from './state.js';
+import type { Td } from './state.js';
 import type { TdxStatus } from './status.js';
 
 export type WalkState = 'MAPPED' | 'PENDING' | 'BLOCKED' | 'NOT_PRESENT';
@@ -28,7 +28,7 @@ export type AcceptResult = { kind: 'status'; status: TdxStatus } | { kind: 'ept-
  * missing or blocked entry is an EPT violation for the VMM to resolve.
  */
 export function accept(phys: PhysMem, td: Td, gpa: number, level: Level): AcceptResult {
-  if (level === 1 && td.tables.has(tableKey(1, gpa))) return { kind: 'status', status: 'TDX_PAGE_SIZE_MISMATCH' };
+  if (level === 1 && td.tables.has(tableKey(1, gpaToGfn(gpa)))) return { kind: 'status', status: 'TDX_PAGE_SIZE_MISMATCH' };
   const leaf = leafCovering(td, gpa);
   if (!leaf || leaf.state === 'BLOCKED' || leaf.state === 'PENDING_BLOCKED') return { kind: 'ept-violation' };
   if (leaf.state === 'MAPPED') return { kind: 'status', status: 'TDX_PAGE_ALREADY_ACCEPTED' };

@@ -3,10 +3,10 @@
 // module enforces the architecture itself: on any failure nothing changes.
 
 import { copyFrame, readFrame, type PhysMem } from '../phys.js';
-import { bytesAt, LEVEL_2M, levelBase, PAGE_SIZE, pagesAt, type Level, type Pfn, type TableLevel } from '../units.js';
+import { bytesAt, gpaToGfn, LEVEL_2M, levelBase, PAGE_SIZE, pagesAt, tableKey, type Level, type Pfn, type TableLevel } from '../units.js';
 import { pamtAssign, pamtFree, pamtRelease } from './pamt.js';
 import { entryFree, leafCovering, leavesAt, walkReaches } from './sept.js';
-import { tableKey, type Td, type TdxModule } from './state.js';
+import type { Td, TdxModule } from './state.js';
 import type { TdxStatus } from './status.js';
 import { fault } from '../faults.js';
 
@@ -15,12 +15,12 @@ const aligned = (gpa: number, level: Level) => gpa % bytesAt(level) === 0;
 export function septAdd(m: TdxModule, td: Td, gpa: number, level: TableLevel, pfn: Pfn): TdxStatus {
   if (level < 1 || level > td.topLevel) return 'TDX_OPERAND_INVALID';
   if (td.hkid === null) return 'TDX_OP_STATE_INCORRECT';
-  for (let l = td.topLevel; l > level; l--) if (!td.tables.has(tableKey(l, gpa))) return 'TDX_EPT_WALK_FAILED';
-  if (td.tables.has(tableKey(level, gpa))) return 'TDX_EPT_ENTRY_STATE_INCORRECT';
+  for (let l = td.topLevel; l > level; l--) if (!td.tables.has(tableKey(l, gpaToGfn(gpa)))) return 'TDX_EPT_WALK_FAILED';
+  if (td.tables.has(tableKey(level, gpaToGfn(gpa)))) return 'TDX_EPT_ENTRY_STATE_INCORRECT';
   // A 2 MiB leaf occupies the entry a 4 KiB table would go into.
   if (level === 1 && td.leaves[1].has(levelBase(gpa, 1, true))) return 'TDX_EPT_ENTRY_STATE_INCORRECT';
   if (!pamtFree(m, pfn)) return 'TDX_PAGE_METADATA_INCORRECT';
-  td.tables.set(tableKey(level, gpa), pfn);
+  td.tables.set(tableKey(level, gpaToGfn(gpa)), pfn);
   pamtAssign(m, pfn, 0, 'PT_EPT', td.id);
   return 'TDX_SUCCESS';
 }
@@ -108,7 +108,7 @@ export function pageDemote(m: TdxModule, td: Td, gpa: number, level: Level, tabl
   for (let i = 0; i < pagesAt(LEVEL_2M); i++) {
     td.leaves[0].set(gpa + i * PAGE_SIZE, { gpa: gpa + i * PAGE_SIZE, level: 0, state, pfn: leaf.pfn + i });
   }
-  td.tables.set(tableKey(1, gpa), tablePfn);
+  td.tables.set(tableKey(1, gpaToGfn(gpa)), tablePfn);
   pamtAssign(m, tablePfn, 0, 'PT_EPT', td.id);
   pamtAssign(m, leaf.pfn, 0, 'PT_REG', td.id);
   for (let i = 1; i < pagesAt(LEVEL_2M); i++) pamtAssign(m, leaf.pfn + i, 0, 'PT_REG', td.id);

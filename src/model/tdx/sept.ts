@@ -2,8 +2,8 @@
 // needs, and iteration over leaves. Pure queries; the mutating SEAMCALLs are
 // in mem.ts.
 
-import { bytesAt, levelBase, type Level } from '../units.js';
-import { tableKey, type SeptLeaf, type Td } from './state.js';
+import { bytesAt, gpaToGfn, levelBase, tableKey, type Level } from '../units.js';
+import type { SeptLeaf, Td } from './state.js';
 
 /** The leaves of a TD at `level`: 4K or 2M; the module maps nothing at 1G here, so none. */
 export function leavesAt(td: Td, level: Level): Map<number, SeptLeaf> | undefined {
@@ -19,7 +19,7 @@ export function leafCovering(td: Td, gpa: number): SeptLeaf | undefined {
 
 /** Whether every table a walk to `level` at `gpa` needs exists (the root is in the TDCS). */
 export function walkReaches(td: Td, gpa: number, level: Level): boolean {
-  for (let l = td.topLevel; l > level; l--) if (!td.tables.has(tableKey(l, gpa))) return false;
+  for (let l = td.topLevel; l > level; l--) if (!td.tables.has(tableKey(l, gpaToGfn(gpa)))) return false;
   return true;
 }
 
@@ -27,7 +27,7 @@ export function walkReaches(td: Td, gpa: number, level: Level): boolean {
 export function entryFree(td: Td, gpa: number, level: Level): boolean {
   if (td.leaves[1].has(levelBase(gpa, 1, true))) return false;
   if (level === 0) return !td.leaves[0].has(gpa);
-  return !td.tables.has(tableKey(1, gpa));
+  return !td.tables.has(tableKey(1, gpaToGfn(gpa)));
 }
 
 export function* leavesOf(td: Td): Generator<SeptLeaf> {

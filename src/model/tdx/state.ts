@@ -3,7 +3,7 @@
 // only; frames are numbers, never struct pages.
 
 import type { PhysMem } from '../phys.js';
-import { bytesAt, type Level, type Pfn, type TableLevel } from '../units.js';
+import type { Level, Pfn } from '../units.js';
 
 export type OpState = 'UNINITIALIZED' | 'INITIALIZED' | 'RUNNABLE' | 'TEARDOWN';
 
@@ -38,7 +38,7 @@ export interface Td {
   epoch: number;
   /** Leaves by level: leaves[level] maps the GPA of the leaf to it. */
   leaves: [Map<number, SeptLeaf>, Map<number, SeptLeaf>];
-  /** S-EPT tables below the root, `${level}:${gpa >> (12 + 9 * level)}` -> table frame. */
+  /** S-EPT tables below the root, by tableKey(level, GFN of the GPA) of units.ts -> table frame. */
   tables: Map<string, Pfn>;
   /** Level of the highest table below the root: 3 (4-level S-EPT, GPAW 48) or 4 (5-level, GPAW 52). */
   topLevel: 3 | 4;
@@ -70,8 +70,4 @@ export interface TdxModule {
 
 export function newTdxModule(phys: PhysMem, bugs: ReadonlySet<string> = new Set()): TdxModule {
   return { phys, tds: new Map(), vps: new Map(), pamt: new Map(), nextId: 1, bugs };
-}
-
-export function tableKey(level: TableLevel, gpa: number): string {
-  return `${level}:${Math.floor(gpa / bytesAt(level))}`;
 }
