@@ -10,6 +10,7 @@ import type { World } from '../world.js';
 import { tdxDestroyVm } from './tdx_teardown.js';
 import { isTd, type Vm } from './vm.js';
 import { fault } from '../faults.js';
+import { gfnAdd } from '../units.js';
 
 /**
  * Whether KVM treats the VM as dead (kvm->vm_dead): killed, or bugged, which
@@ -53,8 +54,8 @@ export function maybeReleaseGmem(w: World, g: Gmem): void {
   for (const seg of segmentsIn(g.bindings, 0, Number.MAX_SAFE_INTEGER)) {
     const slot = vm.memslots.find((s) => s.uid === seg.value);
     if (!slot) continue;
-    const startGfn = slot.baseGfn + (seg.start - slot.pgoff);
-    zapGfnRange(w, vm, startGfn, startGfn + (seg.end - seg.start), filter);
+    const startGfn = gfnAdd(slot.baseGfn, seg.start - slot.pgoff);
+    zapGfnRange(w, vm, startGfn, gfnAdd(startGfn, seg.end - seg.start), filter);
   }
   for (const slot of vm.memslots) if (slot.gmemId === g.id) slot.gmemId = null;
   g.bindings.segs = [];

@@ -12,7 +12,7 @@ import { allocBlock } from '../host/pfnspace.js';
 import type { Spte } from '../mmu/spte.js';
 import * as sc from '../tdx/seamcall.js';
 import { isBusy, type TdxStatus } from '../tdx/status.js';
-import { levelBase, tableKey, type Level, type Pfn, type TableLevel } from '../units.js';
+import { levelBase, tableKey, type Level, type Pfn, type TableLevel, gfnToGpa, type Gfn, type Gpa } from '../units.js';
 import type { World } from '../world.js';
 import { folioAug, folioWbinvd } from '../mmu/folio_seamcall.js';
 import type { ExternalSpteOps, SetExternalResult } from '../mmu/ops.js';
@@ -21,8 +21,8 @@ import { isCreatedTd, type KvmTdx, type TdVm, type Vm } from './vm.js';
 import { fault } from '../faults.js';
 import { vmDead } from './lifetime.js';
 
-/** GPA of a GFN (the private alias: shared bit clear). */
-export const gpaOf = (gfn: number): number => gfn * 4096;
+/** GPA of a GFN (the private alias: shared bit clear): what crosses into the module. */
+export const gpaOf = (gfn: Gfn): Gpa => gfnToGpa(gfn);
 
 /**
  * Once bugged, KVM issues no further map SEAMCALL for the VM (TDX_BUG_ON,
@@ -41,7 +41,7 @@ function react(w: World, vm: Vm, status: TdxStatus, what: string): Errno | null 
 }
 
 /** The frame of KVM's S-EPT table at `level` covering `gfn`: allocated on first use, kept until teardown. */
-function septTable(w: World, t: KvmTdx, level: TableLevel, gfn: number): Pfn {
+function septTable(w: World, t: KvmTdx, level: TableLevel, gfn: Gfn): Pfn {
   const key = tableKey(level, gfn);
   let pfn = t.septPfns.get(key);
   if (pfn === undefined) {
@@ -52,7 +52,7 @@ function septTable(w: World, t: KvmTdx, level: TableLevel, gfn: number): Pfn {
 }
 
 /** Models tdx_sept_link_private_spt(): TDH.MEM.SEPT.ADD of the table under a non-leaf entry. */
-export function tdxAddTable(w: World, vm: Vm, level: TableLevel, gfn: number): Errno | null {
+export function tdxAddTable(w: World, vm: Vm, level: TableLevel, gfn: Gfn): Errno | null {
   if (tdxSilenced(w, vm)) return 'EIO';
   // to_kvm_tdx(): the hooks are registered for TDs only, and an HKID implies a created TD.
   if (!isCreatedTd(vm) || vm.tdx.hkid === null) return tdxBug(w, vm, 'SEPT.ADD without HKID');
@@ -64,7 +64,7 @@ export function tdxAddTable(w: World, vm: Vm, level: TableLevel, gfn: number): E
 }
 
 /** Install hook for a mirror leaf: PAGE.ADD before finalize, PAGE.AUG after (G1: pre-map, no SEAMCALL). */
-export function tdxMapLeaf(w: World, vm: Vm, base: number, level: Level, spte: Spte): SetExternalResult {
+export function tdxMapLeaf(w: World, vm: Vm, base: Gfn, level: Level, spte: Spte): SetExternalResult {
   if (tdxSilenced(w, vm)) return 'EIO';
   if (!isCreatedTd(vm) || vm.tdx.hkid === null) return tdxBug(w, vm, 'map without HKID');
   const t = vm.tdx;
@@ -107,7 +107,7 @@ function zapOfPremapped(vm: TdVm, s: TdxStatus): boolean {
  * REMOVE, WBINVD. Any failure bugs the VM and stops; the caller clears the
  * mirror leaf regardless. Runs for bugged VMs too.
  */
-export function tdxUnmapLeaf(w: World, vm: Vm, base: number, level: Level, old: Spte): void {
+export function tdxUnmapLeaf(w: World, vm: Vm, base: Gfn, level: Level, old: Spte): void {
   if (!isCreatedTd(vm) || vm.tdx.hkid === null) {
     tdxBug(w, vm, 'remove without HKID');
     return;
@@ -137,7 +137,7 @@ export function tdxUnmapLeaf(w: World, vm: Vm, base: number, level: Level, old: 
 }
 
 /** Models the demote hook: BLOCK the 2 MiB leaf, TRACK when RUNNABLE, then DEMOTE onto a new S-EPT table. */
-export function tdxSplitLeaf(w: World, vm: Vm, base: number, _old: Spte): Errno | null {
+export function tdxSplitLeaf(w: World, vm: Vm, base: Gfn, _old: Spte): Errno | null {
   if (tdxSilenced(w, vm)) return 'EIO';
   if (!isCreatedTd(vm) || vm.tdx.hkid === null) return tdxBug(w, vm, 'demote without HKID');
   const t = vm.tdx;

@@ -12,6 +12,7 @@ import { readFrame } from '../phys.js';
 import * as sc from '../tdx/seamcall.js';
 import { isBusy } from '../tdx/status.js';
 import type { World } from '../world.js';
+import { gfnOfUapiGpa, gpaAdd, type Gfn, type Pfn } from '../units.js';
 import { isPrivateGfn } from './attrs.js';
 import { findSlot, gmemIndex } from './memslot.js';
 import { gpaOf } from './tdx_mmu.js';
@@ -32,7 +33,7 @@ export interface RegionCursor {
 }
 
 /** Where the source bytes of one page come from: a frame, or none (EFAULT). */
-function sourceFrame(w: World, source: bigint): number | null {
+function sourceFrame(w: World, source: bigint): Pfn | null {
   const m = mappingAt(w.mappings.values(), source);
   if (!m) return null;
   const p = hostFault(w, m, source - m.va);
@@ -48,12 +49,12 @@ function sourceFrame(w: World, source: bigint): number | null {
  */
 function populateOne(w: World, vm: CreatedTd, cur: RegionCursor, measure: boolean, nullSource: boolean): Errno | null {
   const s = w.profile.settings;
-  const gfn = Number(cur.gpa >> 12n);
+  const gfn = gfnOfUapiGpa(cur.gpa);
   const slot = findSlot(vm.memslots, gfn);
   if (!slot || !slot.hasGmemFlag) return 'EINVAL';
   const g = slot.gmemId === null ? undefined : w.gmems.get(slot.gmemId);
   if (!g || g.released) return 'EFAULT';
-  let src: number | null = null;
+  let src: Pfn | null = null;
   if (!nullSource && s.sourceGup === 'before-gmem') {
     src = sourceFrame(w, cur.source);
     if (src === null) return 'EFAULT';
@@ -92,7 +93,7 @@ function populateOne(w: World, vm: CreatedTd, cur: RegionCursor, measure: boolea
   if (measure) {
     const chunks = fault(w, 'extend-skips-chunk') ? 15 : 16;
     for (let k = 0; k < chunks; k++) {
-      const r = sc.tdhMrExtend(w.tdx, w.step.seamcall, t.td, gpaOf(gfn) + k * 256);
+      const r = sc.tdhMrExtend(w.tdx, w.step.seamcall, t.td, gpaAdd(gpaOf(gfn), k * 256));
       if (r.status === 'TDX_SUCCESS') continue;
       return s.mrExtendErrorBugs ? tdxBug(w, vm, `TDH.MR.EXTEND -> ${r.status}`) : failed('EIO');
     }
@@ -101,7 +102,7 @@ function populateOne(w: World, vm: CreatedTd, cur: RegionCursor, measure: boolea
 }
 
 /** G1: the PAGE.ADD after pre-mapping; BUSY and errors reach userspace and leave the leaf pre-mapped. */
-function g1PageAdd(w: World, vm: CreatedTd, gfn: number, srcPfn: number): Errno | null {
+function g1PageAdd(w: World, vm: CreatedTd, gfn: Gfn, srcPfn: Pfn): Errno | null {
   const t = vm.tdx;
   const leaf = leafFor(vm.mmu.mirror, gfn)!;
   const r = sc.tdhMemPageAdd(w.tdx, w.step.seamcall, t.td, gpaOf(gfn), leaf.spte.pfn, srcPfn);

@@ -6,7 +6,7 @@
 import { directAccess, directPrefaultStep, type AccessArgs } from '../kvm/access.js';
 import { tdxGuestAccess, tdxGuestAccept, tdxPrefaultStep, tdxRunGate } from '../kvm/tdx_fault.js';
 import { err, ok, type Ret } from '../result.js';
-import { isPageAligned, PAGE_SHIFT, U64_MAX } from '../units.js';
+import { isPageAligned, PAGE_SHIFT, U64_MAX, gfnOfUapiGpa } from '../units.js';
 import type { Errno } from '../errno.js';
 import type { World } from '../world.js';
 import { isTd } from '../kvm/vm.js';
@@ -74,7 +74,7 @@ export function preFaultMemory(w: World, vcpuFd: number, gpa: bigint, size: bigi
     // Choice: a call maps at most PREFAULT_CHUNK_LIMIT chunks, as if a signal
     // arrived; the kernel then returns 0 with gpa/size describing the rest.
     if (chunks++ === PREFAULT_CHUNK_LIMIT) break;
-    const step = isTd(vm) ? tdxPrefaultStep(w, vm, g.v.vcpu, cur) : cur >= GPA_LIMIT ? { errno: 'ENOENT' as Errno } : directPrefaultStep(w, vm, Number(cur >> BigInt(PAGE_SHIFT)));
+    const step = isTd(vm) ? tdxPrefaultStep(w, vm, g.v.vcpu, cur) : cur >= GPA_LIMIT ? { errno: 'ENOENT' as Errno } : directPrefaultStep(w, vm, gfnOfUapiGpa(cur));
     if ('errno' in step) {
       first = step.errno;
       break;
