@@ -1,8 +1,10 @@
 // Units of the model: pages, frame numbers and half-open ranges.
 //
-// Frame numbers (PFN, GFN, gmem index) are plain JS numbers: the largest the
-// model can meet is a u64 GPA shifted right by 12, below 2^52, which a double
-// holds exactly. Raw uAPI arguments stay bigint until a validation ladder has
+// Frame numbers and addresses are JS numbers: the largest the model can meet
+// is a u64 GPA shifted right by 12, below 2^52, which a double holds
+// exactly. Host frames (Pfn), guest frames (Gfn) and guest and host byte
+// addresses (Gpa, Hpa) carry a type-only tag so that tsc refuses one where
+// another is expected; guest_memfd page indexes stay plain numbers. Raw uAPI arguments stay bigint until a validation ladder has
 // accepted them, so a u64 extreme can never lose precision on its way in.
 
 export const PAGE_SHIFT = 12;
