@@ -9,7 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, test } from 'vitest';
-import { asGfn, asGpa, asPfn, gfnToGpa, pfnAdd, tableKey } from '../../src/model/units.js';
+import { asGfn, asGpa, gfnToGpa, pfnAdd, tableKey } from '../../src/model/units.js';
 import { leafFor, newRoot } from '../../src/model/mmu/spte.js';
 
 const gfn = asGfn(0x200);

@@ -7,7 +7,7 @@
 
 import type { ExecCall } from '../model/exec.js';
 import type { Op } from '../program/calls.js';
-import { LEVEL_2M, LEVEL_4K, levelOf, pagesAt, asGfn } from '../model/units.js';
+import { asGfn, LEVEL_2M, LEVEL_4K, levelOf, pagesAt } from '../model/units.js';
 import { FALLOC_FLAGS } from '../program/calls.js';
 import { segmentsIn } from '../model/intervals.js';
 import { findSlot, gmemIndex, slotEnd, slotsOverlapping, type Memslot } from '../model/kvm/memslot.js';

@@ -12,7 +12,7 @@ import type { MmuRoot, Spte } from './mmu/spte.js';
 import type { PhysMem } from './phys.js';
 import type { MrtdRecord, PamtEntry, SeptLeaf, TdxModule } from './tdx/state.js';
 import type { World } from './world.js';
-import { bytesAt, LEVELS, levelBase, pagesAt, asPfn, asGpa, asGfn } from './units.js';
+import { asGfn, asGpa, asPfn, bytesAt, levelBase, LEVELS, pagesAt } from './units.js';
 
 export type { World, StepCtx, StepTrace, Touched } from './world.js';
 export type { ExecCall } from './exec.js';

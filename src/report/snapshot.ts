@@ -3,7 +3,7 @@
 // S-EPT leaves with levels and states, and PAMT owners of the frames shown.
 // Plain data, so two snapshots can be drawn side by side.
 
-import { pagesAt, asPfn } from '../model/units.js';
+import { asPfn, pagesAt } from '../model/units.js';
 import type { World } from '../model/world.js';
 
 /** At most this many items per lane: a picture, not a dump. */

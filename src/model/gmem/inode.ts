@@ -4,7 +4,7 @@
 // gmem/ know what a folio is.
 
 import { newIntervalMap, segmentAt, segmentsIn, setRange, clearRange, type IntervalMap } from '../intervals.js';
-import { alignDown, type Order, type Pfn, asPfn } from '../units.js';
+import { alignDown, asPfn, type Order, type Pfn } from '../units.js';
 
 /**
  * A run of cached pages. `delta` is pfn - index, so a run can be split or

@@ -4,7 +4,7 @@
 
 import { allocBlock, allocFrames, freeFrames } from '../host/pfnspace.js';
 import { writeFrame, readFrame } from '../phys.js';
-import { alignDown, type Order, type Pfn, asPfn, pfnAdd } from '../units.js';
+import { alignDown, asPfn, pfnAdd, type Order, type Pfn } from '../units.js';
 import type { World } from '../world.js';
 import type { Gmem } from './file.js';
 import { lookupPage, runsIn, setRun, dropRun } from './inode.js';

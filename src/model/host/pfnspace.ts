@@ -4,7 +4,7 @@
 // page of guest size: a run of a million frames is one bump of a pointer.
 
 import { clearRange, newIntervalMap, segmentsIn, setRange, type IntervalMap } from '../intervals.js';
-import { type Order, type Pfn, asPfn, pfnAdd } from '../units.js';
+import { asPfn, pfnAdd, type Order, type Pfn } from '../units.js';
 
 export interface PfnSpace {
   /** Frames returned by free() and not yet handed out again. */

@@ -8,7 +8,7 @@ import { setLeaf } from '../mmu/funnel.js';
 import { leafFor } from '../mmu/spte.js';
 import { readFrame, writeFrame } from '../phys.js';
 import { err, outcome, val, type Ret } from '../result.js';
-import { PAGE_SHIFT, type Pfn, pfnAdd, gfnOfUapiGpa, type Gfn } from '../units.js';
+import { gfnOfUapiGpa, pfnAdd, type Gfn, type Pfn } from '../units.js';
 import type { World } from '../world.js';
 import { isPrivateGfn } from './attrs.js';
 import { faultinPfn } from './faultin.js';

@@ -9,7 +9,7 @@ import { hostFault } from '../gmem/fault.js';
 import { mappingAt } from '../host/mapping.js';
 import { leafFor } from '../mmu/spte.js';
 import { outcome, type Ret } from '../result.js';
-import { type Pfn, pfnAdd, gfnAdd, type Gfn } from '../units.js';
+import { gfnAdd, pfnAdd, type Gfn, type Pfn } from '../units.js';
 import type { World } from '../world.js';
 import { isPrivateGfn } from './attrs.js';
 import { findSlot, gmemIndex, type Memslot } from './memslot.js';

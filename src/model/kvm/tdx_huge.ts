@@ -7,7 +7,7 @@ import { contiguousBlock } from '../gmem/hugetlb.js';
 import { exposeRange } from '../gmem/pages.js';
 import { splitLeaf } from '../mmu/funnel.js';
 import { leavesIn } from '../mmu/spte.js';
-import { LEVEL_2M, levelBase, pagesAt, tableKey, gfnAdd, type Gfn, type Pfn } from '../units.js';
+import { gfnAdd, LEVEL_2M, levelBase, pagesAt, tableKey, type Gfn, type Pfn } from '../units.js';
 import type { World } from '../world.js';
 import { rangeUniformlyPrivate } from './attrs.js';
 import { gmemIndex, slotEnd, type Memslot } from './memslot.js';

@@ -12,7 +12,7 @@ import { allocBlock } from '../host/pfnspace.js';
 import type { Spte } from '../mmu/spte.js';
 import * as sc from '../tdx/seamcall.js';
 import { isBusy, type TdxStatus } from '../tdx/status.js';
-import { levelBase, tableKey, type Level, type Pfn, type TableLevel, gfnToGpa, type Gfn, type Gpa } from '../units.js';
+import { gfnToGpa, levelBase, tableKey, type Gfn, type Gpa, type Level, type Pfn, type TableLevel } from '../units.js';
 import type { World } from '../world.js';
 import { folioAug, folioWbinvd } from '../mmu/folio_seamcall.js';
 import type { ExternalSpteOps, SetExternalResult } from '../mmu/ops.js';

@@ -2,7 +2,7 @@
 // needs, and iteration over leaves. Pure queries; the mutating SEAMCALLs are
 // in mem.ts.
 
-import { asGpa, bytesAt, gpaAdd, gpaToGfn, levelBase, tableKey, type Gpa, type Level } from '../units.js';
+import { bytesAt, gpaAdd, gpaToGfn, levelBase, tableKey, type Gpa, type Level } from '../units.js';
 import type { SeptLeaf, Td } from './state.js';
 
 /** The leaves of a TD at `level`: 4K or 2M; the module maps nothing at 1G here, so none. */

@@ -12,7 +12,7 @@ import { zapBindings } from '../kvm/invalidate.js';
 import { convertFolios } from '../gmem/hugetlb.js';
 import { runsIn } from '../gmem/inode.js';
 import { err, ok, type Ret } from '../result.js';
-import { isPageAligned, PAGE_SHIFT, U64_MAX, gfnOfUapiGpa } from '../units.js';
+import { gfnOfUapiGpa, isPageAligned, PAGE_SHIFT, U64_MAX } from '../units.js';
 import type { World } from '../world.js';
 import { gmemFile, vmIoctl } from './common.js';
 import { fault } from '../faults.js';

@@ -6,7 +6,7 @@
 import { directAccess, directPrefaultStep, type AccessArgs } from '../kvm/access.js';
 import { tdxGuestAccess, tdxGuestAccept, tdxPrefaultStep, tdxRunGate } from '../kvm/tdx_fault.js';
 import { err, ok, type Ret } from '../result.js';
-import { isPageAligned, PAGE_SHIFT, U64_MAX, gfnOfUapiGpa } from '../units.js';
+import { gfnOfUapiGpa, isPageAligned, PAGE_SHIFT, U64_MAX } from '../units.js';
 import type { Errno } from '../errno.js';
 import type { World } from '../world.js';
 import { isTd } from '../kvm/vm.js';

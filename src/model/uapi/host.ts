@@ -10,7 +10,7 @@ import { maybeReleaseGmem } from '../kvm/lifetime.js';
 import { zapGfnRange } from '../mmu/zap.js';
 import { readFrame, writeFrame } from '../phys.js';
 import { created, err, ok, outcome, val, type Ret } from '../result.js';
-import { isPageAligned, PAGE_SHIFT, type Pfn, gfnAdd } from '../units.js';
+import { gfnAdd, isPageAligned, PAGE_SHIFT, type Pfn } from '../units.js';
 import { newId, type World } from '../world.js';
 import { gmemFile } from './common.js';
 import { fault } from '../faults.js';

@@ -10,7 +10,7 @@ import { sharedBit, type Vm } from '../kvm/vm.js';
 import { zapGfnRange, ZAP_ALL } from '../mmu/zap.js';
 import { err, ok, type Ret } from '../result.js';
 import { TASK_SIZE_MAX } from '../host/mapping.js';
-import { isPageAligned, PAGE_SHIFT, U64_MAX, gfnOfUapiGpa } from '../units.js';
+import { gfnOfUapiGpa, isPageAligned, PAGE_SHIFT, U64_MAX } from '../units.js';
 import { fdOf, newId, type World } from '../world.js';
 import { vmIoctl } from './common.js';
 import { fault } from '../faults.js';
