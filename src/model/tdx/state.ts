@@ -1,6 +1,6 @@
 // State of the simulated TDX module (tdx.md §1.1, §3): TDs with their S-EPT,
 // epochs and measurement, and the PAMT over every physical frame. Plain data
-// only; frames are numbers, never struct pages.
+// only; frames are PFNs and addresses GPAs (units.ts), never struct pages.
 
 import type { PhysMem } from '../phys.js';
 import type { Gpa, Level, Pfn } from '../units.js';
