@@ -9,6 +9,7 @@ import { newWorld } from '../../src/model/world.js';
 import { PROFILES, type ProfileName } from '../../src/model/profiles.js';
 import { sameState, stateImage } from '../../src/invariants/digest.js';
 import type { BugName } from '../../src/model/bugs.js';
+import { asPfn } from '../../src/model/units.js';
 
 function run(text: string, profile: ProfileName = 'upstream', bugs: BugName[] = []) {
   const r = parseProgram(`# tdxfuzz program v1\n# profile: ${profile}\n${text}\n`, 'inline');
@@ -31,9 +32,9 @@ describe('errno-contract state image', () => {
     const b = stateImage(w, 1);
     expect(sameState(a, b)).toBe(true);
     const edits: Array<() => void> = [
-      () => w.phys.bytes.set(0x100000, 0x55),
-      () => w.tdx.pamt.set(0x100001, { type: 'PT_REG', owner: 1, level: 0 }),
-      () => w.pins.set(0x100002, 1),
+      () => w.phys.bytes.set(asPfn(0x100000), 0x55),
+      () => w.tdx.pamt.set(asPfn(0x100001), { type: 'PT_REG', owner: 1, level: 0 }),
+      () => w.pins.set(asPfn(0x100002), 1),
       () => { w.nextFd++; },
       () => { w.nextVa += 4096n; },
       () => { w.pfns.bump++; },

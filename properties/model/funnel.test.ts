@@ -9,7 +9,8 @@ import { join, relative } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { classify, clearPremapped, linkTable, ModelAssertion, setLeaf, splitLeaf, unlinkAllTables } from '../../src/model/mmu/funnel.js';
 import { registerExternalOps, type ExternalSpteOps, type MmuVm } from '../../src/model/mmu/ops.js';
-import { newMmu, tableKey, type Spte } from '../../src/model/mmu/spte.js';
+import { newMmu, type Spte } from '../../src/model/mmu/spte.js';
+import { asGfn, asPfn, tableKey } from '../../src/model/units.js';
 import { PROFILES } from '../../src/model/profiles.js';
 import { newWorld, type World } from '../../src/model/world.js';
 
@@ -83,7 +84,7 @@ function recordingVm(): { w: World; vm: MmuVm; calls: string[]; refuse: Set<stri
   return { w, vm, calls, refuse };
 }
 
-const leaf = (pfn: number, level: 0 | 1 = 0): Spte => ({ pfn, level, private: true });
+const leaf = (pfn: number, level: 0 | 1 = 0): Spte => ({ pfn: asPfn(pfn), level, private: true });
 
 describe('transitions', () => {
   test('classify: the legal transitions, each named', () => {
@@ -110,16 +111,16 @@ describe('transitions', () => {
 
   test('an illegal write is rejected before any bookkeeping: no hook, no change, nothing touched', () => {
     const { w, vm, calls } = recordingVm();
-    expect(setLeaf(w, vm, 'mirror', 7, 0, leaf(100))).toBeNull();
+    expect(setLeaf(w, vm, 'mirror', asGfn(7), 0, leaf(100))).toBeNull();
     expect(calls).toEqual(['set 0:7']);
     const before = JSON.stringify([...vm.mmu.mirror.leaves[0]]);
     const touched = w.step.touched.gfns.length;
-    expect(() => setLeaf(w, vm, 'mirror', 7, 0, leaf(200))).toThrow(ModelAssertion);
+    expect(() => setLeaf(w, vm, 'mirror', asGfn(7), 0, leaf(200))).toThrow(ModelAssertion);
     expect(calls).toEqual(['set 0:7']);
     expect(JSON.stringify([...vm.mmu.mirror.leaves[0]])).toBe(before);
     expect(w.step.touched.gfns.length).toBe(touched);
     // A page table asked for where a leaf is, or a link where the caller asked for a split, is rejected too.
-    expect(() => splitLeaf(w, vm, 'mirror', 7)).toThrow(ModelAssertion);
+    expect(() => splitLeaf(w, vm, 'mirror', asGfn(7))).toThrow(ModelAssertion);
     expect(calls).toEqual(['set 0:7']);
   });
 
@@ -127,23 +128,23 @@ describe('transitions', () => {
     const { w, vm, calls, refuse } = recordingVm();
     const root = vm.mmu.mirror;
     refuse.add('link');
-    expect(linkTable(w, vm, 'mirror', 2, 0x40000)).toBe('EIO');
+    expect(linkTable(w, vm, 'mirror', 2, asGfn(0x40000))).toBe('EIO');
     expect(root.tables.size).toBe(0);
     refuse.clear();
-    expect(linkTable(w, vm, 'mirror', 2, 0x40000)).toBeNull();
-    expect(root.tables.has(tableKey(2, 0x40000))).toBe(true);
-    expect(setLeaf(w, vm, 'mirror', 0x200, 1, leaf(0x400, 1))).toBeNull();
+    expect(linkTable(w, vm, 'mirror', 2, asGfn(0x40000))).toBeNull();
+    expect(root.tables.has(tableKey(2, asGfn(0x40000)))).toBe(true);
+    expect(setLeaf(w, vm, 'mirror', asGfn(0x200), 1, leaf(0x400, 1))).toBeNull();
     refuse.add('split');
-    expect(splitLeaf(w, vm, 'mirror', 0x200)).toBe('EIO');
-    expect(root.leaves[1].has(0x200)).toBe(true);
+    expect(splitLeaf(w, vm, 'mirror', asGfn(0x200))).toBe('EIO');
+    expect(root.leaves[1].has(asGfn(0x200))).toBe(true);
     refuse.clear();
-    expect(splitLeaf(w, vm, 'mirror', 0x200)).toBeNull();
-    expect(root.leaves[1].has(0x200)).toBe(false);
+    expect(splitLeaf(w, vm, 'mirror', asGfn(0x200))).toBeNull();
+    expect(root.leaves[1].has(asGfn(0x200))).toBe(false);
     expect(root.leaves[0].size).toBe(512);
-    expect(root.leaves[0].get(0x3ff)).toEqual(leaf(0x5ff));
-    expect(root.tables.has(tableKey(1, 0x200))).toBe(true);
-    expect(setLeaf(w, vm, 'mirror', 0x3ff, 0, null)).toBeNull();
-    expect(root.leaves[0].has(0x3ff)).toBe(false);
+    expect(root.leaves[0].get(asGfn(0x3ff))).toEqual(leaf(0x5ff));
+    expect(root.tables.has(tableKey(1, asGfn(0x200)))).toBe(true);
+    expect(setLeaf(w, vm, 'mirror', asGfn(0x3ff), 0, null)).toBeNull();
+    expect(root.leaves[0].has(asGfn(0x3ff))).toBe(false);
     unlinkAllTables(w, vm, 'mirror');
     expect(root.tables.size).toBe(0);
     expect(calls).toEqual(['link 2:262144', 'link 2:262144', 'set 1:512', 'split 512', 'split 512', 'remove 0:1023']);
@@ -152,19 +153,19 @@ describe('transitions', () => {
   test('the pre-mapped flag is set by the funnel when the hook defers, and cleared only through it', () => {
     const { w, vm, calls, refuse } = recordingVm();
     refuse.add('premap');
-    expect(setLeaf(w, vm, 'mirror', 9, 0, leaf(300))).toBeNull();
-    expect(vm.mmu.mirror.leaves[0].get(9)).toEqual({ ...leaf(300), premapped: true });
-    clearPremapped(w, vm, 9);
-    expect(vm.mmu.mirror.leaves[0].get(9)).toEqual({ ...leaf(300), premapped: false });
+    expect(setLeaf(w, vm, 'mirror', asGfn(9), 0, leaf(300))).toBeNull();
+    expect(vm.mmu.mirror.leaves[0].get(asGfn(9))).toEqual({ ...leaf(300), premapped: true });
+    clearPremapped(w, vm, asGfn(9));
+    expect(vm.mmu.mirror.leaves[0].get(asGfn(9))).toEqual({ ...leaf(300), premapped: false });
     // Clearing it again is no write at all.
-    clearPremapped(w, vm, 9);
+    clearPremapped(w, vm, asGfn(9));
     expect(calls).toEqual(['set 0:9']);
   });
 
   test('the direct root calls no external hook', () => {
     const { w, vm, calls } = recordingVm();
-    expect(setLeaf(w, vm, 'direct', 3, 0, { pfn: 30, level: 0, private: false })).toBeNull();
-    expect(setLeaf(w, vm, 'direct', 3, 0, null)).toBeNull();
+    expect(setLeaf(w, vm, 'direct', asGfn(3), 0, { pfn: asPfn(30), level: 0, private: false })).toBeNull();
+    expect(setLeaf(w, vm, 'direct', asGfn(3), 0, null)).toBeNull();
     expect(calls).toEqual([]);
   });
 });

@@ -8,10 +8,11 @@ import { newPhysMem, writeFrame } from '../../src/model/phys.js';
 import * as sc from '../../src/model/tdx/seamcall.js';
 import { mrtdDigest } from '../../src/model/tdx/mrtd.js';
 import { newTdxModule, type TdxModule } from '../../src/model/tdx/state.js';
+import { asGpa, asPfn } from '../../src/model/units.js';
 
-const TDR = 0x1000;
+const TDR = asPfn(0x1000);
 let nextPfn = 0x2000;
-const pfn = () => nextPfn++;
+const pfn = () => asPfn(nextPfn++);
 
 /** A TD built to INITIALIZED with one vCPU and the S-EPT tables for GPA 0..1G. */
 function td(m: TdxModule, ctx = sc.newSeamcallCtx()) {
@@ -21,7 +22,7 @@ function td(m: TdxModule, ctx = sc.newSeamcallCtx()) {
   sc.tdhMngInit(m, ctx, id);
   const vp = sc.tdhVpCreate(m, ctx, id, pfn()).vp!;
   sc.tdhVpInit(m, ctx, vp);
-  for (const level of [3, 2, 1] as const) expect(sc.tdhMemSeptAdd(m, ctx, id, 0, level, pfn()).status).toBe('TDX_SUCCESS');
+  for (const level of [3, 2, 1] as const) expect(sc.tdhMemSeptAdd(m, ctx, id, asGpa(0), level, pfn()).status).toBe('TDX_SUCCESS');
   return { id, ctx };
 }
 
@@ -34,43 +35,43 @@ describe('S-EPT state machine', () => {
   test('PAGE.ADD: FREE -> MAPPED, a second ADD is refused, ADD after finalize is refused', () => {
     const { m, id, ctx } = fresh();
     const p = pfn();
-    expect(sc.tdhMemPageAdd(m, ctx, id, 0, p, pfn()).status).toBe('TDX_SUCCESS');
+    expect(sc.tdhMemPageAdd(m, ctx, id, asGpa(0), p, pfn()).status).toBe('TDX_SUCCESS');
     expect(sc.septLeafAt(m, id, 0)).toMatchObject({ state: 'MAPPED', pfn: p, level: 0 });
-    expect(sc.tdhMemPageAdd(m, ctx, id, 0, pfn(), pfn()).status).toBe('TDX_EPT_ENTRY_STATE_INCORRECT');
-    expect(sc.tdhMemPageAdd(m, ctx, id, 0x1000, p, pfn()).status).toBe('TDX_PAGE_METADATA_INCORRECT');
+    expect(sc.tdhMemPageAdd(m, ctx, id, asGpa(0), pfn(), pfn()).status).toBe('TDX_EPT_ENTRY_STATE_INCORRECT');
+    expect(sc.tdhMemPageAdd(m, ctx, id, asGpa(0x1000), p, pfn()).status).toBe('TDX_PAGE_METADATA_INCORRECT');
     expect(sc.tdhMrFinalize(m, ctx, id).status).toBe('TDX_SUCCESS');
-    expect(sc.tdhMemPageAdd(m, ctx, id, 0x2000, pfn(), pfn()).status).toBe('TDX_OP_STATE_INCORRECT');
-    expect(sc.tdhMrExtend(m, ctx, id, 0).status).toBe('TDX_OP_STATE_INCORRECT');
+    expect(sc.tdhMemPageAdd(m, ctx, id, asGpa(0x2000), pfn(), pfn()).status).toBe('TDX_OP_STATE_INCORRECT');
+    expect(sc.tdhMrExtend(m, ctx, id, asGpa(0)).status).toBe('TDX_OP_STATE_INCORRECT');
   });
 
   test('PAGE.AUG only after finalize; 2M needs alignment and a free range, nothing about how it was allocated', () => {
     const { m, id, ctx } = fresh();
-    expect(sc.tdhMemPageAug(m, ctx, id, 0x200000, 1, 0x200000).status).toBe('TDX_OP_STATE_INCORRECT');
+    expect(sc.tdhMemPageAug(m, ctx, id, asGpa(0x200000), 1, asPfn(0x200000)).status).toBe('TDX_OP_STATE_INCORRECT');
     sc.tdhMrFinalize(m, ctx, id);
-    expect(sc.tdhMemPageAug(m, ctx, id, 0x201000, 1, 0x200000).status).toBe('TDX_OPERAND_INVALID');
-    expect(sc.tdhMemPageAug(m, ctx, id, 0x200000, 1, 0x200100).status).toBe('TDX_OPERAND_INVALID');
-    m.pamt.set(0x2001ff, { type: 'PT_REG', owner: 99, level: 0 });
-    expect(sc.tdhMemPageAug(m, ctx, id, 0x200000, 1, 0x200000).status).toBe('TDX_PAGE_METADATA_INCORRECT');
-    m.pamt.delete(0x2001ff);
-    expect(sc.tdhMemPageAug(m, ctx, id, 0x200000, 1, 0x200000).status).toBe('TDX_SUCCESS');
+    expect(sc.tdhMemPageAug(m, ctx, id, asGpa(0x201000), 1, asPfn(0x200000)).status).toBe('TDX_OPERAND_INVALID');
+    expect(sc.tdhMemPageAug(m, ctx, id, asGpa(0x200000), 1, asPfn(0x200100)).status).toBe('TDX_OPERAND_INVALID');
+    m.pamt.set(asPfn(0x2001ff), { type: 'PT_REG', owner: 99, level: 0 });
+    expect(sc.tdhMemPageAug(m, ctx, id, asGpa(0x200000), 1, asPfn(0x200000)).status).toBe('TDX_PAGE_METADATA_INCORRECT');
+    m.pamt.delete(asPfn(0x2001ff));
+    expect(sc.tdhMemPageAug(m, ctx, id, asGpa(0x200000), 1, asPfn(0x200000)).status).toBe('TDX_SUCCESS');
     expect(sc.septLeafAt(m, id, 0x3ff000)).toMatchObject({ state: 'PENDING', level: 1 });
     expect(m.tds.get(id)!.childCount).toBe(512);
     // A 4K table cannot go where a 2M leaf is.
-    expect(sc.tdhMemSeptAdd(m, ctx, id, 0x200000, 1, pfn()).status).toBe('TDX_EPT_ENTRY_STATE_INCORRECT');
+    expect(sc.tdhMemSeptAdd(m, ctx, id, asGpa(0x200000), 1, pfn()).status).toBe('TDX_EPT_ENTRY_STATE_INCORRECT');
   });
 
   test('REMOVE in RUNNABLE needs BLOCK and a completed TRACK; before finalize it needs neither', () => {
     const { m, id, ctx } = fresh();
-    sc.tdhMemPageAdd(m, ctx, id, 0, pfn(), pfn());
-    expect(sc.tdhMemPageRemove(m, ctx, id, 0, 0).status).toBe('TDX_SUCCESS');
-    sc.tdhMemPageAdd(m, ctx, id, 0, pfn(), pfn());
+    sc.tdhMemPageAdd(m, ctx, id, asGpa(0), pfn(), pfn());
+    expect(sc.tdhMemPageRemove(m, ctx, id, asGpa(0), 0).status).toBe('TDX_SUCCESS');
+    sc.tdhMemPageAdd(m, ctx, id, asGpa(0), pfn(), pfn());
     sc.tdhMrFinalize(m, ctx, id);
-    expect(sc.tdhMemPageRemove(m, ctx, id, 0, 0).status).toBe('TDX_GPA_RANGE_NOT_BLOCKED');
-    expect(sc.tdhMemRangeBlock(m, ctx, id, 0, 0).status).toBe('TDX_SUCCESS');
-    expect(sc.tdhMemRangeBlock(m, ctx, id, 0, 0).status).toBe('TDX_GPA_RANGE_ALREADY_BLOCKED');
-    expect(sc.tdhMemPageRemove(m, ctx, id, 0, 0).status).toBe('TDX_TLB_TRACKING_NOT_DONE');
+    expect(sc.tdhMemPageRemove(m, ctx, id, asGpa(0), 0).status).toBe('TDX_GPA_RANGE_NOT_BLOCKED');
+    expect(sc.tdhMemRangeBlock(m, ctx, id, asGpa(0), 0).status).toBe('TDX_SUCCESS');
+    expect(sc.tdhMemRangeBlock(m, ctx, id, asGpa(0), 0).status).toBe('TDX_GPA_RANGE_ALREADY_BLOCKED');
+    expect(sc.tdhMemPageRemove(m, ctx, id, asGpa(0), 0).status).toBe('TDX_TLB_TRACKING_NOT_DONE');
     expect(sc.tdhMemTrack(m, ctx, id).status).toBe('TDX_SUCCESS');
-    const r = sc.tdhMemPageRemove(m, ctx, id, 0, 0);
+    const r = sc.tdhMemPageRemove(m, ctx, id, asGpa(0), 0);
     expect(r.status).toBe('TDX_SUCCESS');
     expect(sc.septLeafAt(m, id, 0)).toBeUndefined();
     expect(m.tds.get(id)!.childCount).toBe(0);
@@ -80,11 +81,11 @@ describe('S-EPT state machine', () => {
   test('DEMOTE splits a blocked, tracked 2M leaf into 512 leaves of the same state', () => {
     const { m, id, ctx } = fresh();
     sc.tdhMrFinalize(m, ctx, id);
-    sc.tdhMemPageAug(m, ctx, id, 0x200000, 1, 0x400000);
-    expect(sc.tdhMemPageDemote(m, ctx, id, 0x200000, 1, pfn()).status).toBe('TDX_GPA_RANGE_NOT_BLOCKED');
-    sc.tdhMemRangeBlock(m, ctx, id, 0x200000, 1);
+    sc.tdhMemPageAug(m, ctx, id, asGpa(0x200000), 1, asPfn(0x400000));
+    expect(sc.tdhMemPageDemote(m, ctx, id, asGpa(0x200000), 1, pfn()).status).toBe('TDX_GPA_RANGE_NOT_BLOCKED');
+    sc.tdhMemRangeBlock(m, ctx, id, asGpa(0x200000), 1);
     sc.tdhMemTrack(m, ctx, id);
-    expect(sc.tdhMemPageDemote(m, ctx, id, 0x200000, 1, pfn()).status).toBe('TDX_SUCCESS');
+    expect(sc.tdhMemPageDemote(m, ctx, id, asGpa(0x200000), 1, pfn()).status).toBe('TDX_SUCCESS');
     expect(sc.septLeafAt(m, id, 0x201000)).toMatchObject({ level: 0, state: 'PENDING', pfn: 0x400001 });
     expect(m.tds.get(id)!.childCount).toBe(512);
   });
@@ -92,14 +93,14 @@ describe('S-EPT state machine', () => {
   test('ACCEPT: PENDING -> MAPPED, size mismatch inside a 2M leaf, EPT violation when nothing is mapped', () => {
     const { m, id, ctx } = fresh();
     sc.tdhMrFinalize(m, ctx, id);
-    expect(sc.tdgMemPageAccept(m, id, 0x1000, 0)).toEqual({ kind: 'ept-violation' });
-    sc.tdhMemPageAug(m, ctx, id, 0x1000, 0, pfn());
-    expect(sc.guestWalk(m, id, 0x1000).state).toBe('PENDING');
-    expect(sc.tdgMemPageAccept(m, id, 0x1000, 0)).toEqual({ kind: 'status', status: 'TDX_SUCCESS' });
-    expect(sc.tdgMemPageAccept(m, id, 0x1000, 0)).toEqual({ kind: 'status', status: 'TDX_PAGE_ALREADY_ACCEPTED' });
-    sc.tdhMemPageAug(m, ctx, id, 0x200000, 1, 0x600000);
-    expect(sc.tdgMemPageAccept(m, id, 0x201000, 0)).toEqual({ kind: 'status', status: 'TDX_PAGE_SIZE_MISMATCH' });
-    expect(sc.tdgMemPageAccept(m, id, 0x200000, 1)).toEqual({ kind: 'status', status: 'TDX_SUCCESS' });
+    expect(sc.tdgMemPageAccept(m, id, asGpa(0x1000), 0)).toEqual({ kind: 'ept-violation' });
+    sc.tdhMemPageAug(m, ctx, id, asGpa(0x1000), 0, pfn());
+    expect(sc.guestWalk(m, id, asGpa(0x1000)).state).toBe('PENDING');
+    expect(sc.tdgMemPageAccept(m, id, asGpa(0x1000), 0)).toEqual({ kind: 'status', status: 'TDX_SUCCESS' });
+    expect(sc.tdgMemPageAccept(m, id, asGpa(0x1000), 0)).toEqual({ kind: 'status', status: 'TDX_PAGE_ALREADY_ACCEPTED' });
+    sc.tdhMemPageAug(m, ctx, id, asGpa(0x200000), 1, asPfn(0x600000));
+    expect(sc.tdgMemPageAccept(m, id, asGpa(0x201000), 0)).toEqual({ kind: 'status', status: 'TDX_PAGE_SIZE_MISMATCH' });
+    expect(sc.tdgMemPageAccept(m, id, asGpa(0x200000), 1)).toEqual({ kind: 'status', status: 'TDX_SUCCESS' });
   });
 
   test('FINALIZE needs an initialized vCPU', () => {
@@ -123,11 +124,11 @@ describe('S-EPT state machine', () => {
 
   test('the HKID is freed only once the TD owns no guest page, and control pages come back only after', () => {
     const { m, id, ctx } = fresh();
-    sc.tdhMemPageAdd(m, ctx, id, 0, pfn(), pfn());
+    sc.tdhMemPageAdd(m, ctx, id, asGpa(0), pfn(), pfn());
     sc.tdhMngVpflushdone(m, ctx, id);
     expect(sc.tdhPhymemPageReclaim(m, ctx, m.tds.get(id)!.tdr).status).toBe('TDX_OP_STATE_INCORRECT');
     expect(sc.tdhMngKeyFreeid(m, ctx, id).status).toBe('TDX_OP_STATE_INCORRECT');
-    sc.tdhMemPageRemove(m, ctx, id, 0, 0);
+    sc.tdhMemPageRemove(m, ctx, id, asGpa(0), 0);
     expect(sc.tdhMngKeyFreeid(m, ctx, id).status).toBe('TDX_SUCCESS');
     expect(sc.tdhPhymemPageReclaim(m, ctx, m.tds.get(id)!.tdr).status).toBe('TDX_SUCCESS');
   });
@@ -141,9 +142,9 @@ describe('S-EPT depth', () => {
       const id = sc.tdhMngCreate(m, ctx, pfn(), 7).td!;
       sc.tdhMngKeyConfig(m, ctx, id);
       sc.tdhMngInit(m, ctx, id, { maxGpaw });
-      expect(sc.tdhMemSeptAdd(m, ctx, id, 0, 4, pfn()).status).toBe(maxGpaw ? 'TDX_SUCCESS' : 'TDX_OPERAND_INVALID');
+      expect(sc.tdhMemSeptAdd(m, ctx, id, asGpa(0), 4, pfn()).status).toBe(maxGpaw ? 'TDX_SUCCESS' : 'TDX_OPERAND_INVALID');
       // Under a 5-level root a level-3 table needs the level-4 one above it (here for the next 256 TiB).
-      expect(sc.tdhMemSeptAdd(m, ctx, id, 2 ** 48, 3, pfn()).status).toBe(maxGpaw ? 'TDX_EPT_WALK_FAILED' : 'TDX_SUCCESS');
+      expect(sc.tdhMemSeptAdd(m, ctx, id, asGpa(2 ** 48), 3, pfn()).status).toBe(maxGpaw ? 'TDX_EPT_WALK_FAILED' : 'TDX_SUCCESS');
     }
   });
 });
@@ -175,9 +176,9 @@ describe('MRTD', () => {
     const { id, ctx } = td(m);
     const src = pfn();
     writeFrame(phys, src, 0xaa);
-    sc.tdhMemPageAdd(m, ctx, id, 0, pfn(), src);
-    for (let k = 0; k < 16; k++) sc.tdhMrExtend(m, ctx, id, k * 256);
-    sc.tdhMemPageAdd(m, ctx, id, 0x1000, pfn(), pfn());
+    sc.tdhMemPageAdd(m, ctx, id, asGpa(0), pfn(), src);
+    for (let k = 0; k < 16; k++) sc.tdhMrExtend(m, ctx, id, asGpa(k * 256));
+    sc.tdhMemPageAdd(m, ctx, id, asGpa(0x1000), pfn(), pfn());
     const t = m.tds.get(id)!;
     const want = expected([
       ['MEM.PAGE.ADD', 0],
@@ -200,8 +201,8 @@ describe('MRTD', () => {
       writeFrame(phys, src, byte);
       const gpas = swap ? [0x1000, 0] : [0, 0x1000];
       for (const g of gpas) {
-        sc.tdhMemPageAdd(m, ctx, id, g, pfn(), src);
-        sc.tdhMrExtend(m, ctx, id, g);
+        sc.tdhMemPageAdd(m, ctx, id, asGpa(g), pfn(), src);
+        sc.tdhMrExtend(m, ctx, id, asGpa(g));
       }
       return mrtdDigest(m.tds.get(id)!);
     };

@@ -8,7 +8,7 @@
 
 import type { ExecCall } from '../model/exec.js';
 import type { Op } from '../program/calls.js';
-import { LEVEL_2M, LEVEL_4K, levelOf, pagesAt } from '../model/units.js';
+import { asGfn, LEVEL_2M, LEVEL_4K, levelOf, pagesAt } from '../model/units.js';
 import { FALLOC_FLAGS } from '../program/calls.js';
 import { segmentsIn } from '../model/intervals.js';
 import { findSlot, gmemIndex, slotEnd, slotsOverlapping, type Memslot } from '../model/kvm/memslot.js';
@@ -78,8 +78,8 @@ function gmemToGfns(w: World, gmemId: number, start: number, end: number): Span[
 
 /** The guest_memfd index ranges behind GFNs [start, end) of a VM. */
 function gfnsToGmem(vm: Vm, start: number, end: number): Span[] {
-  return slotsOverlapping(vm.memslots, start, end).filter((s) => s.gmemId !== null).map((s) => ({
-    ns: `g${s.gmemId}`, start: gmemIndex(s, Math.max(start, s.baseGfn)), end: gmemIndex(s, Math.min(end, slotEnd(s))),
+  return slotsOverlapping(vm.memslots, asGfn(start), asGfn(end)).filter((s) => s.gmemId !== null).map((s) => ({
+    ns: `g${s.gmemId}`, start: gmemIndex(s, asGfn(Math.max(start, s.baseGfn))), end: gmemIndex(s, asGfn(Math.min(end, slotEnd(s)))),
   }));
 }
 
@@ -172,7 +172,7 @@ export class Reach {
         if (!vm || !ok(ret)) break;
         const start = Number(a.gpa >> 12n);
         const end = Number((a.gpa + a.size) >> 12n);
-        if (this.severalLive(t, vm, slotsOverlapping(vm.memslots, start, end))) this.inc('conversion over several slots with mappings');
+        if (this.severalLive(t, vm, slotsOverlapping(vm.memslots, asGfn(start), asGfn(end)))) this.inc('conversion over several slots with mappings');
         this.record(t, 'conversion', [{ ns: `v${vm.id}`, start, end }, ...gfnsToGmem(vm, start, end)]);
         break;
       }

@@ -11,7 +11,7 @@
 // leaks.
 
 import type { Pfn } from '../model/units.js';
-import { pagesAt } from '../model/view.js';
+import { asPfn, pagesAt } from '../model/view.js';
 import type { World } from '../model/world.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { FIRST_PFN } from '../model/view.js';
@@ -54,8 +54,8 @@ function assignedIn(w: World, spans: readonly Span[], visit: (pfn: Pfn, type: st
   if (frames <= w.tdx.pamt.size) {
     for (const s of spans) {
       for (let pfn = s.start; pfn < s.end; pfn++) {
-        const e = w.tdx.pamt.get(pfn);
-        if (e && guarded(bugged, e)) visit(pfn, e.type, e.owner);
+        const e = w.tdx.pamt.get(asPfn(pfn));
+        if (e && guarded(bugged, e)) visit(asPfn(pfn), e.type, e.owner);
       }
     }
     return;

@@ -2,7 +2,7 @@
 // mirror and S-EPT agree, a PFN has one owner, no leaf outlives its page, and
 // every mapping matches its GFN's privacy.
 
-import { frameFree, gmemPageAt, pagesAt, pamtEntry, septLeafAt, septLeavesIn, type Spte, type Vm } from '../model/view.js';
+import { asGfn, frameFree, gmemPageAt, pagesAt, pamtEntry, septLeafAt, septLeavesIn, type Spte, type Vm } from '../model/view.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { hex, touchedLeaves, touchedLiveVms } from './util.js';
 
@@ -25,7 +25,7 @@ export const mirrorSeptAgree: Invariant = {
       for (const [, start, end] of ranges) {
         for (const e of septLeavesIn(c.world.tdx, td, start * 4096, end * 4096)) {
           const gfn = e.gpa / 4096;
-          const m = vm.mmu.mirror.leaves[e.level].get(gfn);
+          const m = vm.mmu.mirror.leaves[e.level].get(asGfn(gfn));
           if (!m || m.pfn !== e.pfn) {
             out.push({ invariant: this.id, message: `${c.call.op}: S-EPT entry GFN ${hex(gfn)} is ${e.state} PFN ${hex(e.pfn)} but the mirror ${m ? `maps PFN ${hex(m.pfn)}` : 'has no leaf'}` });
           }

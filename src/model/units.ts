@@ -1,8 +1,10 @@
 // Units of the model: pages, frame numbers and half-open ranges.
 //
-// Frame numbers (PFN, GFN, gmem index) are plain JS numbers: the largest the
-// model can meet is a u64 GPA shifted right by 12, below 2^52, which a double
-// holds exactly. Raw uAPI arguments stay bigint until a validation ladder has
+// Frame numbers and addresses are JS numbers: the largest the model can meet
+// is a u64 GPA shifted right by 12, below 2^52, which a double holds
+// exactly. Host frames (Pfn), guest frames (Gfn) and guest and host byte
+// addresses (Gpa, Hpa) carry a type-only tag so that tsc refuses one where
+// another is expected; guest_memfd page indexes stay plain numbers. Raw uAPI arguments stay bigint until a validation ladder has
 // accepted them, so a u64 extreme can never lose precision on its way in.
 
 export const PAGE_SHIFT = 12;
@@ -42,7 +44,9 @@ export function bytesAt(level: Level | TableLevel): number {
   return pagesAt(level) * PAGE_SIZE;
 }
 
-/** The first frame (or byte address, with `bytes`) of the `level` entry that holds `n`. */
+/** The first frame (or byte address, with `bytes`) of the `level` entry that holds `n`, in `n`'s unit. */
+export function levelBase<N extends Pfn | Gfn | Gpa>(n: N, level: Level | TableLevel, bytes?: boolean): N;
+export function levelBase(n: number, level: Level | TableLevel, bytes?: boolean): number;
 export function levelBase(n: number, level: Level | TableLevel, bytes = false): number {
   const size = bytes ? bytesAt(level) : pagesAt(level);
   return n - (n % size);
@@ -57,11 +61,64 @@ export function levelOf(v: bigint, allowed: readonly Level[]): Level | null {
   return allowed.find((l) => BigInt(l) === v) ?? null;
 }
 
+/**
+ * The key of the page table at `level` that covers frame `gfn`: the level
+ * and the table's index at that level. The one key form of page tables, for
+ * KVM's mirror root (GFN-based) and the TDX module's S-EPT (which converts
+ * its GPA first); state images and reports print these keys as they are.
+ */
+export function tableKey(level: TableLevel, gfn: Gfn): string {
+  return `${level}:${Math.floor(gfn / pagesAt(level))}`;
+}
+
+/** The guest frame a guest physical address falls in. */
+export function gpaToGfn(gpa: Gpa): Gfn {
+  return Math.floor(gpa / PAGE_SIZE) as Gfn;
+}
+
 /** Folio orders that the host allocator hands out. */
 export type Order = 0 | 9 | 18;
 
-export type Pfn = number;
-export type Gfn = number;
+declare const unit: unique symbol;
+
+/**
+ * A number tagged with what it counts: the tag exists for the type checker
+ * only (at run time these are plain numbers), so that a guest frame cannot
+ * be passed where a host frame is expected, nor a byte address where a frame
+ * number is. Values get a tag only from the constructors and conversions
+ * below.
+ */
+type Tagged<U extends string> = number & { readonly [unit]: U };
+
+/** A host physical frame number (what the TDX module, the PAMT and guest_memfd's folios hold). */
+export type Pfn = Tagged<'Pfn'>;
+/** A guest frame number (memslots, attributes, KVM's MMU roots). */
+export type Gfn = Tagged<'Gfn'>;
+/** A guest physical byte address (the TDX module's operands, the S-EPT's keys). */
+export type Gpa = Tagged<'Gpa'>;
+/** A host physical byte address. */
+export type Hpa = Tagged<'Hpa'>;
+
+export const asPfn = (n: number): Pfn => n as Pfn;
+export const asGfn = (n: number): Gfn => n as Gfn;
+export const asGpa = (n: number): Gpa => n as Gpa;
+
+/** The frame `n` frames after `p` (n may be negative). */
+export const pfnAdd = (p: Pfn, n: number): Pfn => (p + n) as Pfn;
+/** The guest frame `n` frames after `g` (n may be negative). */
+export const gfnAdd = (g: Gfn, n: number): Gfn => (g + n) as Gfn;
+/** The guest address `n` bytes after `a`. */
+export const gpaAdd = (a: Gpa, n: number): Gpa => (a + n) as Gpa;
+
+/** The guest frame of a raw uAPI GPA that a ladder has accepted (below 2^64, so exact after the shift). */
+export const gfnOfUapiGpa = (gpa: bigint): Gfn => Number(gpa >> BigInt(PAGE_SHIFT)) as Gfn;
+
+/** The GPA of the first byte of guest frame `g`. */
+export const gfnToGpa = (g: Gfn): Gpa => (g * PAGE_SIZE) as Gpa;
+/** The HPA of the first byte of host frame `p`. */
+export const pfnToHpa = (p: Pfn): Hpa => (p * PAGE_SIZE) as Hpa;
+/** The host frame an HPA falls in. */
+export const hpaToPfn = (a: Hpa): Pfn => Math.floor(a / PAGE_SIZE) as Pfn;
 
 /** A half-open range [start, end) of frame numbers; `end` is exclusive. */
 export interface Range {

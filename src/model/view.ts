@@ -12,7 +12,7 @@ import type { MmuRoot, Spte } from './mmu/spte.js';
 import type { PhysMem } from './phys.js';
 import type { MrtdRecord, PamtEntry, SeptLeaf, TdxModule } from './tdx/state.js';
 import type { World } from './world.js';
-import { bytesAt, LEVELS, levelBase, pagesAt } from './units.js';
+import { asGfn, asGpa, asPfn, bytesAt, levelBase, LEVELS, pagesAt } from './units.js';
 
 export type { World, StepCtx, StepTrace, Touched } from './world.js';
 export type { ExecCall } from './exec.js';
@@ -27,7 +27,7 @@ export type { Errno } from './errno.js';
 /** The first frame the host allocator ever hands out: frames below it are never allocated. */
 export { FIRST_PFN } from './host/pfnspace.js';
 // Units are definitions, not answers: a level's size is the same for every reader.
-export { bytesAt, LEVEL_1G, LEVEL_2M, LEVEL_4K, levelBase, levelOf, LEVELS, PAGE_SIZE, pagesAt } from './units.js';
+export { asGfn, asPfn, bytesAt, LEVEL_1G, LEVEL_2M, LEVEL_4K, levelBase, levelOf, LEVELS, PAGE_SIZE, pagesAt } from './units.js';
 
 /** The segments of a stored range map that meet [start, end), clipped. */
 export function segmentsMeeting<V>(segs: readonly Segment<V>[], start: number, end: number): Segment<V>[] {
@@ -40,7 +40,7 @@ export function segmentsMeeting<V>(segs: readonly Segment<V>[], start: number, e
 export function rootLeafAt(root: MmuRoot, gfn: number): { base: number; spte: Spte } | undefined {
   for (const level of LEVELS) {
     const base = levelBase(gfn, level);
-    const spte = root.leaves[level].get(base);
+    const spte = root.leaves[level].get(asGfn(base));
     if (spte) return { base, spte };
   }
   return undefined;
@@ -56,7 +56,7 @@ export function rootLeavesIn(root: MmuRoot, start: number, end: number): Array<{
     const first = start - (start % n);
     if (Math.ceil((end - first) / n) <= map.size) {
       for (let base = first; base < end; base += n) {
-        const spte = map.get(base);
+        const spte = map.get(asGfn(base));
         if (spte) out.push({ base, spte });
       }
     } else for (const [base, spte] of map) if (base < end && start < base + n) out.push({ base, spte });
@@ -101,7 +101,7 @@ export function gmemPageOfFrame(gmems: Iterable<Gmem>, pfn: number): { gmemId: n
 export function septLeafAt(m: TdxModule, td: number, gpa: number): SeptLeaf | undefined {
   const t = m.tds.get(td);
   if (!t) return undefined;
-  return t.leaves[0].get(levelBase(gpa, 0, true)) ?? t.leaves[1].get(levelBase(gpa, 1, true));
+  return t.leaves[0].get(asGpa(levelBase(gpa, 0, true))) ?? t.leaves[1].get(asGpa(levelBase(gpa, 1, true)));
 }
 
 /** S-EPT leaves of a TD overlapping [start, end) in bytes. */
@@ -116,7 +116,7 @@ export function septLeavesIn(m: TdxModule, td: number, start: number, end: numbe
     const first = start - (start % size);
     if (Math.ceil((end - first) / size) <= map.size) {
       for (let gpa = first; gpa < end; gpa += size) {
-        const l = map.get(gpa);
+        const l = map.get(asGpa(gpa));
         if (l) out.push(l);
       }
     } else for (const l of map.values()) if (l.gpa < end && start < l.gpa + size) out.push(l);
@@ -125,7 +125,7 @@ export function septLeavesIn(m: TdxModule, td: number, start: number, end: numbe
 }
 
 /** The PAMT entry of a frame (undefined: free). */
-export const pamtEntry = (m: TdxModule, pfn: number): PamtEntry | undefined => m.pamt.get(pfn);
+export const pamtEntry = (m: TdxModule, pfn: number): PamtEntry | undefined => m.pamt.get(asPfn(pfn));
 
 /** A TD's measurement as the module holds it. */
 export function mrtdOf(m: TdxModule, td: number): { records: readonly MrtdRecord[]; finalized: string | null } {
@@ -134,7 +134,7 @@ export function mrtdOf(m: TdxModule, td: number): { records: readonly MrtdRecord
 }
 
 /** The fill byte a frame holds. */
-export const frameByte = (phys: PhysMem, pfn: number): number => phys.bytes.get(pfn) ?? 0;
+export const frameByte = (phys: PhysMem, pfn: number): number => phys.bytes.get(asPfn(pfn)) ?? 0;
 
 /** Whether the host allocator holds a frame as free. */
 export function frameFree(s: PfnSpace, pfn: number): boolean {
@@ -155,7 +155,7 @@ export function writtenFrames(phys: PhysMem, start: number, end: number): Array<
   const out: Array<[number, number]> = [];
   if (end - start <= phys.bytes.size) {
     for (let p = start; p < end; p++) {
-      const b = phys.bytes.get(p);
+      const b = phys.bytes.get(asPfn(p));
       if (b) out.push([p, b]);
     }
   } else for (const [p, b] of phys.bytes) if (p >= start && p < end && b) out.push([p, b]);

@@ -13,7 +13,7 @@ import type { Profile } from './profiles.js';
 import type { BugName } from './bugs.js';
 import { newTdxModule, type TdxModule } from './tdx/state.js';
 import { newSeamcallCtx, type SeamcallCtx } from './tdx/seamcall.js';
-import type { Pfn } from './units.js';
+import type { Gfn, Pfn } from './units.js';
 import { fault } from './faults.js';
 
 export type FdKind = 'vm' | 'vcpu' | 'gmem';
@@ -42,7 +42,7 @@ export interface StepCtx {
   /** Pages whose content was exposed for the first time in this step: [pfn, byte seen]. */
   firstExposures: Array<{ pfn: Pfn; byte: number; by: 'guest' | 'host' | 'populate' }>;
   /** Pages INIT_MEM_REGION added in this step, with the byte its source held. */
-  populated: Array<{ vmId: number; gfn: number; pfn: Pfn; srcByte: number; nullSource: boolean }>;
+  populated: Array<{ vmId: number; gfn: Gfn; pfn: Pfn; srcByte: number; nullSource: boolean }>;
   /** Host accesses that succeeded in this step (loads, stores, pins). */
   hostAccesses: Array<{ pfn: Pfn; what: string }>;
   /** Frame ranges guest_memfd truncated in this step; `seq` is the SEAMCALL log length at that moment. */

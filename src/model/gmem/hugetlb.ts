@@ -5,7 +5,7 @@
 // splits it first so the rest stays allocated.
 
 import { everyIn } from '../intervals.js';
-import { alignDown } from '../units.js';
+import { alignDown, asPfn, type Pfn } from '../units.js';
 import type { World } from '../world.js';
 import type { Gmem } from './file.js';
 import { runsIn, setRun, splitFolios } from './inode.js';
@@ -44,7 +44,7 @@ export function splitHugeForPunch(w: World, g: Gmem, start: number, end: number)
  * The first PFN of [index, index + n) if every page of it is cached and the
  * frames are physically contiguous, else null. Folio boundaries do not matter.
  */
-export function contiguousBlock(g: Gmem, index: number, n: number): number | null {
+export function contiguousBlock(g: Gmem, index: number, n: number): Pfn | null {
   const runs = runsIn(g.inode, index, index + n);
   if (runs.length === 0) return null;
   let cursor = index;
@@ -53,5 +53,5 @@ export function contiguousBlock(g: Gmem, index: number, n: number): number | nul
     if (r.start !== cursor || r.value.delta !== delta) return null;
     cursor = r.end;
   }
-  return cursor === index + n ? index + delta : null;
+  return cursor === index + n ? asPfn(index + delta) : null;
 }

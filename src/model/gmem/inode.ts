@@ -4,7 +4,7 @@
 // gmem/ know what a folio is.
 
 import { newIntervalMap, segmentAt, segmentsIn, setRange, clearRange, type IntervalMap } from '../intervals.js';
-import { alignDown, type Order, type Pfn } from '../units.js';
+import { alignDown, asPfn, type Order, type Pfn } from '../units.js';
 
 /**
  * A run of cached pages. `delta` is pfn - index, so a run can be split or
@@ -45,7 +45,7 @@ export interface CachedPage {
 export function lookupPage(inode: GmemInode, index: number): CachedPage | undefined {
   const seg = segmentAt(inode.pages, index);
   if (!seg) return undefined;
-  return { pfn: index + seg.value.delta, order: seg.value.order, uptodate: seg.value.uptodate };
+  return { pfn: asPfn(index + seg.value.delta), order: seg.value.order, uptodate: seg.value.uptodate };
 }
 
 /** The folio holding `index`, as an index range and its first PFN. */
@@ -54,7 +54,7 @@ export function folioOf(inode: GmemInode, index: number): { start: number; end: 
   if (!seg) return undefined;
   const n = 2 ** seg.value.order;
   const start = alignDown(index, n);
-  return { start, end: start + n, pfn: start + seg.value.delta };
+  return { start, end: start + n, pfn: asPfn(start + seg.value.delta) };
 }
 
 export function setRun(inode: GmemInode, start: number, end: number, run: PageRun): void {

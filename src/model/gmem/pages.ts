@@ -4,7 +4,7 @@
 
 import { allocBlock, allocFrames, freeFrames } from '../host/pfnspace.js';
 import { writeFrame, readFrame } from '../phys.js';
-import { alignDown, type Order, type Pfn } from '../units.js';
+import { alignDown, asPfn, pfnAdd, type Order, type Pfn } from '../units.js';
 import type { World } from '../world.js';
 import type { Gmem } from './file.js';
 import { lookupPage, runsIn, setRun, dropRun } from './inode.js';
@@ -106,7 +106,7 @@ export function exposeRange(w: World, g: Gmem, start: number, end: number, by: '
   for (const r of runsIn(g.inode, start, end)) {
     if (r.value.uptodate) continue;
     for (let i = r.start; i < r.end; i++) {
-      const pfn = i + r.value.delta;
+      const pfn = asPfn(i + r.value.delta);
       clearForExposure(w, pfn);
       const byte = readFrame(w.phys, pfn);
       if (byte !== 0 || w.step.firstExposures.length < 64) w.step.firstExposures.push({ pfn, byte, by });
@@ -118,7 +118,7 @@ export function exposeRange(w: World, g: Gmem, start: number, end: number, by: '
 /** Remove [start, end) from the page cache and free its frames; pinned frames wait for their last unpin. */
 export function truncatePages(w: World, g: Gmem, start: number, end: number): void {
   for (const r of runsIn(g.inode, start, end)) {
-    const first = r.start + r.value.delta;
+    const first = asPfn(r.start + r.value.delta);
     const count = r.end - r.start;
     // Walk the (few) pinned frames, never the frames of the run itself.
     const pinned = [...w.pins.keys()].filter((p) => p >= first && p < first + count).sort((a, b) => a - b);
@@ -126,10 +126,10 @@ export function truncatePages(w: World, g: Gmem, start: number, end: number): vo
     for (const pfn of pinned) {
       freeFrames(w.pfns, runStart, pfn - runStart);
       w.orphans.add(pfn);
-      runStart = pfn + 1;
+      runStart = pfnAdd(pfn, 1);
     }
     freeFrames(w.pfns, runStart, first + count - runStart);
-    w.step.freedSeq.push({ pfn: first, count, seq: w.step.seamcall.log.length, mappedBy: w.step.trace?.framesFreed(first, first + count) ?? [] });
+    w.step.freedSeq.push({ pfn: first, count, seq: w.step.seamcall.log.length, mappedBy: w.step.trace?.framesFreed(first, pfnAdd(first, count)) ?? [] });
   }
   dropRun(g.inode, start, end);
   w.step.touched.gmems.add(g.id);

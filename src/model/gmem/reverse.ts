@@ -5,7 +5,7 @@
 
 import type { World } from '../world.js';
 import type { Pfn } from '../units.js';
-import { alignDown } from '../units.js';
+import { alignDown, asPfn } from '../units.js';
 
 export interface FolioSpan {
   /** First frame of the folio. */
@@ -19,7 +19,7 @@ export function folioOfPfn(w: World, pfn: Pfn): FolioSpan | null {
       const index = pfn - s.value.delta;
       if (index < s.start || index >= s.end) continue;
       const n = 2 ** s.value.order;
-      return { pfn: alignDown(index, n) + s.value.delta, nrPages: n };
+      return { pfn: asPfn(alignDown(index, n) + s.value.delta), nrPages: n };
     }
   }
   return null;

@@ -16,7 +16,7 @@ export interface Mapping {
   anon: Map<number, Pfn>;
   unmapped: boolean;
   /** Pages pinned through this mapping, per page offset, most recent last. */
-  pins?: Map<number, number[]>;
+  pins?: Map<number, Pfn[]>;
 }
 
 /** Host mappings start here and are spaced on 1 GiB boundaries, like a real mmap area. */

@@ -4,7 +4,7 @@
 // page of guest size: a run of a million frames is one bump of a pointer.
 
 import { clearRange, newIntervalMap, segmentsIn, setRange, type IntervalMap } from '../intervals.js';
-import type { Order, Pfn } from '../units.js';
+import { asPfn, pfnAdd, type Order, type Pfn } from '../units.js';
 
 export interface PfnSpace {
   /** Frames returned by free() and not yet handed out again. */
@@ -16,7 +16,7 @@ export interface PfnSpace {
 }
 
 /** Host frames start at 4 GiB so that a PFN never looks like a small integer. */
-export const FIRST_PFN = 0x100000;
+export const FIRST_PFN = asPfn(0x100000);
 
 export function newPfnSpace(): PfnSpace {
   return { free: newIntervalMap(), bump: FIRST_PFN, allocated: 0 };
@@ -43,15 +43,15 @@ export function allocFrames(s: PfnSpace, count: number, order: Order): Extent[] 
     const usable = Math.floor((seg.end - start) / unit) * unit;
     if (usable <= 0) continue;
     const take = Math.min(usable, need);
-    out.push({ pfn: start, count: take });
+    out.push({ pfn: asPfn(start), count: take });
     need -= take;
   }
   for (const e of out) clearRange(s.free, e.pfn, e.pfn + e.count);
   if (need > 0) {
-    const start = Math.ceil(s.bump / unit) * unit;
+    const start = asPfn(Math.ceil(s.bump / unit) * unit);
     if (start > s.bump) setRange(s.free, s.bump, start, true);
     out.push({ pfn: start, count: need });
-    s.bump = start + need;
+    s.bump = pfnAdd(start, need);
   }
   s.allocated += count;
   return out;

@@ -8,7 +8,7 @@ import { setLeaf } from '../mmu/funnel.js';
 import { leafFor } from '../mmu/spte.js';
 import { readFrame, writeFrame } from '../phys.js';
 import { err, outcome, val, type Ret } from '../result.js';
-import { PAGE_SHIFT, type Pfn } from '../units.js';
+import { gfnOfUapiGpa, pfnAdd, type Gfn, type Pfn } from '../units.js';
 import type { World } from '../world.js';
 import { isPrivateGfn } from './attrs.js';
 import { faultinPfn } from './faultin.js';
@@ -34,10 +34,10 @@ export function doAccess(w: World, pfn: Pfn, a: AccessArgs): Ret {
 
 /** A guest access of a VM without TDX, after KVM_RUN's checks. */
 export function directAccess(w: World, vm: Vm, a: AccessArgs): Ret {
-  const gfn = Number(a.gpa >> BigInt(PAGE_SHIFT));
+  const gfn = gfnOfUapiGpa(a.gpa);
   // The hardware walk uses whatever leaf is present; only a miss faults.
   const present = leafFor(vm.mmu.direct, gfn);
-  if (present) return doAccess(w, present.spte.pfn + (gfn - present.base), a);
+  if (present) return doAccess(w, pfnAdd(present.spte.pfn, gfn - present.base), a);
   const privateAccess = isPrivateGfn(w, vm, gfn);
   const f = faultinPfn(w, vm, gfn, privateAccess);
   if (!f.ok) return f.r;
@@ -47,7 +47,7 @@ export function directAccess(w: World, vm: Vm, a: AccessArgs): Ret {
 }
 
 /** One pre-fault step of a non-TDX VM: map the page, or say why not. */
-export function directPrefaultStep(w: World, vm: Vm, gfn: number): { mapped: number } | { errno: Errno } {
+export function directPrefaultStep(w: World, vm: Vm, gfn: Gfn): { mapped: number } | { errno: Errno } {
   const slot = findSlot(vm.memslots, gfn);
   const privateAccess = isPrivateGfn(w, vm, gfn);
   // kvm_handle_noslot_fault(): a private fault with no memslot is a memory-fault exit, a shared one is emulated MMIO.

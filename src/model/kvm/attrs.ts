@@ -7,8 +7,9 @@ import { isIndexPrivate } from '../gmem/inode.js';
 import type { World } from '../world.js';
 import { findSlot, gmemIndex } from './memslot.js';
 import type { Vm } from './vm.js';
+import type { Gfn } from '../units.js';
 
-export function isPrivateGfn(w: World, vm: Vm, gfn: number): boolean {
+export function isPrivateGfn(w: World, vm: Vm, gfn: Gfn): boolean {
   if (!w.profile.settings.inPlaceConversion) return segmentAt(vm.attrs, gfn) !== undefined;
   const slot = findSlot(vm.memslots, gfn);
   if (!slot || slot.gmemId === null) return false;
@@ -18,7 +19,7 @@ export function isPrivateGfn(w: World, vm: Vm, gfn: number): boolean {
 }
 
 /** Whether every GFN of [start, end) is private, as a huge mapping needs. */
-export function rangeUniformlyPrivate(w: World, vm: Vm, start: number, end: number): boolean {
+export function rangeUniformlyPrivate(w: World, vm: Vm, start: Gfn, end: Gfn): boolean {
   if (!w.profile.settings.inPlaceConversion) return everyIn(vm.attrs, start, end, (v) => v === true);
   const slot = findSlot(vm.memslots, start);
   if (!slot || slot.gmemId === null || end > slot.baseGfn + slot.npages) return false;

@@ -9,7 +9,7 @@ import { hostFault } from '../gmem/fault.js';
 import { mappingAt } from '../host/mapping.js';
 import { leafFor } from '../mmu/spte.js';
 import { outcome, type Ret } from '../result.js';
-import type { Pfn } from '../units.js';
+import { gfnAdd, pfnAdd, type Gfn, type Pfn } from '../units.js';
 import type { World } from '../world.js';
 import { isPrivateGfn } from './attrs.js';
 import { findSlot, gmemIndex, type Memslot } from './memslot.js';
@@ -22,7 +22,7 @@ export type Faultin =
 
 const memFault = (): Faultin => ({ ok: false, r: outcome('EXIT_MEMORY_FAULT') });
 
-export function faultinPfn(w: World, vm: Vm, gfn: number, privateAccess: boolean): Faultin {
+export function faultinPfn(w: World, vm: Vm, gfn: Gfn, privateAccess: boolean): Faultin {
   const slot = findSlot(vm.memslots, gfn);
   if (privateAccess !== isPrivateGfn(w, vm, gfn)) return memFault();
   if (!slot) return privateAccess ? memFault() : { ok: false, r: outcome('EXIT_MMIO') };
@@ -42,8 +42,8 @@ export function faultinPfn(w: World, vm: Vm, gfn: number, privateAccess: boolean
     if (privateAccess && fault(w, 'conversion-reuses-pfn')) {
       // The seeded bug: trust a stale neighbouring translation instead of guest_memfd.
       const root = vm.type === 'TDX' ? vm.mmu.mirror : vm.mmu.direct;
-      const prev = leafFor(root, gfn - 1);
-      if (prev?.spte.private) return { ok: true, pfn: prev.spte.pfn + (gfn - prev.base), slot, fromGmem: true, index };
+      const prev = leafFor(root, gfnAdd(gfn, -1));
+      if (prev?.spte.private) return { ok: true, pfn: pfnAdd(prev.spte.pfn, gfn - prev.base), slot, fromGmem: true, index };
     }
     return { ok: true, pfn, slot, fromGmem: true, index };
   }

@@ -7,6 +7,7 @@ import { segmentsIn, everyIn } from '../intervals.js';
 import { zapGfnRange, type ZapFilter } from '../mmu/zap.js';
 import { GMEM_FLAGS } from '../abi.js';
 import type { World } from '../world.js';
+import { gfnAdd } from '../units.js';
 
 /**
  * Mainline zaps shared SPTEs of an INIT_SHARED file and private ones
@@ -28,7 +29,7 @@ export function zapBindings(w: World, g: Gmem, start: number, end: number, filte
   for (const seg of segmentsIn(g.bindings, start, end)) {
     const slot = vm.memslots.find((s) => s.uid === seg.value);
     if (!slot) continue;
-    const gfn = slot.baseGfn + (seg.start - slot.pgoff);
-    zapGfnRange(w, vm, gfn, gfn + (seg.end - seg.start), filter);
+    const gfn = gfnAdd(slot.baseGfn, seg.start - slot.pgoff);
+    zapGfnRange(w, vm, gfn, gfnAdd(gfn, seg.end - seg.start), filter);
   }
 }

@@ -8,8 +8,9 @@ import { zapAll, zapGfnRange } from '../mmu/zap.js';
 import { invalidateFilter } from './invalidate.js';
 import type { World } from '../world.js';
 import { tdxDestroyVm } from './tdx_teardown.js';
-import type { Vm } from './vm.js';
+import { isTd, type Vm } from './vm.js';
 import { fault } from '../faults.js';
+import { gfnAdd } from '../units.js';
 
 /**
  * Whether KVM treats the VM as dead (kvm->vm_dead): killed, or bugged, which
@@ -32,7 +33,7 @@ export function vmRefs(w: World, vm: Vm): number {
 export function maybeDestroyVm(w: World, vm: Vm): void {
   if (vm.destroyed || vmRefs(w, vm) > 0) return;
   zapAll(w, vm);
-  if (vm.tdx) tdxDestroyVm(w, vm);
+  if (isTd(vm)) tdxDestroyVm(w, vm);
   vm.memslots = [];
   vm.destroyed = true;
   w.step.touched.vms.add(vm.id);
@@ -53,8 +54,8 @@ export function maybeReleaseGmem(w: World, g: Gmem): void {
   for (const seg of segmentsIn(g.bindings, 0, Number.MAX_SAFE_INTEGER)) {
     const slot = vm.memslots.find((s) => s.uid === seg.value);
     if (!slot) continue;
-    const startGfn = slot.baseGfn + (seg.start - slot.pgoff);
-    zapGfnRange(w, vm, startGfn, startGfn + (seg.end - seg.start), filter);
+    const startGfn = gfnAdd(slot.baseGfn, seg.start - slot.pgoff);
+    zapGfnRange(w, vm, startGfn, gfnAdd(startGfn, seg.end - seg.start), filter);
   }
   for (const slot of vm.memslots) if (slot.gmemId === g.id) slot.gmemId = null;
   g.bindings.segs = [];

@@ -1,12 +1,14 @@
 // Memslots: GPA ranges of a VM and what backs them. Models struct
 // kvm_memory_slot with its guest_memfd link (slot->gmem.file, pgoff).
 
+import { gfnAdd, type Gfn } from '../units.js';
+
 export interface Memslot {
   /** Unique across the model, so a stale binding can be told from a live slot. */
   uid: number;
   id: number;
   flags: bigint;
-  baseGfn: number;
+  baseGfn: Gfn;
   npages: number;
   uaddr: bigint;
   /** The bound guest_memfd, or null for a plain slot or once the file is released. */
@@ -18,20 +20,20 @@ export interface Memslot {
   gmemOnly: boolean;
 }
 
-export function slotEnd(s: Memslot): number {
-  return s.baseGfn + s.npages;
+export function slotEnd(s: Memslot): Gfn {
+  return gfnAdd(s.baseGfn, s.npages);
 }
 
-export function findSlot(slots: readonly Memslot[], gfn: number): Memslot | undefined {
+export function findSlot(slots: readonly Memslot[], gfn: Gfn): Memslot | undefined {
   for (const s of slots) if (gfn >= s.baseGfn && gfn < slotEnd(s)) return s;
   return undefined;
 }
 
-export function slotsOverlapping(slots: readonly Memslot[], start: number, end: number): Memslot[] {
+export function slotsOverlapping(slots: readonly Memslot[], start: Gfn, end: Gfn): Memslot[] {
   return slots.filter((s) => s.baseGfn < end && start < slotEnd(s));
 }
 
 /** Models kvm_gmem_get_index(): the guest_memfd index backing a GFN of the slot. */
-export function gmemIndex(s: Memslot, gfn: number): number {
+export function gmemIndex(s: Memslot, gfn: Gfn): number {
   return gfn - s.baseGfn + s.pgoff;
 }

@@ -6,10 +6,10 @@
 import type { Errno } from '../errno.js';
 import { linkTable, setLeaf } from '../mmu/funnel.js';
 import { externalOps } from '../mmu/ops.js';
-import { leafFor, tableKey, type Spte } from '../mmu/spte.js';
+import { leafFor, type Spte } from '../mmu/spte.js';
 import { err, outcome, tdxStatus, type Ret } from '../result.js';
 import * as sc from '../tdx/seamcall.js';
-import { bytesAt, levelBase, levelOf, pagesAt, tableLevelsAbove, type Level } from '../units.js';
+import { bytesAt, gfnOfUapiGpa, levelBase, levelOf, pagesAt, pfnAdd, tableKey, tableLevelsAbove, type Gfn, type Level, type Pfn } from '../units.js';
 import { doAccess, type AccessArgs } from './access.js';
 import type { World } from '../world.js';
 import { isPrivateGfn } from './attrs.js';
@@ -18,13 +18,13 @@ import { findSlot } from './memslot.js';
 import { gpaOf } from './tdx_mmu.js';
 import { hugeLevelFor, demoteLeaf } from './tdx_huge.js';
 import type { Vcpu } from './vcpu.js';
-import { gpaLimit, septTopLevel, sharedBit, type Vm } from './vm.js';
+import { gpaLimit, isCreatedTd, septTopLevel, sharedBit, type TdVm, type Vm } from './vm.js';
 import { vmDead } from './lifetime.js';
 import { fault } from '../faults.js';
 
 /** KVM_RUN on a TD needs an initialized vCPU and a RUNNABLE TD (tdx_vcpu_pre_run()). */
-export function tdxRunGate(vm: Vm, vcpu: Vcpu): Errno | null {
-  return vcpu.tdxInitialized && vm.tdx!.state === 'RUNNABLE' ? null : 'EINVAL';
+export function tdxRunGate(vm: TdVm, vcpu: Vcpu): Errno | null {
+  return vcpu.tdxInitialized && vm.tdx.state === 'RUNNABLE' ? null : 'EINVAL';
 }
 
 export type MapOutcome = 'fixed' | 'spurious' | Errno;
@@ -47,7 +47,7 @@ const MAX_RETRIES = 8;
  * top-down, then the leaf. A present leaf is spurious and issues no
  * SEAMCALL. Models kvm_tdp_mmu_map() with its retry loop.
  */
-export function mapPrivate(w: World, vm: Vm, gfn: number, pfn: number, level: Level): MapOutcome {
+export function mapPrivate(w: World, vm: Vm, gfn: Gfn, pfn: Pfn, level: Level): MapOutcome {
   const root = vm.mmu.mirror;
   const base = levelBase(gfn, level);
   for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
@@ -77,7 +77,7 @@ export function mapPrivate(w: World, vm: Vm, gfn: number, pfn: number, level: Le
 }
 
 /** A private EPT violation: check privacy, get the PFN, map at the level policy allows. */
-function faultPrivate(w: World, vm: Vm, gfn: number, maxLevel: Level): Ret | null {
+function faultPrivate(w: World, vm: TdVm, gfn: Gfn, maxLevel: Level): Ret | null {
   const f = faultinPfn(w, vm, gfn, true);
   if (!f.ok) return f.r;
   const huge = maxLevel >= 1 ? hugeLevelFor(w, vm, gfn, f.slot) : null;
@@ -89,25 +89,27 @@ function faultPrivate(w: World, vm: Vm, gfn: number, maxLevel: Level): Ret | nul
 }
 
 /** The GFN behind a guest GPA, the TD's shared bit stripped, and whether the access is shared. */
-function splitGpa(vm: Vm, gpa: bigint, privateAlias: boolean): { gfn: number; shared: boolean } {
+function splitGpa(vm: Vm, gpa: bigint, privateAlias: boolean): { gfn: Gfn; shared: boolean } {
   const bit = sharedBit(vm);
   const shared = !privateAlias || (gpa & bit) !== 0n;
-  return { gfn: Number((gpa & ~bit) >> 12n), shared };
+  return { gfn: gfnOfUapiGpa(gpa & ~bit), shared };
 }
 
-export function tdxGuestAccess(w: World, vm: Vm, _vcpu: Vcpu, a: AccessArgs): Ret {
+export function tdxGuestAccess(w: World, vm: TdVm, _vcpu: Vcpu, a: AccessArgs): Ret {
   if (a.gpa >= gpaLimit(vm)) return err('EINVAL');
   const { gfn, shared } = splitGpa(vm, a.gpa, a.private);
   if (shared) {
     const present = leafFor(vm.mmu.direct, gfn);
-    if (present) return doAccess(w, present.spte.pfn + (gfn - present.base), a);
+    if (present) return doAccess(w, pfnAdd(present.spte.pfn, gfn - present.base), a);
     const f = faultinPfn(w, vm, gfn, false);
     if (!f.ok) return f.r;
     const e = setLeaf(w, vm, 'direct', gfn, 0, { pfn: f.pfn, level: 0, private: false });
     if (e) return err(e);
     return doAccess(w, f.pfn, a);
   }
-  const td = vm.tdx!.td!;
+  // The run gate let only a RUNNABLE TD through, which the module has created.
+  if (!isCreatedTd(vm)) return err('EIO');
+  const td = vm.tdx.td;
   for (let attempt = 0; attempt < 2; attempt++) {
     const walk = sc.guestWalk(w.tdx, td, gpaOf(gfn));
     if (walk.state === 'MAPPED') return doAccess(w, walk.pfn!, a);
@@ -135,13 +137,14 @@ const ACCEPT_LEVELS: readonly Level[] = [0, 1];
  * (1G, 3-7) or one that does not fit that field is TDX_OPERAND_INVALID, like
  * a misaligned, out-of-width or shared GPA.
  */
-export function tdxGuestAccept(w: World, vm: Vm, _vcpu: Vcpu, gpa: bigint, levelArg: bigint): Ret {
+export function tdxGuestAccept(w: World, vm: TdVm, _vcpu: Vcpu, gpa: bigint, levelArg: bigint): Ret {
   const level = levelOf(levelArg, ACCEPT_LEVELS);
   if (level === null) return tdxStatus('TDX_OPERAND_INVALID');
   const align = BigInt(bytesAt(level)) - 1n;
   if ((gpa & align) !== 0n || gpa >= gpaLimit(vm) || (gpa & sharedBit(vm)) !== 0n) return tdxStatus('TDX_OPERAND_INVALID');
-  const gfn = Number(gpa >> 12n);
-  const td = vm.tdx!.td!;
+  const gfn = gfnOfUapiGpa(gpa);
+  if (!isCreatedTd(vm)) return err('EIO');
+  const td = vm.tdx.td;
   for (let attempt = 0; attempt < 4; attempt++) {
     const r = sc.tdgMemPageAccept(w.tdx, td, gpaOf(gfn), level);
     if (r.kind === 'status') {
@@ -163,10 +166,10 @@ export function tdxGuestAccept(w: World, vm: Vm, _vcpu: Vcpu, gpa: bigint, level
 export type PrefaultStep = { mapped: number } | { errno: Errno };
 
 /** One chunk of KVM_PRE_FAULT_MEMORY on a TD. */
-export function tdxPrefaultStep(w: World, vm: Vm, _vcpu: Vcpu, gpa: bigint): PrefaultStep {
-  if (!vm.tdx!.preFaultAllowed && !fault(w, 'prefault-before-finalize')) return { errno: 'EOPNOTSUPP' };
+export function tdxPrefaultStep(w: World, vm: TdVm, _vcpu: Vcpu, gpa: bigint): PrefaultStep {
+  if (!vm.tdx.preFaultAllowed && !fault(w, 'prefault-before-finalize')) return { errno: 'EOPNOTSUPP' };
   if ((gpa & sharedBit(vm)) !== 0n || gpa >= gpaLimit(vm)) return { errno: 'EINVAL' };
-  const gfn = Number(gpa >> 12n);
+  const gfn = gfnOfUapiGpa(gpa);
   const slot = findSlot(vm.memslots, gfn);
   const priv = isPrivateGfn(w, vm, gfn);
   // kvm_handle_noslot_fault(): a private fault with no memslot is a memory-fault exit, a shared one is emulated MMIO.

@@ -6,12 +6,12 @@
 import { contiguousBlock } from '../gmem/hugetlb.js';
 import { exposeRange } from '../gmem/pages.js';
 import { splitLeaf } from '../mmu/funnel.js';
-import { leavesIn, tableKey } from '../mmu/spte.js';
-import { LEVEL_2M, levelBase, pagesAt } from '../units.js';
+import { leavesIn } from '../mmu/spte.js';
+import { gfnAdd, LEVEL_2M, levelBase, pagesAt, tableKey, type Gfn, type Pfn } from '../units.js';
 import type { World } from '../world.js';
 import { rangeUniformlyPrivate } from './attrs.js';
 import { gmemIndex, slotEnd, type Memslot } from './memslot.js';
-import type { Vm } from './vm.js';
+import type { TdVm, Vm } from './vm.js';
 
 /** 4 KiB pages in a 2 MiB mapping. */
 const HUGE = pagesAt(LEVEL_2M);
@@ -24,15 +24,15 @@ const HUGE = pagesAt(LEVEL_2M);
  * whatever the folio layout. Returns the first PFN, after exposing (zeroing)
  * all 512 pages.
  */
-export function hugeLevelFor(w: World, vm: Vm, gfn: number, slot: Memslot): { pfn: number } | null {
-  if (!w.profile.settings.hugeMappings || vm.tdx!.state !== 'RUNNABLE') return null;
+export function hugeLevelFor(w: World, vm: TdVm, gfn: Gfn, slot: Memslot): { pfn: Pfn } | null {
+  if (!w.profile.settings.hugeMappings || vm.tdx.state !== 'RUNNABLE') return null;
   const base = levelBase(gfn, LEVEL_2M);
-  if (base < slot.baseGfn || base + HUGE > slotEnd(slot) || slot.gmemId === null) return null;
+  if (base < slot.baseGfn || gfnAdd(base, HUGE) > slotEnd(slot) || slot.gmemId === null) return null;
   const index = gmemIndex(slot, base);
   if (index % HUGE !== 0) return null;
   if (vm.mmu.mirror.tables.has(tableKey(1, gfn))) return null;
-  if (leavesIn(vm.mmu.mirror, base, base + HUGE).length > 0) return null;
-  if (!rangeUniformlyPrivate(w, vm, base, base + HUGE)) return null;
+  if (leavesIn(vm.mmu.mirror, base, gfnAdd(base, HUGE)).length > 0) return null;
+  if (!rangeUniformlyPrivate(w, vm, base, gfnAdd(base, HUGE))) return null;
   const g = w.gmems.get(slot.gmemId)!;
   const pfn = contiguousBlock(g, index, HUGE);
   if (pfn === null || pfn % HUGE !== 0) return null;
@@ -41,7 +41,7 @@ export function hugeLevelFor(w: World, vm: Vm, gfn: number, slot: Memslot): { pf
 }
 
 /** Demote the 2 MiB mirror leaf at `base` to 512 4 KiB leaves. */
-export function demoteLeaf(w: World, vm: Vm, base: number): boolean {
+export function demoteLeaf(w: World, vm: Vm, base: Gfn): boolean {
   return splitLeaf(w, vm, 'mirror', base) === null;
 }
 

@@ -12,6 +12,7 @@ import { readFrame } from '../phys.js';
 import * as sc from '../tdx/seamcall.js';
 import { isBusy } from '../tdx/status.js';
 import type { World } from '../world.js';
+import { gfnOfUapiGpa, gpaAdd, type Gfn, type Pfn } from '../units.js';
 import { isPrivateGfn } from './attrs.js';
 import { findSlot, gmemIndex } from './memslot.js';
 import { gpaOf } from './tdx_mmu.js';
@@ -19,7 +20,7 @@ import { mapPrivate, spuriousCheck } from './tdx_fault.js';
 import { leafFor } from '../mmu/spte.js';
 import { clearPremapped } from '../mmu/funnel.js';
 import { tdxBug } from './tdx_bug.js';
-import type { Vm } from './vm.js';
+import type { CreatedTd } from './vm.js';
 import { fault } from '../faults.js';
 
 /** Choice: a call adds at most this many pages, as if a signal then arrived (EINTR with progress). */
@@ -32,7 +33,7 @@ export interface RegionCursor {
 }
 
 /** Where the source bytes of one page come from: a frame, or none (EFAULT). */
-function sourceFrame(w: World, source: bigint): number | null {
+function sourceFrame(w: World, source: bigint): Pfn | null {
   const m = mappingAt(w.mappings.values(), source);
   if (!m) return null;
   const p = hostFault(w, m, source - m.va);
@@ -46,14 +47,14 @@ function sourceFrame(w: World, source: bigint): number | null {
  * G1 refuses an already-prepared page (EEXIST) and a shared GFN (EINVAL)
  * first and GUPs the source inside the TDX hook.
  */
-function populateOne(w: World, vm: Vm, cur: RegionCursor, measure: boolean, nullSource: boolean): Errno | null {
+function populateOne(w: World, vm: CreatedTd, cur: RegionCursor, measure: boolean, nullSource: boolean): Errno | null {
   const s = w.profile.settings;
-  const gfn = Number(cur.gpa >> 12n);
+  const gfn = gfnOfUapiGpa(cur.gpa);
   const slot = findSlot(vm.memslots, gfn);
   if (!slot || !slot.hasGmemFlag) return 'EINVAL';
   const g = slot.gmemId === null ? undefined : w.gmems.get(slot.gmemId);
   if (!g || g.released) return 'EFAULT';
-  let src: number | null = null;
+  let src: Pfn | null = null;
   if (!nullSource && s.sourceGup === 'before-gmem') {
     src = sourceFrame(w, cur.source);
     if (src === null) return 'EFAULT';
@@ -73,7 +74,7 @@ function populateOne(w: World, vm: Vm, cur: RegionCursor, measure: boolean, null
   }
   const pfn = getPageForExposure(w, g, index, 'populate');
   const srcPfn = src ?? pfn;
-  const t = vm.tdx!;
+  const t = vm.tdx;
   w.step.populated.push({ vmId: vm.id, gfn, pfn, srcByte: readFrame(w.phys, srcPfn), nullSource });
   t.pageAddSrc = srcPfn;
   const m = mapPrivate(w, vm, gfn, pfn, 0);
@@ -92,7 +93,7 @@ function populateOne(w: World, vm: Vm, cur: RegionCursor, measure: boolean, null
   if (measure) {
     const chunks = fault(w, 'extend-skips-chunk') ? 15 : 16;
     for (let k = 0; k < chunks; k++) {
-      const r = sc.tdhMrExtend(w.tdx, w.step.seamcall, t.td!, gpaOf(gfn) + k * 256);
+      const r = sc.tdhMrExtend(w.tdx, w.step.seamcall, t.td, gpaAdd(gpaOf(gfn), k * 256));
       if (r.status === 'TDX_SUCCESS') continue;
       return s.mrExtendErrorBugs ? tdxBug(w, vm, `TDH.MR.EXTEND -> ${r.status}`) : failed('EIO');
     }
@@ -101,10 +102,10 @@ function populateOne(w: World, vm: Vm, cur: RegionCursor, measure: boolean, null
 }
 
 /** G1: the PAGE.ADD after pre-mapping; BUSY and errors reach userspace and leave the leaf pre-mapped. */
-function g1PageAdd(w: World, vm: Vm, gfn: number, srcPfn: number): Errno | null {
-  const t = vm.tdx!;
+function g1PageAdd(w: World, vm: CreatedTd, gfn: Gfn, srcPfn: Pfn): Errno | null {
+  const t = vm.tdx;
   const leaf = leafFor(vm.mmu.mirror, gfn)!;
-  const r = sc.tdhMemPageAdd(w.tdx, w.step.seamcall, t.td!, gpaOf(gfn), leaf.spte.pfn, srcPfn);
+  const r = sc.tdhMemPageAdd(w.tdx, w.step.seamcall, t.td, gpaOf(gfn), leaf.spte.pfn, srcPfn);
   if (isBusy(r.status)) return 'EBUSY';
   if (r.status !== 'TDX_SUCCESS') return 'EIO';
   clearPremapped(w, vm, leaf.base);
@@ -113,7 +114,7 @@ function g1PageAdd(w: World, vm: Vm, gfn: number, srcPfn: number): Errno | null 
 }
 
 /** The loop of tdx_vcpu_init_mem_region(): 0 when every page is done, else the first error with the cursor advanced. */
-export function populateRegion(w: World, vm: Vm, cur: RegionCursor, measure: boolean, nullSource: boolean): Errno | null {
+export function populateRegion(w: World, vm: CreatedTd, cur: RegionCursor, measure: boolean, nullSource: boolean): Errno | null {
   let done = 0;
   while (cur.nrPages > 0n) {
     if (done === POPULATE_PAGE_LIMIT) return 'EINTR';

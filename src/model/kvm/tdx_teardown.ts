@@ -11,7 +11,7 @@ import * as sc from '../tdx/seamcall.js';
 import type { Pfn } from '../units.js';
 import type { World } from '../world.js';
 import { tdxBug } from './tdx_bug.js';
-import type { Vm } from './vm.js';
+import { isCreatedTd, type CreatedTd, type TdVm } from './vm.js';
 import { fault } from '../faults.js';
 
 /** Reclaim a control or S-EPT page; on failure the page leaks (tdx_reclaim_control_page()). */
@@ -33,9 +33,9 @@ function reclaimAndFree(w: World, pfn: Pfn): void {
  * CACHE.WB, KEY.FREEID. Returns whether the HKID was freed; when it was not,
  * the HKID and every page of the TD leak.
  */
-function releaseHkid(w: World, vm: Vm): boolean {
-  const t = vm.tdx!;
-  const td = t.td!;
+function releaseHkid(w: World, vm: CreatedTd): boolean {
+  const t = vm.tdx;
+  const td = t.td;
   const ctx = w.step.seamcall;
   for (const id of vm.vcpus) {
     const vcpu = w.vcpus.get(id)!;
@@ -72,8 +72,8 @@ function releaseHkid(w: World, vm: Vm): boolean {
  * TDR, which is flushed with the global KeyID (TDH.PHYMEM.PAGE.WBINVD) before
  * it goes back to the host.
  */
-function reclaimTdControlPages(w: World, vm: Vm): void {
-  const t = vm.tdx!;
+function reclaimTdControlPages(w: World, vm: TdVm): void {
+  const t = vm.tdx;
   const [tdr, ...tdcs] = t.controlPfns;
   for (const pfn of tdcs) reclaimAndFree(w, pfn);
   t.controlPfns = [];
@@ -87,8 +87,9 @@ function reclaimTdControlPages(w: World, vm: Vm): void {
 }
 
 /** The teardown __tdx_td_init() runs when INIT_VM fails after TDH.MNG.CREATE. */
-export function tdxUndoInit(w: World, vm: Vm): void {
-  if (vm.tdx!.hkid !== null && !releaseHkid(w, vm)) return;
+export function tdxUndoInit(w: World, vm: TdVm): void {
+  // An HKID implies a created TD; isCreatedTd() narrows to it.
+  if (vm.tdx.hkid !== null && isCreatedTd(vm) && !releaseHkid(w, vm)) return;
   reclaimTdControlPages(w, vm);
 }
 
@@ -97,10 +98,10 @@ export function tdxUndoInit(w: World, vm: Vm): void {
  * way: TDX_BUG_ON stops the map path only, and neither
  * tdx_mmu_release_hkid() nor the reclaims look at whether the VM is bugged.
  */
-export function tdxDestroyVm(w: World, vm: Vm): void {
-  const t = vm.tdx!;
+export function tdxDestroyVm(w: World, vm: TdVm): void {
+  const t = vm.tdx;
   t.preFaultAllowed = false;
-  if (t.td !== null && (t.hkid === null || releaseHkid(w, vm))) {
+  if (isCreatedTd(vm) && (t.hkid === null || releaseHkid(w, vm))) {
     // tdx_vcpu_free(): the TDCX pages, then the TDVPR.
     for (const id of vm.vcpus) {
       const [tdvpr, ...tdcx] = w.vcpus.get(id)!.tdxPfns;

@@ -9,7 +9,8 @@ import * as sc from '../tdx/seamcall.js';
 import { isBusy } from '../tdx/status.js';
 import type { World } from '../world.js';
 import type { Vcpu } from './vcpu.js';
-import type { Vm } from './vm.js';
+import type { TdVm, Vm } from './vm.js';
+import { isCreatedTd } from './vm.js';
 import { tdxBug } from './tdx_bug.js';
 import { tdxUndoInit } from './tdx_teardown.js';
 import { registerExternalOps } from '../mmu/ops.js';
@@ -31,8 +32,8 @@ const TDCS_PAGES = 4;
 const TDCX_PAGES = 2;
 
 /** tdx_vcpu_create(): vCPUs can be created only while the TD is INITIALIZED. */
-export function tdxVcpuCreate(_w: World, vm: Vm): Errno | null {
-  return vm.tdx!.state === 'INITIALIZED' ? null : 'EIO';
+export function tdxVcpuCreate(_w: World, vm: TdVm): Errno | null {
+  return vm.tdx.state === 'INITIALIZED' ? null : 'EIO';
 }
 
 /**
@@ -40,7 +41,7 @@ export function tdxVcpuCreate(_w: World, vm: Vm): Errno | null {
  * the full teardown at once (release the HKID, reclaim the control pages),
  * so the VM keeps no HKID.
  */
-function initFailed(w: World, vm: Vm, what: string): Errno {
+function initFailed(w: World, vm: TdVm, what: string): Errno {
   const e = tdxBug(w, vm, what);
   tdxUndoInit(w, vm);
   return e;
@@ -51,8 +52,8 @@ function initFailed(w: World, vm: Vm, what: string): Errno {
  * the VMM passes, only the GPA width is modelled (attributes and XFAM are
  * not reachable from programs).
  */
-export function tdxInitVm(w: World, vm: Vm, flags: bigint, gpaw: bigint): Errno | null {
-  const t = vm.tdx!;
+export function tdxInitVm(w: World, vm: TdVm, flags: bigint, gpaw: bigint): Errno | null {
+  const t = vm.tdx;
   if (t.state !== 'UNINITIALIZED') return 'EINVAL';
   if (flags !== 0n) return 'EINVAL';
   if (vm.vcpus.length !== 0) return 'EBUSY';
@@ -62,12 +63,13 @@ export function tdxInitVm(w: World, vm: Vm, flags: bigint, gpaw: bigint): Errno 
   const hkid = w.nextId++;
   const tdr = allocBlock(w.pfns, 0);
   const create = sc.tdhMngCreate(w.tdx, w.step.seamcall, tdr, hkid);
-  if (create.status !== 'TDX_SUCCESS') {
+  // A successful CREATE always names the TD; the second test only narrows.
+  if (create.status !== 'TDX_SUCCESS' || create.td === undefined) {
     // Nothing was given to the module yet: the TDR page goes straight back.
     freeFrames(w.pfns, tdr, 1);
     return tdxBug(w, vm, 'TDH.MNG.CREATE');
   }
-  const td = create.td!;
+  const td = create.td;
   t.td = td;
   t.hkid = hkid;
   t.controlPfns.push(tdr);
@@ -91,22 +93,25 @@ export function tdxInitVm(w: World, vm: Vm, flags: bigint, gpaw: bigint): Errno 
 }
 
 /** Models tdx_vcpu_init() / tdx_td_vcpu_init(): TDH.VP.CREATE, ADDCX, INIT. */
-export function tdxInitVcpu(w: World, vm: Vm, vcpu: Vcpu, flags: bigint): Errno | null {
-  const t = vm.tdx!;
-  if (t.hkid === null || t.state === 'RUNNABLE') return 'EINVAL';
+export function tdxInitVcpu(w: World, vm: TdVm, vcpu: Vcpu, flags: bigint): Errno | null {
+  const t = vm.tdx;
+  // An HKID implies a created TD; isCreatedTd() narrows to it.
+  if (t.hkid === null || !isCreatedTd(vm) || t.state === 'RUNNABLE') return 'EINVAL';
   if (flags !== 0n) return 'EINVAL';
   if (vcpu.tdxInitialized) return 'EINVAL';
   const tdvpr = allocBlock(w.pfns, 0);
   vcpu.tdxPfns.push(tdvpr);
-  const vp = sc.tdhVpCreate(w.tdx, w.step.seamcall, t.td!, tdvpr);
-  if (vp.status !== 'TDX_SUCCESS') return tdxBug(w, vm, 'TDH.VP.CREATE');
-  vcpu.vp = vp.vp!;
+  const vp = sc.tdhVpCreate(w.tdx, w.step.seamcall, vm.tdx.td, tdvpr);
+  // A successful VP.CREATE always names the VP; the second test only narrows.
+  if (vp.status !== 'TDX_SUCCESS' || vp.vp === undefined) return tdxBug(w, vm, 'TDH.VP.CREATE');
+  const vpId = vp.vp;
+  vcpu.vp = vpId;
   for (let i = 0; i < TDCX_PAGES; i++) {
     const p = allocBlock(w.pfns, 0);
     vcpu.tdxPfns.push(p);
-    if (sc.tdhVpAddcx(w.tdx, w.step.seamcall, vcpu.vp, p).status !== 'TDX_SUCCESS') return tdxBug(w, vm, 'TDH.VP.ADDCX');
+    if (sc.tdhVpAddcx(w.tdx, w.step.seamcall, vpId, p).status !== 'TDX_SUCCESS') return tdxBug(w, vm, 'TDH.VP.ADDCX');
   }
-  if (sc.tdhVpInit(w.tdx, w.step.seamcall, vcpu.vp).status !== 'TDX_SUCCESS') return tdxBug(w, vm, 'TDH.VP.INIT');
+  if (sc.tdhVpInit(w.tdx, w.step.seamcall, vpId).status !== 'TDX_SUCCESS') return tdxBug(w, vm, 'TDH.VP.INIT');
   vcpu.tdxInitialized = true;
   w.step.touched.vms.add(vm.id);
   return null;
@@ -117,11 +122,11 @@ export function tdxInitVcpu(w: World, vm: Vm, vcpu: Vcpu, flags: bigint): Errno 
  * state unchanged; any other failure (e.g. TDX_NO_VCPUS) bugs the VM. The
  * command's flags are not looked at: tdx_td_finalize() never reads cmd->flags.
  */
-export function tdxFinalize(w: World, vm: Vm, _flags: bigint): Errno | null {
-  const t = vm.tdx!;
-  if (t.hkid === null || t.state === 'RUNNABLE') return 'EINVAL';
+export function tdxFinalize(w: World, vm: TdVm, _flags: bigint): Errno | null {
+  const t = vm.tdx;
+  if (t.hkid === null || !isCreatedTd(vm) || t.state === 'RUNNABLE') return 'EINVAL';
   if (w.profile.settings.generation === 'G1' && t.nrPremapped !== 0) return 'EINVAL';
-  const r = sc.tdhMrFinalize(w.tdx, w.step.seamcall, t.td!);
+  const r = sc.tdhMrFinalize(w.tdx, w.step.seamcall, vm.tdx.td);
   w.step.out.hw_error = sc.statusValue(r.status);
   if (isBusy(r.status)) return 'EBUSY';
   if (r.status !== 'TDX_SUCCESS') return tdxBug(w, vm, 'TDH.MR.FINALIZE');

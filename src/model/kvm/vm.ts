@@ -54,6 +54,25 @@ export interface Vm {
   tdx: KvmTdx | null;
 }
 
+/** A VM of type TDX: KVM's TD state exists (what to_kvm_tdx() may be applied to). */
+export type TdVm = Vm & { tdx: KvmTdx };
+
+/** A TD the module knows: TDH.MNG.CREATE succeeded, so `tdx.td` names it. */
+export type CreatedTd = Vm & { tdx: KvmTdx & { td: number } };
+
+/**
+ * Models to_kvm_tdx() at the uAPI and hook boundaries: whether the VM is a
+ * TD. TDX-only functions take the TdVm this narrows to instead of asserting.
+ */
+export function isTd(vm: Vm): vm is TdVm {
+  return vm.tdx !== null;
+}
+
+/** Whether the VM is a TD that TDH.MNG.CREATE has created (anything that names the TD to the module needs one). */
+export function isCreatedTd(vm: Vm): vm is CreatedTd {
+  return vm.tdx !== null && vm.tdx.td !== null;
+}
+
 export function hasPrivateMem(vm: Vm): boolean {
   return vm.type !== 'DEFAULT';
 }

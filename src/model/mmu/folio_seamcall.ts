@@ -7,7 +7,7 @@
 import { folioOfPfn } from '../gmem/reverse.js';
 import * as sc from '../tdx/seamcall.js';
 import type { TdxStatus } from '../tdx/status.js';
-import { pagesAt, type Level, type Pfn } from '../units.js';
+import { pagesAt, type Gpa, type Level, type Pfn } from '../units.js';
 import type { World } from '../world.js';
 
 /** Whether [pfn, pfn + count) lies inside the folio pfn_folio(pfn) returns. */
@@ -21,7 +21,7 @@ function refuse(w: World, rec: sc.Refusal): { status: TdxStatus } {
   return sc.logRefusal(w.step.seamcall, rec, 'the range runs past one folio');
 }
 
-export function folioAug(w: World, td: number, gpa: number, level: Level, pfn: Pfn): { status: TdxStatus } {
+export function folioAug(w: World, td: number, gpa: Gpa, level: Level, pfn: Pfn): { status: TdxStatus } {
   if (!insideOneFolio(w, pfn, pagesAt(level))) return refuse(w, { name: 'TDH.MEM.PAGE.AUG', td, args: { gpa, level, pfn } });
   return sc.tdhMemPageAug(w.tdx, w.step.seamcall, td, gpa, level, pfn);
 }

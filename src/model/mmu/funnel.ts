@@ -10,10 +10,10 @@
 // Nothing else in src/model writes an MmuRoot (properties/model/funnel.test.ts).
 
 import type { Errno } from '../errno.js';
-import { LEVEL_2M, levelBase, pagesAt, type Level, type TableLevel } from '../units.js';
+import { asGfn, gfnAdd, LEVEL_2M, levelBase, pagesAt, pfnAdd, tableKey, type Gfn, type Level, type TableLevel } from '../units.js';
 import type { World } from '../world.js';
 import { externalOps, type MmuVm } from './ops.js';
-import { tableKey, type MmuRoot, type RootName, type Spte } from './spte.js';
+import type { MmuRoot, RootName, Spte } from './spte.js';
 import { fault } from '../faults.js';
 
 export class ModelAssertion extends Error {}
@@ -59,7 +59,7 @@ export function classify(old: SpteEntry | undefined, next: SpteEntry | null): Tr
 }
 
 /** The entry of `level` holding `gfn`: a leaf if one is there, else a page table if one is linked. */
-function entryAt(root: MmuRoot, level: Level | TableLevel, gfn: number): SpteEntry | undefined {
+function entryAt(root: MmuRoot, level: Level | TableLevel, gfn: Gfn): SpteEntry | undefined {
   const leaf = level <= 2 ? root.leaves[level as Level].get(levelBase(gfn, level)) : undefined;
   if (leaf) return { kind: 'leaf', spte: leaf };
   return level >= 1 && root.tables.has(tableKey(level as TableLevel, gfn)) ? { kind: 'table' } : undefined;
@@ -70,7 +70,7 @@ function entryAt(root: MmuRoot, level: Level | TableLevel, gfn: number): SpteEnt
  * hook and write. Returns an errno when an external hook refused (nothing
  * changes then).
  */
-function changeSpte(w: World, vm: MmuVm, rootName: RootName, level: Level | TableLevel, gfn: number, next: SpteEntry | null, expected: readonly Transition[]): Errno | null {
+function changeSpte(w: World, vm: MmuVm, rootName: RootName, level: Level | TableLevel, gfn: Gfn, next: SpteEntry | null, expected: readonly Transition[]): Errno | null {
   const root = vm.mmu[rootName];
   const old = entryAt(root, level, gfn);
   const t = classify(old, next);
@@ -108,7 +108,7 @@ function changeSpte(w: World, vm: MmuVm, rootName: RootName, level: Level | Tabl
 }
 
 /** Install or remove one leaf: hook first, then the write (handle_changed_spte()). */
-function changeLeaf(w: World, vm: MmuVm, root: MmuRoot, mirror: boolean, base: number, level: Level, old: Spte | undefined, next: Spte | null): Errno | null {
+function changeLeaf(w: World, vm: MmuVm, root: MmuRoot, mirror: boolean, base: Gfn, level: Level, old: Spte | undefined, next: Spte | null): Errno | null {
   w.step.touched.gfns.push([vm.id, base, base + pagesAt(level)]);
   w.step.touched.vms.add(vm.id);
   let stored = next;
@@ -141,14 +141,14 @@ function changeLeaf(w: World, vm: MmuVm, root: MmuRoot, mirror: boolean, base: n
  * VM is bugged). The children are written into the new table directly, as
  * tdp_mmu_split_huge_page() fills the child page before linking it.
  */
-function splitHuge(w: World, vm: MmuVm, root: MmuRoot, mirror: boolean, base: number, old: Spte): Errno | null {
+function splitHuge(w: World, vm: MmuVm, root: MmuRoot, mirror: boolean, base: Gfn, old: Spte): Errno | null {
   if (mirror) {
     const e = externalOps(vm).splitExternalSpte(w, vm, base, old);
     if (e) return e;
     root.tables.add(tableKey(1, base));
   }
   root.leaves[1].delete(base);
-  for (let i = 0; i < pagesAt(LEVEL_2M); i++) root.leaves[0].set(base + i, { pfn: old.pfn + i, level: 0, private: old.private });
+  for (let i = 0; i < pagesAt(LEVEL_2M); i++) root.leaves[0].set(gfnAdd(base, i), { pfn: pfnAdd(old.pfn, i), level: 0, private: old.private });
   w.step.touched.gfns.push([vm.id, base, base + pagesAt(LEVEL_2M)]);
   w.step.events.push(`demote vm${vm.id} gfn 0x${base.toString(16)}`);
   return null;
@@ -159,23 +159,23 @@ function splitHuge(w: World, vm: MmuVm, root: MmuRoot, mirror: boolean, base: nu
  * when the external hook refused an install (nothing changes then);
  * removals cannot be refused, as remove_external_spte() returns void.
  */
-export function setLeaf(w: World, vm: MmuVm, rootName: RootName, base: number, level: Level, next: Spte | null): Errno | null {
+export function setLeaf(w: World, vm: MmuVm, rootName: RootName, base: Gfn, level: Level, next: Spte | null): Errno | null {
   return changeSpte(w, vm, rootName, level, base, next ? { kind: 'leaf', spte: next } : null, ['install', 'remove']);
 }
 
 /** Link the page table of `level` that covers `gfn` (tdp_mmu_link_sp()). */
-export function linkTable(w: World, vm: MmuVm, rootName: RootName, level: TableLevel, gfn: number): Errno | null {
+export function linkTable(w: World, vm: MmuVm, rootName: RootName, level: TableLevel, gfn: Gfn): Errno | null {
   return changeSpte(w, vm, rootName, level, gfn, { kind: 'table' }, ['link']);
 }
 
 /** Split the present 2 MiB leaf at `base` into 512 4 KiB leaves (tdp_mmu_split_huge_page()). */
-export function splitLeaf(w: World, vm: MmuVm, rootName: RootName, base: number): Errno | null {
+export function splitLeaf(w: World, vm: MmuVm, rootName: RootName, base: Gfn): Errno | null {
   assertModel(vm.mmu[rootName].leaves[1].has(base), 'split of a missing 2M leaf');
   return changeSpte(w, vm, rootName, LEVEL_2M, base, { kind: 'table' }, ['split']);
 }
 
 /** G1: PAGE.ADD of a pre-mapped 4 KiB leaf succeeded; the leaf is an ordinary one from now on. */
-export function clearPremapped(w: World, vm: MmuVm, gfn: number): void {
+export function clearPremapped(w: World, vm: MmuVm, gfn: Gfn): void {
   const old = vm.mmu.mirror.leaves[0].get(gfn);
   // A leaf that was never pre-mapped has nothing to clear (a write would be spurious).
   if (old?.premapped !== true) return;
@@ -186,6 +186,6 @@ export function clearPremapped(w: World, vm: MmuVm, gfn: number): void {
 export function unlinkAllTables(w: World, vm: MmuVm, rootName: RootName): void {
   for (const key of [...vm.mmu[rootName].tables]) {
     const [level, index] = key.split(':').map(Number) as [TableLevel, number];
-    changeSpte(w, vm, rootName, level, index * pagesAt(level), null, ['unlink']);
+    changeSpte(w, vm, rootName, level, asGfn(index * pagesAt(level)), null, ['unlink']);
   }
 }

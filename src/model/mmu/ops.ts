@@ -10,7 +10,7 @@
 // kvm_ops_update() fills kvm_x86_ops once at vendor-module load.
 
 import type { Errno } from '../errno.js';
-import type { Level, TableLevel } from '../units.js';
+import type { Gfn, Level, TableLevel } from '../units.js';
 import type { World } from '../world.js';
 import type { Mmu, Spte } from './spte.js';
 
@@ -41,13 +41,13 @@ export type SetExternalResult = Errno | null | 'premapped';
  */
 export interface ExternalSpteOps {
   /** link_external_spt: a page table under a new non-leaf entry of `level` covering `gfn`. */
-  linkExternalSpt(w: World, vm: MmuVm, level: TableLevel, gfn: number): Errno | null;
+  linkExternalSpt(w: World, vm: MmuVm, level: TableLevel, gfn: Gfn): Errno | null;
   /** set_external_spte: a new leaf. */
-  setExternalSpte(w: World, vm: MmuVm, base: number, level: Level, spte: Spte): SetExternalResult;
+  setExternalSpte(w: World, vm: MmuVm, base: Gfn, level: Level, spte: Spte): SetExternalResult;
   /** remove_external_spte: a leaf goes; it cannot be refused (void in the kernel). */
-  removeExternalSpte(w: World, vm: MmuVm, base: number, level: Level, old: Spte): void;
+  removeExternalSpte(w: World, vm: MmuVm, base: Gfn, level: Level, old: Spte): void;
   /** split_external_spt: a 2 MiB leaf is demoted onto a new page table of 4 KiB leaves. */
-  splitExternalSpte(w: World, vm: MmuVm, base: number, old: Spte): Errno | null;
+  splitExternalSpte(w: World, vm: MmuVm, base: Gfn, old: Spte): Errno | null;
 }
 
 const tables = new Map<ExternalOpsName, ExternalSpteOps>();

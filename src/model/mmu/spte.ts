@@ -2,7 +2,7 @@
 // root, which page tables exist. The direct root holds shared (and, for
 // non-TDX VMs, private) mappings; the mirror root shadows the TD's S-EPT.
 
-import { levelBase, pagesAt, type Level, type Pfn, type TableLevel } from '../units.js';
+import { asGfn, gfnAdd, levelBase, pagesAt, type Gfn, type Level, type Pfn } from '../units.js';
 
 /** The name of a registered table of external SPTE hooks (mmu/ops.ts). */
 export type ExternalOpsName = string;
@@ -19,8 +19,8 @@ export type RootName = 'direct' | 'mirror';
 
 export interface MmuRoot {
   /** leaves[level]: base GFN of the leaf -> SPTE. */
-  leaves: [Map<number, Spte>, Map<number, Spte>, Map<number, Spte>];
-  /** Page tables present below the root, as `${level}:${gfn >> (9 * level)}`. */
+  leaves: [Map<Gfn, Spte>, Map<Gfn, Spte>, Map<Gfn, Spte>];
+  /** Page tables present below the root, by tableKey(level, gfn) of units.ts. */
   tables: Set<string>;
 }
 
@@ -39,7 +39,7 @@ export function newMmu(): Mmu {
 
 
 /** The leaf mapping `gfn`, at whatever level it was installed. */
-export function leafFor(root: MmuRoot, gfn: number): { base: number; spte: Spte } | undefined {
+export function leafFor(root: MmuRoot, gfn: Gfn): { base: Gfn; spte: Spte } | undefined {
   for (const level of [0, 1, 2] as Level[]) {
     const base = levelBase(gfn, level);
     const spte = root.leaves[level].get(base);
@@ -53,8 +53,8 @@ export function leafFor(root: MmuRoot, gfn: number): { base: number; spte: Spte 
  * when it is shorter than the leaf table and the table otherwise, so the cost
  * is bounded by both what the guest mapped and the size of the range.
  */
-export function leavesIn(root: MmuRoot, start: number, end: number): Array<{ base: number; spte: Spte }> {
-  const out: Array<{ base: number; spte: Spte }> = [];
+export function leavesIn(root: MmuRoot, start: Gfn, end: Gfn): Array<{ base: Gfn; spte: Spte }> {
+  const out: Array<{ base: Gfn; spte: Spte }> = [];
   for (const level of [0, 1, 2] as Level[]) {
     const n = pagesAt(level);
     const map = root.leaves[level];
@@ -62,7 +62,7 @@ export function leavesIn(root: MmuRoot, start: number, end: number): Array<{ bas
     const first = start - (start % n);
     const units = Math.ceil((end - first) / n);
     if (units <= map.size) {
-      for (let base = first; base < end; base += n) {
+      for (let base = asGfn(first); base < end; base = gfnAdd(base, n)) {
         const spte = map.get(base);
         if (spte) out.push({ base, spte });
       }
@@ -71,10 +71,6 @@ export function leavesIn(root: MmuRoot, start: number, end: number): Array<{ bas
     }
   }
   return out.sort((a, b) => a.base - b.base);
-}
-
-export function tableKey(level: TableLevel, gfn: number): string {
-  return `${level}:${Math.floor(gfn / pagesAt(level))}`;
 }
 
 export function leafCount(root: MmuRoot): number {

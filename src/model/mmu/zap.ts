@@ -3,7 +3,7 @@
 // private/shared attribute filter of G3, and kvm_split_cross_boundary_leafs()
 // of the TDX hugepage series.
 
-import { LEVEL_2M, pagesAt } from '../units.js';
+import { asGfn, LEVEL_2M, pagesAt, type Gfn } from '../units.js';
 import type { World } from '../world.js';
 import { setLeaf, splitLeaf } from './funnel.js';
 import { hasMirroredTdp, type MmuVm } from './ops.js';
@@ -25,7 +25,7 @@ export const ZAP_ALL: ZapFilter = { private: true, shared: true };
  * stays mapped. A failed demotion bugs the VM and the leaf is zapped whole.
  * Models kvm_split_cross_boundary_leafs().
  */
-export function splitCrossBoundaryLeafs(w: World, vm: MmuVm, rootName: RootName, start: number, end: number): void {
+export function splitCrossBoundaryLeafs(w: World, vm: MmuVm, rootName: RootName, start: Gfn, end: Gfn): void {
   const root = vm.mmu[rootName];
   for (const { base, spte } of leavesIn(root, start, end)) {
     if (spte.level !== 1) continue;
@@ -40,7 +40,7 @@ export function splitCrossBoundaryLeafs(w: World, vm: MmuVm, rootName: RootName,
  * mapped; any other partly covered huge leaf is zapped whole, as KVM does,
  * and will be faulted back at 4 KiB.
  */
-export function zapGfnRange(w: World, vm: MmuVm, start: number, end: number, filter: ZapFilter): void {
+export function zapGfnRange(w: World, vm: MmuVm, start: Gfn, end: Gfn, filter: ZapFilter): void {
   if (start >= end) return;
   const mirrored = hasMirroredTdp(vm);
   const roots: RootName[] = mirrored ? ['mirror', 'direct'] : ['direct'];
@@ -58,5 +58,5 @@ export function zapGfnRange(w: World, vm: MmuVm, start: number, end: number, fil
 
 /** Zap every leaf of the VM (teardown). */
 export function zapAll(w: World, vm: MmuVm): void {
-  zapGfnRange(w, vm, 0, Number.MAX_SAFE_INTEGER, ZAP_ALL);
+  zapGfnRange(w, vm, asGfn(0), asGfn(Number.MAX_SAFE_INTEGER), ZAP_ALL);
 }

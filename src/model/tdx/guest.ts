@@ -2,17 +2,17 @@
 // hardware walks it, and TDG.MEM.PAGE.ACCEPT (a TDCALL, not a SEAMCALL).
 
 import { writeFrame, type PhysMem } from '../phys.js';
-import { pagesAt, type Level, type Pfn } from '../units.js';
+import { gpaToGfn, pagesAt, pfnAdd, tableKey, type Gpa, type Level, type Pfn } from '../units.js';
 import { leafCovering } from './sept.js';
-import { tableKey, type Td } from './state.js';
+import type { Td } from './state.js';
 import type { TdxStatus } from './status.js';
 
 export type WalkState = 'MAPPED' | 'PENDING' | 'BLOCKED' | 'NOT_PRESENT';
 
-export function walk(td: Td, gpa: number): { state: WalkState; pfn?: Pfn } {
+export function walk(td: Td, gpa: Gpa): { state: WalkState; pfn?: Pfn } {
   const leaf = leafCovering(td, gpa);
   if (!leaf) return { state: 'NOT_PRESENT' };
-  if (leaf.state === 'MAPPED') return { state: 'MAPPED', pfn: leaf.pfn + Math.floor((gpa - leaf.gpa) / 4096) };
+  if (leaf.state === 'MAPPED') return { state: 'MAPPED', pfn: pfnAdd(leaf.pfn, Math.floor((gpa - leaf.gpa) / 4096)) };
   if (leaf.state === 'PENDING') return { state: 'PENDING' };
   return { state: 'BLOCKED' };
 }
@@ -27,13 +27,13 @@ export type AcceptResult = { kind: 'status'; status: TdxStatus } | { kind: 'ept-
  * inside a 2M leaf, or a 2M accept over a 4K table, is a size mismatch; a
  * missing or blocked entry is an EPT violation for the VMM to resolve.
  */
-export function accept(phys: PhysMem, td: Td, gpa: number, level: Level): AcceptResult {
-  if (level === 1 && td.tables.has(tableKey(1, gpa))) return { kind: 'status', status: 'TDX_PAGE_SIZE_MISMATCH' };
+export function accept(phys: PhysMem, td: Td, gpa: Gpa, level: Level): AcceptResult {
+  if (level === 1 && td.tables.has(tableKey(1, gpaToGfn(gpa)))) return { kind: 'status', status: 'TDX_PAGE_SIZE_MISMATCH' };
   const leaf = leafCovering(td, gpa);
   if (!leaf || leaf.state === 'BLOCKED' || leaf.state === 'PENDING_BLOCKED') return { kind: 'ept-violation' };
   if (leaf.state === 'MAPPED') return { kind: 'status', status: 'TDX_PAGE_ALREADY_ACCEPTED' };
   if (leaf.level !== level) return { kind: 'status', status: 'TDX_PAGE_SIZE_MISMATCH' };
-  for (let i = 0; i < pagesAt(level); i++) writeFrame(phys, leaf.pfn + i, 0);
+  for (let i = 0; i < pagesAt(level); i++) writeFrame(phys, pfnAdd(leaf.pfn, i), 0);
   leaf.state = 'MAPPED';
   return { kind: 'status', status: 'TDX_SUCCESS' };
 }

@@ -3,29 +3,29 @@
 // module enforces the architecture itself: on any failure nothing changes.
 
 import { copyFrame, readFrame, type PhysMem } from '../phys.js';
-import { bytesAt, LEVEL_2M, levelBase, PAGE_SIZE, pagesAt, type Level, type Pfn, type TableLevel } from '../units.js';
+import { bytesAt, gpaAdd, gpaToGfn, LEVEL_2M, levelBase, PAGE_SIZE, pagesAt, pfnAdd, tableKey, type Gpa, type Level, type Pfn, type TableLevel } from '../units.js';
 import { pamtAssign, pamtFree, pamtRelease } from './pamt.js';
 import { entryFree, leafCovering, leavesAt, walkReaches } from './sept.js';
-import { tableKey, type Td, type TdxModule } from './state.js';
+import type { Td, TdxModule } from './state.js';
 import type { TdxStatus } from './status.js';
 import { fault } from '../faults.js';
 
-const aligned = (gpa: number, level: Level) => gpa % bytesAt(level) === 0;
+const aligned = (gpa: Gpa, level: Level) => gpa % bytesAt(level) === 0;
 
-export function septAdd(m: TdxModule, td: Td, gpa: number, level: TableLevel, pfn: Pfn): TdxStatus {
+export function septAdd(m: TdxModule, td: Td, gpa: Gpa, level: TableLevel, pfn: Pfn): TdxStatus {
   if (level < 1 || level > td.topLevel) return 'TDX_OPERAND_INVALID';
   if (td.hkid === null) return 'TDX_OP_STATE_INCORRECT';
-  for (let l = td.topLevel; l > level; l--) if (!td.tables.has(tableKey(l, gpa))) return 'TDX_EPT_WALK_FAILED';
-  if (td.tables.has(tableKey(level, gpa))) return 'TDX_EPT_ENTRY_STATE_INCORRECT';
+  for (let l = td.topLevel; l > level; l--) if (!td.tables.has(tableKey(l, gpaToGfn(gpa)))) return 'TDX_EPT_WALK_FAILED';
+  if (td.tables.has(tableKey(level, gpaToGfn(gpa)))) return 'TDX_EPT_ENTRY_STATE_INCORRECT';
   // A 2 MiB leaf occupies the entry a 4 KiB table would go into.
   if (level === 1 && td.leaves[1].has(levelBase(gpa, 1, true))) return 'TDX_EPT_ENTRY_STATE_INCORRECT';
   if (!pamtFree(m, pfn)) return 'TDX_PAGE_METADATA_INCORRECT';
-  td.tables.set(tableKey(level, gpa), pfn);
+  td.tables.set(tableKey(level, gpaToGfn(gpa)), pfn);
   pamtAssign(m, pfn, 0, 'PT_EPT', td.id);
   return 'TDX_SUCCESS';
 }
 
-export function pageAdd(m: TdxModule, phys: PhysMem, td: Td, gpa: number, pfn: Pfn, src: Pfn): TdxStatus {
+export function pageAdd(m: TdxModule, phys: PhysMem, td: Td, gpa: Gpa, pfn: Pfn, src: Pfn): TdxStatus {
   if (td.opState !== 'INITIALIZED') return 'TDX_OP_STATE_INCORRECT';
   if (!aligned(gpa, 0)) return 'TDX_OPERAND_INVALID';
   if (!walkReaches(td, gpa, 0)) return 'TDX_EPT_WALK_FAILED';
@@ -40,7 +40,7 @@ export function pageAdd(m: TdxModule, phys: PhysMem, td: Td, gpa: number, pfn: P
 }
 
 /** AUG needs only alignment, a FREE entry and a free, aligned physical range of the mapping size. */
-export function pageAug(m: TdxModule, td: Td, gpa: number, level: Level, pfn: Pfn): TdxStatus {
+export function pageAug(m: TdxModule, td: Td, gpa: Gpa, level: Level, pfn: Pfn): TdxStatus {
   if (td.opState !== 'RUNNABLE') return 'TDX_OP_STATE_INCORRECT';
   const leaves = leavesAt(td, level);
   if (!leaves || !aligned(gpa, level)) return 'TDX_OPERAND_INVALID';
@@ -55,7 +55,7 @@ export function pageAug(m: TdxModule, td: Td, gpa: number, level: Level, pfn: Pf
   return 'TDX_SUCCESS';
 }
 
-export function rangeBlock(td: Td, gpa: number, level: Level): TdxStatus {
+export function rangeBlock(td: Td, gpa: Gpa, level: Level): TdxStatus {
   const leaf = leavesAt(td, level)?.get(gpa);
   if (!leaf) return 'TDX_EPT_ENTRY_STATE_INCORRECT';
   if (leaf.state === 'BLOCKED' || leaf.state === 'PENDING_BLOCKED') return 'TDX_GPA_RANGE_ALREADY_BLOCKED';
@@ -78,7 +78,7 @@ function removable(td: Td, leaf: { state: string; bepoch?: number }): TdxStatus 
   return 'TDX_SUCCESS';
 }
 
-export function pageRemove(m: TdxModule, td: Td, gpa: number, level: Level): { status: TdxStatus; pfn?: Pfn } {
+export function pageRemove(m: TdxModule, td: Td, gpa: Gpa, level: Level): { status: TdxStatus; pfn?: Pfn } {
   const leaves = leavesAt(td, level);
   const leaf = leaves?.get(gpa);
   if (!leaves || !leaf) return { status: 'TDX_EPT_ENTRY_NOT_PRESENT' };
@@ -95,7 +95,7 @@ export function pageRemove(m: TdxModule, td: Td, gpa: number, level: Level): { s
 }
 
 /** Split a blocked 2 MiB leaf into 512 4 KiB leaves on a new S-EPT table. */
-export function pageDemote(m: TdxModule, td: Td, gpa: number, level: Level, tablePfn: Pfn): TdxStatus {
+export function pageDemote(m: TdxModule, td: Td, gpa: Gpa, level: Level, tablePfn: Pfn): TdxStatus {
   if (level !== 1) return 'TDX_OPERAND_INVALID';
   const leaf = td.leaves[1].get(gpa);
   if (!leaf) return 'TDX_EPT_ENTRY_NOT_PRESENT';
@@ -106,21 +106,21 @@ export function pageDemote(m: TdxModule, td: Td, gpa: number, level: Level, tabl
   td.leaves[1].delete(gpa);
   const state = leaf.state === 'BLOCKED' ? 'MAPPED' : 'PENDING';
   for (let i = 0; i < pagesAt(LEVEL_2M); i++) {
-    td.leaves[0].set(gpa + i * PAGE_SIZE, { gpa: gpa + i * PAGE_SIZE, level: 0, state, pfn: leaf.pfn + i });
+    td.leaves[0].set(gpaAdd(gpa, i * PAGE_SIZE), { gpa: gpaAdd(gpa, i * PAGE_SIZE), level: 0, state, pfn: pfnAdd(leaf.pfn, i) });
   }
-  td.tables.set(tableKey(1, gpa), tablePfn);
+  td.tables.set(tableKey(1, gpaToGfn(gpa)), tablePfn);
   pamtAssign(m, tablePfn, 0, 'PT_EPT', td.id);
   pamtAssign(m, leaf.pfn, 0, 'PT_REG', td.id);
-  for (let i = 1; i < pagesAt(LEVEL_2M); i++) pamtAssign(m, leaf.pfn + i, 0, 'PT_REG', td.id);
+  for (let i = 1; i < pagesAt(LEVEL_2M); i++) pamtAssign(m, pfnAdd(leaf.pfn, i), 0, 'PT_REG', td.id);
   return 'TDX_SUCCESS';
 }
 
-export function mrExtend(phys: PhysMem, td: Td, gpa: number): TdxStatus {
+export function mrExtend(phys: PhysMem, td: Td, gpa: Gpa): TdxStatus {
   if (gpa % 256 !== 0) return 'TDX_OPERAND_INVALID';
   if (td.opState !== 'INITIALIZED') return 'TDX_OP_STATE_INCORRECT';
   const leaf = leafCovering(td, gpa);
   if (!leaf || leaf.state !== 'MAPPED') return 'TDX_EPT_ENTRY_NOT_PRESENT';
-  const pfn = leaf.pfn + Math.floor((gpa - leaf.gpa) / 4096);
+  const pfn = pfnAdd(leaf.pfn, Math.floor((gpa - leaf.gpa) / 4096));
   td.mrtd.records.push({ op: 'EXTEND', gpa, byte: readFrame(phys, pfn) });
   return 'TDX_SUCCESS';
 }

@@ -5,8 +5,9 @@
 
 import { createHash } from 'node:crypto';
 import type { MrtdRecord, Td } from './state.js';
+import type { Gpa } from '../units.js';
 
-function block(name: string, gpa: number): Buffer {
+function block(name: string, gpa: Gpa): Buffer {
   const b = Buffer.alloc(128);
   b.write(name, 0, 'ascii');
   b.writeBigUInt64LE(BigInt(gpa), 16);

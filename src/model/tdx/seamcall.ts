@@ -4,7 +4,7 @@
 // `[busy=N]` injection; and records name, arguments, status and the state it
 // found, so invariants and `replay --json` can see every SEAMCALL.
 
-import type { Level, Pfn, TableLevel } from '../units.js';
+import { asGpa, type Gpa, type Level, type Pfn, type TableLevel } from '../units.js';
 import { accept, walk, type AcceptResult, type WalkState } from './guest.js';
 import { septAdd, pageAdd, pageAug, rangeBlock, track, pageRemove, pageDemote, mrExtend, phymemPageWbinvd } from './mem.js';
 import { mngAddcx, mngCreate, mngInit, mngKeyConfig, mngKeyFreeid, mngVpflushdone, mrFinalize, phymemPageReclaim, vpAddcx, vpCreate, vpFlush, vpInit } from './td.js';
@@ -27,7 +27,7 @@ interface OutPfn { outPfn?: Pfn }
 /** One SEAMCALL as issued: its leaf, the TD it acts on, its operands and its status. */
 type Issued<N extends string, A, X = unknown> = { name: N; td: number | null; args: A; status: TdxStatus } & X;
 type NoArgs = Record<string, never>;
-type GpaLevel = { gpa: number; level: Level };
+type GpaLevel = { gpa: Gpa; level: Level };
 
 /**
  * The record of one SEAMCALL, keyed by its leaf name: each leaf carries
@@ -48,14 +48,14 @@ export type IssuedRecord =
   | Issued<'TDH.MNG.KEY.FREEID', NoArgs>
   | Issued<'TDH.MR.FINALIZE', NoArgs, OpStateBefore>
   | Issued<'TDH.PHYMEM.PAGE.RECLAIM', { pfn: Pfn }, PamtBefore>
-  | Issued<'TDH.MEM.SEPT.ADD', { gpa: number; level: TableLevel; pfn: Pfn }, PamtBefore>
-  | Issued<'TDH.MEM.PAGE.ADD', { gpa: number; pfn: Pfn; src: Pfn }, EntryBefore & PamtBefore & OpStateBefore>
+  | Issued<'TDH.MEM.SEPT.ADD', { gpa: Gpa; level: TableLevel; pfn: Pfn }, PamtBefore>
+  | Issued<'TDH.MEM.PAGE.ADD', { gpa: Gpa; pfn: Pfn; src: Pfn }, EntryBefore & PamtBefore & OpStateBefore>
   | Issued<'TDH.MEM.PAGE.AUG', GpaLevel & { pfn: Pfn }, EntryBefore & PamtBefore & OpStateBefore>
   | Issued<'TDH.MEM.RANGE.BLOCK', GpaLevel, EntryBefore>
   | Issued<'TDH.MEM.TRACK', NoArgs, OpStateBefore>
   | Issued<'TDH.MEM.PAGE.REMOVE', GpaLevel, EntryBefore & OpStateBefore & OutPfn>
   | Issued<'TDH.MEM.PAGE.DEMOTE', GpaLevel & { pfn: Pfn }, EntryBefore>
-  | Issued<'TDH.MR.EXTEND', { gpa: number }, OpStateBefore>
+  | Issued<'TDH.MR.EXTEND', { gpa: Gpa }, OpStateBefore>
   | Issued<'TDH.PHYMEM.PAGE.WBINVD', { hkid: number; pfn: Pfn; level: Level }, OutPfn>;
 
 /** A leaf name of the TDX module's SEAMCALL interface that the model issues. */
@@ -146,7 +146,7 @@ function issueFreeing(ctx: SeamcallCtx, rec: Extract<Pending, { name: FreeingLea
 
 const missingTd = (): { status: TdxStatus } => ({ status: 'TDX_OPERAND_INVALID' });
 
-function entryState(td: Td | undefined, gpa: number, level: Level): LeafState | 'FREE' {
+function entryState(td: Td | undefined, gpa: Gpa, level: Level): LeafState | 'FREE' {
   if (!td) return 'FREE';
   const l = leavesAt(td, level)?.get(gpa);
   return l?.state ?? leafCovering(td, gpa)?.state ?? 'FREE';
@@ -189,30 +189,30 @@ export const tdhMrFinalize = (m: TdxModule, ctx: SeamcallCtx, td: number) =>
 export const tdhPhymemPageReclaim = (m: TdxModule, ctx: SeamcallCtx, pfn: Pfn) =>
   issue(ctx, { name: 'TDH.PHYMEM.PAGE.RECLAIM', td: m.pamt.get(pfn)?.owner ?? null, args: { pfn }, pamtBefore: pamtType(m, pfn) }, () => ({ status: phymemPageReclaim(m, pfn) }));
 
-export const tdhMemSeptAdd = (m: TdxModule, ctx: SeamcallCtx, td: number, gpa: number, level: TableLevel, pfn: Pfn) =>
+export const tdhMemSeptAdd = (m: TdxModule, ctx: SeamcallCtx, td: number, gpa: Gpa, level: TableLevel, pfn: Pfn) =>
   issue(ctx, { name: 'TDH.MEM.SEPT.ADD', td, args: { gpa, level, pfn }, pamtBefore: pamtType(m, pfn) }, () => withTd(m, td, (t) => ({ status: septAdd(m, t, gpa, level, pfn) })));
-export const tdhMemPageAdd = (m: TdxModule, ctx: SeamcallCtx, td: number, gpa: number, pfn: Pfn, src: Pfn) =>
+export const tdhMemPageAdd = (m: TdxModule, ctx: SeamcallCtx, td: number, gpa: Gpa, pfn: Pfn, src: Pfn) =>
   issue(ctx, {
     name: 'TDH.MEM.PAGE.ADD', td, args: { gpa, pfn, src },
     entryBefore: entryState(m.tds.get(td), gpa, 0), pamtBefore: pamtType(m, pfn), opStateBefore: m.tds.get(td)?.opState,
   }, () => withTd(m, td, (t) => ({ status: pageAdd(m, m.phys, t, gpa, pfn, src) })));
-export const tdhMemPageAug = (m: TdxModule, ctx: SeamcallCtx, td: number, gpa: number, level: Level, pfn: Pfn) =>
+export const tdhMemPageAug = (m: TdxModule, ctx: SeamcallCtx, td: number, gpa: Gpa, level: Level, pfn: Pfn) =>
   issue(ctx, {
     name: 'TDH.MEM.PAGE.AUG', td, args: { gpa, level, pfn },
     entryBefore: entryState(m.tds.get(td), gpa, level), pamtBefore: pamtType(m, pfn), opStateBefore: m.tds.get(td)?.opState,
   }, () => withTd(m, td, (t) => ({ status: pageAug(m, t, gpa, level, pfn) })));
-export const tdhMemRangeBlock = (m: TdxModule, ctx: SeamcallCtx, td: number, gpa: number, level: Level) =>
+export const tdhMemRangeBlock = (m: TdxModule, ctx: SeamcallCtx, td: number, gpa: Gpa, level: Level) =>
   issue(ctx, { name: 'TDH.MEM.RANGE.BLOCK', td, args: { gpa, level }, entryBefore: entryState(m.tds.get(td), gpa, level) }, () => withTd(m, td, (t) => ({ status: rangeBlock(t, gpa, level) })));
 export const tdhMemTrack = (m: TdxModule, ctx: SeamcallCtx, td: number) =>
   issue(ctx, { name: 'TDH.MEM.TRACK', td, args: {}, opStateBefore: m.tds.get(td)?.opState }, () => withTd(m, td, (t) => ({ status: track(t) })));
-export const tdhMemPageRemove = (m: TdxModule, ctx: SeamcallCtx, td: number, gpa: number, level: Level) =>
+export const tdhMemPageRemove = (m: TdxModule, ctx: SeamcallCtx, td: number, gpa: Gpa, level: Level) =>
   issueFreeing(ctx, {
     name: 'TDH.MEM.PAGE.REMOVE', td, args: { gpa, level },
     entryBefore: entryState(m.tds.get(td), gpa, level), opStateBefore: m.tds.get(td)?.opState,
   }, () => withTd(m, td, (t) => pageRemove(m, t, gpa, level)));
-export const tdhMemPageDemote = (m: TdxModule, ctx: SeamcallCtx, td: number, gpa: number, level: Level, tablePfn: Pfn) =>
+export const tdhMemPageDemote = (m: TdxModule, ctx: SeamcallCtx, td: number, gpa: Gpa, level: Level, tablePfn: Pfn) =>
   issue(ctx, { name: 'TDH.MEM.PAGE.DEMOTE', td, args: { gpa, level, pfn: tablePfn }, entryBefore: entryState(m.tds.get(td), gpa, level) }, () => withTd(m, td, (t) => ({ status: pageDemote(m, t, gpa, level, tablePfn) })));
-export const tdhMrExtend = (m: TdxModule, ctx: SeamcallCtx, td: number, gpa: number) =>
+export const tdhMrExtend = (m: TdxModule, ctx: SeamcallCtx, td: number, gpa: Gpa) =>
   issue(ctx, { name: 'TDH.MR.EXTEND', td, args: { gpa }, opStateBefore: m.tds.get(td)?.opState }, () => withTd(m, td, (t) => ({ status: mrExtend(m.phys, t, gpa) })));
 export const tdhPhymemPageWbinvd = (m: TdxModule, ctx: SeamcallCtx, hkid: number, pfn: Pfn, level: Level) =>
   issueFreeing(ctx, { name: 'TDH.PHYMEM.PAGE.WBINVD', td: null, args: { hkid, pfn, level } }, () => {
@@ -226,12 +226,12 @@ export const tdhPhymemPageWbinvdTdr = (m: TdxModule, ctx: SeamcallCtx, tdr: Pfn)
   issueFreeing(ctx, { name: 'TDH.PHYMEM.PAGE.WBINVD', td: null, args: { hkid: TDX_GLOBAL_KEYID, pfn: tdr, level: 0 } }, () => ({ status: phymemPageWbinvd(m, tdr, 0) }));
 
 // Guest-side calls: TDCALLs and hardware walks are not SEAMCALLs and are not counted or logged.
-export function tdgMemPageAccept(m: TdxModule, td: number, gpa: number, level: Level): AcceptResult {
+export function tdgMemPageAccept(m: TdxModule, td: number, gpa: Gpa, level: Level): AcceptResult {
   const t = m.tds.get(td);
   return t ? accept(m.phys, t, gpa, level) : { kind: 'status', status: 'TDX_OPERAND_INVALID' };
 }
 
-export function guestWalk(m: TdxModule, td: number, gpa: number): { state: WalkState; pfn?: Pfn } {
+export function guestWalk(m: TdxModule, td: number, gpa: Gpa): { state: WalkState; pfn?: Pfn } {
   const t = m.tds.get(td);
   return t ? walk(t, gpa) : { state: 'NOT_PRESENT' };
 }
@@ -245,11 +245,11 @@ export function pamtRangeFree(m: TdxModule, pfn: Pfn, count: number): boolean {
 }
 export function septLeafAt(m: TdxModule, td: number, gpa: number) {
   const t = m.tds.get(td);
-  return t ? leafCovering(t, gpa) : undefined;
+  return t ? leafCovering(t, asGpa(gpa)) : undefined;
 }
 export function septLeavesIn(m: TdxModule, td: number, start: number, end: number) {
   const t = m.tds.get(td);
-  return t ? septLeavesInTd(t, start, end) : [];
+  return t ? septLeavesInTd(t, asGpa(start), asGpa(end)) : [];
 }
 export function mrtdRecordCount(m: TdxModule, td: number): number {
   return m.tds.get(td)?.mrtd.records.length ?? 0;

@@ -1,9 +1,9 @@
 // State of the simulated TDX module (tdx.md §1.1, §3): TDs with their S-EPT,
 // epochs and measurement, and the PAMT over every physical frame. Plain data
-// only; frames are numbers, never struct pages.
+// only; frames are PFNs and addresses GPAs (units.ts), never struct pages.
 
 import type { PhysMem } from '../phys.js';
-import { bytesAt, type Level, type Pfn, type TableLevel } from '../units.js';
+import type { Gpa, Level, Pfn } from '../units.js';
 
 export type OpState = 'UNINITIALIZED' | 'INITIALIZED' | 'RUNNABLE' | 'TEARDOWN';
 
@@ -11,7 +11,7 @@ export type OpState = 'UNINITIALIZED' | 'INITIALIZED' | 'RUNNABLE' | 'TEARDOWN';
 export type LeafState = 'MAPPED' | 'PENDING' | 'BLOCKED' | 'PENDING_BLOCKED';
 
 export interface SeptLeaf {
-  gpa: number;
+  gpa: Gpa;
   level: Level;
   state: LeafState;
   pfn: Pfn;
@@ -19,7 +19,7 @@ export interface SeptLeaf {
   bepoch?: number;
 }
 
-export type MrtdRecord = { op: 'ADD'; gpa: number } | { op: 'EXTEND'; gpa: number; byte: number };
+export type MrtdRecord = { op: 'ADD'; gpa: Gpa } | { op: 'EXTEND'; gpa: Gpa; byte: number };
 
 export interface Vp {
   id: number;
@@ -37,8 +37,8 @@ export interface Td {
   numVcpus: number;
   epoch: number;
   /** Leaves by level: leaves[level] maps the GPA of the leaf to it. */
-  leaves: [Map<number, SeptLeaf>, Map<number, SeptLeaf>];
-  /** S-EPT tables below the root, `${level}:${gpa >> (12 + 9 * level)}` -> table frame. */
+  leaves: [Map<Gpa, SeptLeaf>, Map<Gpa, SeptLeaf>];
+  /** S-EPT tables below the root, by tableKey(level, GFN of the GPA) of units.ts -> table frame. */
   tables: Map<string, Pfn>;
   /** Level of the highest table below the root: 3 (4-level S-EPT, GPAW 48) or 4 (5-level, GPAW 52). */
   topLevel: 3 | 4;
@@ -70,8 +70,4 @@ export interface TdxModule {
 
 export function newTdxModule(phys: PhysMem, bugs: ReadonlySet<string> = new Set()): TdxModule {
   return { phys, tds: new Map(), vps: new Map(), pamt: new Map(), nextId: 1, bugs };
-}
-
-export function tableKey(level: TableLevel, gpa: number): string {
-  return `${level}:${Math.floor(gpa / bytesAt(level))}`;
 }

@@ -12,7 +12,7 @@ import { zapBindings } from '../kvm/invalidate.js';
 import { convertFolios } from '../gmem/hugetlb.js';
 import { runsIn } from '../gmem/inode.js';
 import { err, ok, type Ret } from '../result.js';
-import { isPageAligned, PAGE_SHIFT, U64_MAX } from '../units.js';
+import { gfnOfUapiGpa, isPageAligned, PAGE_SHIFT, U64_MAX } from '../units.js';
 import type { World } from '../world.js';
 import { gmemFile, vmIoctl } from './common.js';
 import { fault } from '../faults.js';
@@ -39,8 +39,8 @@ export function setMemoryAttributes(w: World, vmFd: number, a: AttrArgs): Ret {
   if (a.flags !== 0n) return err('EINVAL');
   if (a.attributes & ~supportedVmAttrs(w, hasPrivateMem(vm))) return err('EINVAL');
   if (a.size === 0n || a.start + a.size > U64_MAX) return err('EINVAL');
-  const start = Number(a.start >> BigInt(PAGE_SHIFT));
-  const end = Number((a.start + a.size + 4095n) >> BigInt(PAGE_SHIFT));
+  const start = gfnOfUapiGpa(a.start);
+  const end = gfnOfUapiGpa(a.start + a.size + 4095n);
   const wantPrivate = a.attributes !== 0n;
   if (bug && wantPrivate) setRange(vm.attrs, start, end, true);
   if (!isPageAligned(a.start) || !isPageAligned(a.size)) return err('EINVAL');
@@ -50,7 +50,7 @@ export function setMemoryAttributes(w: World, vmFd: number, a: AttrArgs): Ret {
   // every slot the range overlaps, so the hugepage decision can be revisited.
   if (!fault(w, 'conversion-skips-zap')) {
     for (const s of slotsOverlapping(vm.memslots, start, end)) {
-      zapGfnRange(w, vm, Math.max(start, s.baseGfn), Math.min(end, slotEnd(s)), ZAP_ALL);
+      zapGfnRange(w, vm, s.baseGfn > start ? s.baseGfn : start, slotEnd(s) < end ? slotEnd(s) : end, ZAP_ALL);
     }
   }
   if (wantPrivate) setRange(vm.attrs, start, end, true);

@@ -6,9 +6,10 @@
 import { directAccess, directPrefaultStep, type AccessArgs } from '../kvm/access.js';
 import { tdxGuestAccess, tdxGuestAccept, tdxPrefaultStep, tdxRunGate } from '../kvm/tdx_fault.js';
 import { err, ok, type Ret } from '../result.js';
-import { isPageAligned, PAGE_SHIFT, U64_MAX } from '../units.js';
+import { gfnOfUapiGpa, isPageAligned, PAGE_SHIFT, U64_MAX } from '../units.js';
 import type { Errno } from '../errno.js';
 import type { World } from '../world.js';
+import { isTd } from '../kvm/vm.js';
 import { vcpuIoctl } from './common.js';
 import { fault } from '../faults.js';
 
@@ -21,14 +22,14 @@ export function guestAccess(w: World, vcpuFd: number, a: AccessArgs): Ret {
   const g = vcpuIoctl(w, vcpuFd);
   if (!g.ok) return g.r;
   const { vcpu, vm } = g.v;
-  if (vm.tdx) {
+  if (isTd(vm)) {
     const gate = tdxRunGate(vm, vcpu);
     if (gate) return err(gate);
   }
   if (a.gpa >= GPA_LIMIT) return err('EINVAL');
   const bits = w.profile.settings.kernel?.guestBits;
-  if (bits && !vm.tdx && a.gpa >> BigInt(bits) !== 0n) return err('EINVAL');
-  if (vm.tdx) return tdxGuestAccess(w, vm, vcpu, a);
+  if (bits && !isTd(vm) && a.gpa >> BigInt(bits) !== 0n) return err('EINVAL');
+  if (isTd(vm)) return tdxGuestAccess(w, vm, vcpu, a);
   return directAccess(w, vm, a);
 }
 
@@ -38,7 +39,7 @@ export function guestAccept(w: World, vcpuFd: number, gpa: bigint, level: bigint
   const { vcpu, vm } = g.v;
   // TDG.MEM.PAGE.ACCEPT is a TDCALL: a non-TDX guest gets #UD, which KVM
   // reflects into the guest; the model answers EINVAL for it.
-  if (!vm.tdx) return err('EINVAL');
+  if (!isTd(vm)) return err('EINVAL');
   const gate = tdxRunGate(vm, vcpu);
   if (gate) return err(gate);
   if (gpa >= GPA_LIMIT) return err('EINVAL');
@@ -73,7 +74,7 @@ export function preFaultMemory(w: World, vcpuFd: number, gpa: bigint, size: bigi
     // Choice: a call maps at most PREFAULT_CHUNK_LIMIT chunks, as if a signal
     // arrived; the kernel then returns 0 with gpa/size describing the rest.
     if (chunks++ === PREFAULT_CHUNK_LIMIT) break;
-    const step = vm.tdx ? tdxPrefaultStep(w, vm, g.v.vcpu, cur) : cur >= GPA_LIMIT ? { errno: 'ENOENT' as Errno } : directPrefaultStep(w, vm, Number(cur >> BigInt(PAGE_SHIFT)));
+    const step = isTd(vm) ? tdxPrefaultStep(w, vm, g.v.vcpu, cur) : cur >= GPA_LIMIT ? { errno: 'ENOENT' as Errno } : directPrefaultStep(w, vm, gfnOfUapiGpa(cur));
     if ('errno' in step) {
       first = step.errno;
       break;

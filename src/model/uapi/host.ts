@@ -10,7 +10,7 @@ import { maybeReleaseGmem } from '../kvm/lifetime.js';
 import { zapGfnRange } from '../mmu/zap.js';
 import { readFrame, writeFrame } from '../phys.js';
 import { created, err, ok, outcome, val, type Ret } from '../result.js';
-import { isPageAligned, PAGE_SHIFT, type Pfn } from '../units.js';
+import { gfnAdd, isPageAligned, PAGE_SHIFT, type Pfn } from '../units.js';
 import { newId, type World } from '../world.js';
 import { gmemFile } from './common.js';
 import { fault } from '../faults.js';
@@ -98,8 +98,8 @@ function invalidateHva(w: World, start: bigint, end: bigint): void {
       const s = slot.uaddr;
       const e = slot.uaddr + (BigInt(slot.npages) << BigInt(PAGE_SHIFT));
       if (s >= end || start >= e) continue;
-      const from = slot.baseGfn + Number(((start > s ? start : s) - s) >> BigInt(PAGE_SHIFT));
-      const to = slot.baseGfn + Number(((end < e ? end : e) - s + 4095n) >> BigInt(PAGE_SHIFT)) - (fault(w, 'munmap-keeps-last-spte') ? 1 : 0);
+      const from = gfnAdd(slot.baseGfn, Number(((start > s ? start : s) - s) >> BigInt(PAGE_SHIFT)));
+      const to = gfnAdd(slot.baseGfn, Number(((end < e ? end : e) - s + 4095n) >> BigInt(PAGE_SHIFT)) - (fault(w, 'munmap-keeps-last-spte') ? 1 : 0));
       zapGfnRange(w, vm, from, to, { private: false, shared: true });
     }
   }

@@ -10,7 +10,7 @@ import { sharedBit, type Vm } from '../kvm/vm.js';
 import { zapGfnRange, ZAP_ALL } from '../mmu/zap.js';
 import { err, ok, type Ret } from '../result.js';
 import { TASK_SIZE_MAX } from '../host/mapping.js';
-import { isPageAligned, PAGE_SHIFT, U64_MAX } from '../units.js';
+import { gfnOfUapiGpa, isPageAligned, PAGE_SHIFT, U64_MAX } from '../units.js';
 import { fdOf, newId, type World } from '../world.js';
 import { vmIoctl } from './common.js';
 import { fault } from '../faults.js';
@@ -68,7 +68,7 @@ export function setUserMemoryRegion2(w: World, vmFd: number, a: RegionArgs): Ret
     deleteSlot(w, vm, old);
     return ok();
   }
-  const baseGfn = Number(a.gpa >> BigInt(PAGE_SHIFT));
+  const baseGfn = gfnOfUapiGpa(a.gpa);
   const npages = Number(a.size >> BigInt(PAGE_SHIFT));
   let change: 'create' | 'move' | 'flags' = 'create';
   // The seeded bug lets a guest_memfd slot be re-flagged and keeps its

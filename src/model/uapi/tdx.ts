@@ -10,7 +10,7 @@ import type { Errno } from '../errno.js';
 import { err, ok, type Ret } from '../result.js';
 import { isPageAligned, U64_MAX } from '../units.js';
 import type { World } from '../world.js';
-import { sharedBit, type Vm } from '../kvm/vm.js';
+import { isCreatedTd, isTd, sharedBit, type TdVm } from '../kvm/vm.js';
 import { vcpuIoctl, vmIoctl } from './common.js';
 import { fault } from '../faults.js';
 
@@ -32,12 +32,13 @@ function notTdxVcpu(): Ret {
 }
 
 /** Models tdx_vm_ioctl(): resolve the VM, the command preamble (tdx_get_cmd()), then the command. */
-function vmCmd(w: World, vmFd: number, c: TdxCmd, run: (vm: Vm) => Errno | null): Ret {
+function vmCmd(w: World, vmFd: number, c: TdxCmd, run: (vm: TdVm) => Errno | null): Ret {
   const g = vmIoctl(w, vmFd);
   if (!g.ok) return g.r;
-  if (!g.v.tdx) return notTdx();
+  const vm = g.v;
+  if (!isTd(vm)) return notTdx();
   if (c.hwError !== 0n) return err('EINVAL');
-  return done(run(g.v));
+  return done(run(vm));
 }
 
 export interface InitVmArgs extends TdxCmd {
@@ -56,9 +57,10 @@ export function tdxFinalizeIoctl(w: World, vmFd: number, c: TdxCmd): Ret {
 export function tdxInitVcpuIoctl(w: World, vcpuFd: number, c: TdxCmd): Ret {
   const g = vcpuIoctl(w, vcpuFd);
   if (!g.ok) return g.r;
-  if (!g.v.vm.tdx) return notTdxVcpu();
+  const { vm, vcpu } = g.v;
+  if (!isTd(vm)) return notTdxVcpu();
   if (c.hwError !== 0n) return err('EINVAL');
-  return done(tdxInitVcpu(w, g.v.vm, g.v.vcpu, c.flags));
+  return done(tdxInitVcpu(w, vm, vcpu, c.flags));
 }
 
 export interface InitMemArgs extends TdxCmd {
@@ -83,11 +85,12 @@ export function tdxInitMemRegionIoctl(w: World, vcpuFd: number, a: InitMemArgs):
   const g = vcpuIoctl(w, vcpuFd);
   if (!g.ok) return g.r;
   const { vm, vcpu } = g.v;
-  if (!vm.tdx) return notTdxVcpu();
+  if (!isTd(vm)) return notTdxVcpu();
   if (a.hwError !== 0n) return err('EINVAL');
   const t = vm.tdx;
   const afterFinalizeOk = fault(w, 'add-after-finalize');
-  if (t.hkid === null || (t.state === 'RUNNABLE' && !afterFinalizeOk)) return err('EINVAL');
+  // An HKID implies a created TD; isCreatedTd() narrows to it.
+  if (t.hkid === null || !isCreatedTd(vm) || (t.state === 'RUNNABLE' && !afterFinalizeOk)) return err('EINVAL');
   if (!vcpu.tdxInitialized) return err('EINVAL');
   if (a.flags & ~INIT_MEM_FLAGS.MEASURE) return err('EINVAL');
   const source = a.source === 0n ? nullSourceMeaning(w) : 'address';

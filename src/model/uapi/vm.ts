@@ -1,6 +1,6 @@
 // KVM_CREATE_VM, KVM_CREATE_VCPU and close(2) of any KVM fd.
 
-import { newVm, type VmType } from '../kvm/vm.js';
+import { isTd, newVm, type VmType } from '../kvm/vm.js';
 import { tdxVmInit } from '../kvm/tdx_vm.js';
 import { maybeDestroyVm, maybeReleaseGmem } from '../kvm/lifetime.js';
 import { tdxVcpuCreate } from '../kvm/tdx_vm.js';
@@ -41,7 +41,7 @@ export function kvmCreateVcpu(w: World, vmFd: number, id: bigint): Ret {
   const vm = g.v;
   if (id >= MAX_VCPU_IDS) return err('EINVAL');
   if (vm.vcpus.length >= MAX_VCPUS) return err('EINVAL');
-  if (vm.tdx) {
+  if (isTd(vm)) {
     const e = tdxVcpuCreate(w, vm);
     if (e) return err(e);
   }
