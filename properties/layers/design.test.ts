@@ -85,6 +85,11 @@ describe('the import graph holds the design', () => {
     // Arrows the design forbids: absent from the table, or type-only.
     for (const k of ['model/tdx -> model/gmem', 'model/tdx -> model/host', 'model/mmu -> model/kvm', 'model/kvm -> model/uapi', 'model/base -> program', 'corpus -> cli', 'model/gmem -> model/mmu']) expect(allowed.has(k), k).toBe(false);
     for (const k of ['invariants -> model/kvm', 'invariants -> model/mmu', 'oracle -> model/world']) expect(allowed.get(k), k).toBe('type');
+    // The model is self-contained, and the command line is the top: nothing imports it.
+    for (const [a, b] of ARROWS) {
+      if (a.startsWith('model/')) expect(b, `${a} -> ${b}`).toMatch(/^model\//);
+      expect(b, `${a} -> ${b}`).not.toBe('cli');
+    }
   });
 
   test('no import draws an arrow the design does not list, or a value import over a type-only arrow', () => {
