@@ -8,7 +8,7 @@ import { abstractProgramArb } from '../src/fuzz/program.js';
 import { materialize, type ACall } from '../src/fuzz/abstract.js';
 import { firstFinding } from '../src/fuzz/check.js';
 import { fuzz } from '../src/fuzz/engine.js';
-import { runProgram, SWEEP_EVERY } from '../src/fuzz/runner.js';
+import { runProgram, SWEEP_EVERY, type RunOptions } from '../src/fuzz/runner.js';
 import { parseProgram } from '../src/program/parser.js';
 import { BUGS } from '../src/model/bugs.js';
 import { PROFILES, type ProfileName } from '../src/model/profiles.js';
@@ -43,6 +43,17 @@ function streamBench(profile: ProfileName, n: number) {
   const calls = programs.reduce((s, p) => s + p.calls.length, 0);
   const bare: number[] = [];
   const harness: number[] = [];
+  const noImage: number[] = [];
+  const noSweeps: number[] = [];
+  /** The harness loop with some checks left out: what those checks cost, on the same stream. */
+  const without = (costOf: RunOptions['costOf']) => {
+    let steps = 0;
+    const [, t] = timed(() => fc.check(fc.property(arb, (a: ACall[]) => {
+      steps += runProgram(materialize(a), { profile, bugs: [], stopOnViolation: true, costOf }).steps.length;
+      return true;
+    }), { seed: 7, numRuns: n }));
+    return steps / (t / 1000);
+  };
   for (let r = 0; r < REPS; r++) {
     const [, bt] = timed(() => { for (const p of programs) runProgram(p, { profile, bugs: [], noInvariants: true }); });
     bare.push(calls / (bt / 1000));
@@ -53,8 +64,10 @@ function streamBench(profile: ProfileName, n: number) {
       return true;
     }), { seed: 7, numRuns: n }));
     harness.push(hc / (ht / 1000));
+    noImage.push(without({ noStateImage: true }));
+    noSweeps.push(without({ noSweeps: true }));
   }
-  return { bare: median(bare), harness: median(harness) };
+  return { bare: median(bare), harness: median(harness), noImage: median(noImage), noSweeps: median(noSweeps) };
 }
 
 /** A scripted TD workload whose every range call spans the whole guest. */
@@ -108,6 +121,9 @@ async function main(): Promise<void> {
   console.log(row(['harness / bare model', ratio.toFixed(2), '>= 0.50', ratio >= 0.5 ? 'yes' : 'NO'], widths));
   console.log(row(['full sweep of every invariant, every N steps', `N = ${SWEEP_EVERY}`, '', ''], widths));
   console.log(row(['  (and after the last step of every program)', '', '', ''], widths));
+  console.log(row(['what the checks cost (same stream):', '', '', ''], widths));
+  console.log(row(['  harness without the whole-state image', `${(s.noImage / s.bare).toFixed(2)} of bare`, '', ''], widths));
+  console.log(row(['  harness without the full sweeps', `${(s.noSweeps / s.bare).toFixed(2)} of bare`, '', ''], widths));
   for (const [k, v] of kernelBenchRows()) console.log(row([k, v], widths));
   const small = guestBench(16n << 20n);
   const large = guestBench(1n << 40n);

@@ -22,6 +22,12 @@ export interface RunOptions {
   noInvariants?: boolean;
   /** Stop after the first step with a violation. */
   stopOnViolation?: boolean;
+  /**
+   * Bench only, to show what each check costs: leave out the whole-state
+   * image (errno-contract then checks errnos and SEAMCALLs but not the
+   * unchanged state), or the full sweeps. Nothing else sets these.
+   */
+  costOf?: { noStateImage?: boolean; noSweeps?: boolean };
   /** Called after every checked step (state coverage). */
   onStep?: (c: CheckCtx, s: StepReport) => void;
 }
@@ -89,14 +95,14 @@ export function newRunWorld(opts: RunOptions): World {
 /** Run one call in an existing world; used by replay, the fuzzer and the shrinker alike. */
 export function runStep(w: World, call: Call, index: number, names: Map<string, Bound>, opts: RunOptions, last = false): StepReport {
   const ec = toExecCall(call, names, w);
-  const before = opts.noInvariants ? undefined : takeBefore(w, ec);
+  const before = opts.noInvariants ? undefined : takeBefore(w, ec, !opts.costOf?.noStateImage);
   const r = execCall(w, ec, before ? stepTrace(w) : undefined);
   if (call.bind) names.set(call.bind, { value: r.ret.handle ?? -1 });
   let ctx: CheckCtx | undefined;
   if (before) {
     const ref = oracleOf(w);
     ref.observe(w, ec, r.ret, r.step);
-    ctx = { world: w, call: ec, ret: r.ret, step: r.step, before, exception: r.exception, full: last || index % SWEEP_EVERY === SWEEP_EVERY - 1, ref };
+    ctx = { world: w, call: ec, ret: r.ret, step: r.step, before, exception: r.exception, full: !opts.costOf?.noSweeps && (last || index % SWEEP_EVERY === SWEEP_EVERY - 1), ref };
   }
   const violations = ctx ? checkAll(ctx) : r.exception ? [{ invariant: 'no-exception', message: r.exception }] : [];
   const report: StepReport = {

@@ -44,7 +44,8 @@ function leafAt(root: MmuRoot, gfn: number) {
   return rootLeafAt(root, gfn)?.spte;
 }
 
-export function takeBefore(w: World, call: ExecCall<Op>): Before {
+/** The state before a call; `image: false` leaves out the whole-state image (the bench's measure of what it costs). */
+export function takeBefore(w: World, call: ExecCall<Op>, image = true): Before {
   const vms = new Map<number, VmBefore>();
   for (const vm of w.vms.values()) {
     vms.set(vm.id, {
@@ -66,7 +67,7 @@ export function takeBefore(w: World, call: ExecCall<Op>): Before {
     mirrorLeafAtGpa = leaf !== undefined && !leaf.premapped;
   }
   const sourceFaulted = call.op === 'KVM_TDX_INIT_MEM_REGION' && call.args.source !== undefined ? hostPageFaulted(w, call.args.source) : undefined;
-  return { vms, mirrorLeafAtGpa, sourceFaulted, image: imageBefore(w, call.op), free: { spans: w.pfns.free.segs.slice(), bump: w.pfns.bump } };
+  return { vms, mirrorLeafAtGpa, sourceFaulted, image: image ? imageBefore(w, call.op) : null, free: { spans: w.pfns.free.segs.slice(), bump: w.pfns.bump } };
 }
 
 /** Whether the page behind a host address is faulted in: an anonymous page touched, or a guest_memfd page allocated and seen. */
