@@ -17,7 +17,7 @@ const last = (s: string) => JSON.parse(s.trim().split('\n').at(-1)!);
 
 describe('a bug picks its profile', () => {
   test('--bug folio-wrappers without --profile runs hugepage and prints which', async () => {
-    const r = await runMain('fuzz', '--bug', 'folio-wrappers', '--seed', '1', '--runs', '10', '--corpus', tmp());
+    const r = await runMain('fuzz', '--bug', 'folio-wrappers', '--seed', '1', '--runs', '3', '--corpus', tmp());
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/profile hugepage picked for --bug folio-wrappers/);
     expect(r.stdout).toMatch(/tdxfuzz fuzz: profile hugepage, bugs folio-wrappers/);

@@ -12,7 +12,8 @@ describe('tdxfuzz diff', () => {
   test.each([
     ['upstream', 'null-source-target', /^>>> KVM_TDX_INIT_MEM_REGION\(cpu0, source=0x0.*EINVAL\s+0$/m],
     ['upstream', 'g1', /^>>> KVM_TDX_INIT_MEM_REGION\(cpu0, source=0x0.*EINVAL\s+EFAULT$/m],
-    ['hugepage', 'hugepage-folio', /^>>> .*\s+0\s+EIO$/m],
+    // The folio wrappers bug the VM where the PFN-only ones succeed, so the first answer that differs is the flawed design's EIO.
+    ['hugepage', 'hugepage-folio', /^>>> .*\s+(?!EIO\s)\S+\s+EIO$/m],
     ['upstream', 'inplace', /^>>> /m],
   ])('%s against %s', (a, b, marked) => {
     const r = run('diff', '--a', a, '--b', b, '--seed', '1');

@@ -1,7 +1,8 @@
 // Generator reach: a short run reaches every shape of src/fuzz/reach.ts at
 // least once (non-zero guest_memfd offsets, several slots per file and files
 // per VM, conversions, punches and munmaps over several live slots, reads
-// after each content-changing event, duplicate vCPU ids per TD state), and
+// after each content-changing event, duplicate vCPU ids per TD state, huge
+// leaves demoted by a partial zap), and
 // the shapes are a deterministic function of the seed.
 
 import { expect, test } from 'vitest';
@@ -13,9 +14,9 @@ import { SEED } from './hunt.js';
 
 const RUNS = Number(process.env.FUZZ_REACH_RUNS ?? 300);
 
-test(`${RUNS} programs each of upstream and inplace reach every generator shape`, () => {
+test(`${RUNS} programs each of upstream, inplace and hugepage reach every generator shape`, () => {
   const coverage = new Coverage();
-  for (const profile of ['upstream', 'inplace'] as const) search({ profile, bugs: [], seed: SEED, runs: RUNS, maxCalls: 40, coverage });
+  for (const profile of ['upstream', 'inplace', 'hugepage'] as const) search({ profile, bugs: [], seed: SEED, runs: RUNS, maxCalls: 40, coverage });
   const missing = coverage.reachCounts().filter(([, n]) => n === 0).map(([k]) => k);
   expect(missing).toEqual([]);
   expect(coverage.reachCounts().map(([k]) => k)).toEqual([...REACH_SHAPES]);

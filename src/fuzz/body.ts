@@ -114,9 +114,52 @@ function moveAfter(c: ACall): ACall[] {
   return [slot, write, move, guestRead(c, gpa, 0n)];
 }
 
-/** A call, followed a third of the time by the read of what it changed; a memslot call is sometimes a slot moved under a live mapping. */
+/**
+ * A huge page changed under the guest, after a 2 MiB accept of an aligned
+ * range (the first huge page of a slot usually holds 4 KiB leaves from the
+ * setup's image and touches, so often the next one). By `how % 3`:
+ * - 0: the last page alone is converted to shared first, so the range is not
+ *   uniformly private: the fault must map 4 KiB and the accept answer a size
+ *   mismatch;
+ * - 1: the guest writes the last page, every page but that one is converted
+ *   to shared, and the guest reads it back: the zap must demote the huge
+ *   leaf and keep that page (tdx_sept_split_private_spte()), not take the
+ *   whole leaf and what the guest wrote with it;
+ * - 2: the guest writes the last page, the huge range is punched out and
+ *   pre-faulted again: its new frames (likely the same ones) must all be
+ *   zeroed before they are seen, the last included.
+ * Conversions go through the file (`how` odd, in-place conversion) or the
+ * VM's attributes. Ranges one page short of, or one page at the end of, a
+ * huge page are rare among random arguments.
+ */
+function splitAfter(c: ACall, how: number): ACall[] {
+  const gpa = c.args.gpa?.k === 'int' ? c.args.gpa.v : 0n;
+  const base = (gpa & ~(M2 - 1n)) + (how >= 7 ? M2 : 0n);
+  const last = base + M2 - K;
+  const cpu = c.picks[0] ?? 0;
+  const convert = (start: bigint, size: bigint): ACall => {
+    const range = { size: aint(size), attributes: aint(0), flags: aint(0) };
+    return how % 2 === 1
+      ? { op: 'KVM_SET_MEMORY_ATTRIBUTES2', picks: [0], args: { offset: aint(start), ...range } }
+      : { op: 'KVM_SET_MEMORY_ATTRIBUTES', picks: [0], args: { gpa: aint(start), ...range } };
+  };
+  const accept: ACall = { ...c, args: { ...c.args, gpa: aint(base) } };
+  if (how % 3 === 0) return [convert(last, K), accept, guestRead(c, aint(base), 1n)];
+  const write: ACall = { op: 'GUEST_ACCESS', picks: [cpu], args: { gpa: aint(last), private: aint(1), write: aint(1), byte: aint(0xa5n) } };
+  if (how % 3 === 1) return [accept, write, convert(base, M2 - K), guestRead(c, aint(last), 1n)];
+  const punch: ACall = { op: 'FALLOCATE', picks: [0], args: { mode: aint(FALLOC_FLAGS.KEEP_SIZE | FALLOC_FLAGS.PUNCH_HOLE), offset: aint(base), len: aint(M2) } };
+  const refault: ACall = { op: 'KVM_PRE_FAULT_MEMORY', picks: [cpu], args: { gpa: aint(base), size: aint(M2), flags: aint(0) } };
+  return [accept, write, punch, refault];
+}
+
+const K = 0x1000n;
+const M2 = 0x200000n;
+const isHugeAccept = (c: ACall) => c.op === 'GUEST_ACCEPT' && c.args.level?.k === 'int' && c.args.level.v === 1n;
+
+/** A call, followed a third of the time by the read of what it changed; a memslot call is sometimes a slot moved under a live mapping, a 2 MiB accept sometimes a huge leaf split under the guest. */
 const withRead = (arb: fc.Arbitrary<ACall>): fc.Arbitrary<ACall[]> =>
   fc.tuple(arb, fc.nat(11)).map(([c, how]) => {
+    if (isHugeAccept(c) && how >= 3) return splitAfter(c, how);
     const r = how < 4 ? readAfter(c, how) : null;
     if (r) return [c, r];
     return c.op === 'KVM_SET_USER_MEMORY_REGION2' && how < 6 ? moveAfter(c) : [c];

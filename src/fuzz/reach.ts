@@ -2,7 +2,7 @@
 // and invalidation bugs hide behind. Bindings at a non-zero guest_memfd
 // offset, several slots on one file and several files per VM, conversions,
 // punches and munmaps over several slots that had live mappings, memslots
-// moved while they had mappings, reads after
+// moved while they had mappings, huge leaves demoted by a partial zap, reads after
 // each kind of content-changing event, and duplicate vCPU ids per TD state.
 // Read by `tdxfuzz fuzz --coverage`; the fuzzer itself never looks at it.
 
@@ -29,6 +29,7 @@ export const REACH_SHAPES = [
   'punch hole over several slots with mappings',
   'munmap over several slots with mappings',
   'memslot moved with mappings',
+  'huge leaf demoted by a partial zap',
   ...CONTENT_EVENTS.map((e) => `read after ${e}`),
   'duplicate vCPU id (TD INITIALIZED)',
   'duplicate vCPU id (TD RUNNABLE)',
@@ -150,6 +151,9 @@ export class Reach {
     if (!t) this.tracks.set(w, (t = { events: [], live: new Map(), slotOf: new Map() }));
     const a = call.args;
     const h = call.handles[0];
+    // A conversion or punch that covers part of a huge private leaf splits it (TDH.MEM.PAGE.DEMOTE) and zaps only its range.
+    if ((call.op === 'KVM_SET_MEMORY_ATTRIBUTES' || call.op === 'KVM_SET_MEMORY_ATTRIBUTES2' || call.op === 'FALLOCATE') && ok(ret)
+      && step.seamcall.log.some((r) => r.name === 'TDH.MEM.PAGE.DEMOTE' && r.status === 'TDX_SUCCESS')) this.inc('huge leaf demoted by a partial zap');
     switch (call.op) {
       case 'KVM_SET_USER_MEMORY_REGION2': {
         const vm = vmOfFd(w, h, 'vm');

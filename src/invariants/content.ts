@@ -1,7 +1,8 @@
 // content-integrity: every host or guest access lands where the oracle says
 // it may, and a read returns the byte last written there, unless a zeroing
 // event the semantics name came in between (first allocation, punch hole,
-// TDG.MEM.PAGE.ACCEPT). The oracle (src/oracle) predicts both from the calls
+// TDG.MEM.PAGE.ACCEPT), and a private page the guest accepted stays
+// reachable until a named event takes it away. The oracle (src/oracle) predicts both from the calls
 // alone; this check only compares.
 
 import type { CheckCtx, Invariant, Violation } from './types.js';
@@ -47,6 +48,11 @@ export const contentIntegrity: Invariant = {
     const r = c.ret;
     const succeeded = r.kind === 'int' || (r.kind === 'outcome' && r.name === 'OK');
     if (!succeeded) {
+      // A TD's accepted private page stays mapped until a named event takes
+      // it away (oracle/accepted.ts): KVM never removes it on its own, so an
+      // access that now faults, kills the TD or fails lost the guest's data.
+      const must = c.ref.now.mustReach;
+      if (must !== undefined) out.push({ invariant: this.id, message: `${what} answered ${r.kind === 'errno' ? r.name : r.kind === 'outcome' ? r.name : 'a failure'}, but ${must}` });
       // Anonymous memory has no private state: a host access inside a live
       // anonymous mapping has nothing that may refuse it (the VMA lookup of
       // lock_vma_under_rcu()/find_vma() finds it, the fault allocates).

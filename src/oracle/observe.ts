@@ -11,6 +11,7 @@ import type { StepCtx, World } from '../model/world.js';
 import { isLeaf, LEVEL_1G, LEVEL_2M, LEVEL_4K, levelOf, pagesAt } from '../model/view.js';
 import { RangeMap } from './intervals.js';
 import { maybeDestroy, maybeRelease } from './lifetime.js';
+import { accept, forgetGmemRange, forgetVm, isAccepted } from './accepted.js';
 import { addPage, newTd } from './mrtd.js';
 import { contentOf, guestReach, hostReach, indexOf, liveGmem, mappingAtVa, slotOf, writeContent, type Reach } from './places.js';
 import type { RefState, RefVm, TdPhase, VmKind } from './state.js';
@@ -26,6 +27,12 @@ export interface Prediction {
   populated?: { gpas: number[]; measure: boolean };
   /** Pages in the oracle's MRTD of the targeted VM before the call. */
   pagesBefore?: number;
+  /**
+   * GUEST_ACCESS: why the access must succeed, when it must: a private access
+   * by an initialised vCPU of a RUNNABLE TD to a GFN the guest accepted and
+   * still holds (accepted.ts).
+   */
+  mustReach?: string;
 }
 
 const KINDS: Record<string, VmKind> = { '0': 'DEFAULT', '1': 'SW_PROTECTED', '5': 'TDX' };
@@ -61,7 +68,7 @@ export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step
       const id = w.fds.get(ret.handle)!.id;
       const kind = KINDS[a.type.toString()] ?? 'DEFAULT';
       ref.fds.set(ret.handle, { kind: 'vm', id });
-      ref.vms.set(id, { id, kind, fdOpen: true, vcpuFds: new Set(), destroyed: false, slots: [], attrs: new RangeMap(), td: kind === 'TDX' ? newTd() : null, gpaw: 48 });
+      ref.vms.set(id, { id, kind, fdOpen: true, vcpuFds: new Set(), destroyed: false, slots: [], attrs: new RangeMap(), accepted: new RangeMap(), td: kind === 'TDX' ? newTd() : null, gpaw: 48 });
       break;
     }
     case 'KVM_CREATE_VCPU':
@@ -82,7 +89,10 @@ export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step
       break;
     }
     case 'KVM_SET_USER_MEMORY_REGION2':
-      if (vm && isZero(ret)) setRegion(ref, vm, a);
+      if (vm && isZero(ret)) {
+        setRegion(ref, vm, a);
+        forgetVm(vm);
+      }
       break;
     case 'KVM_SET_MEMORY_ATTRIBUTES': {
       if (!vm || !isZero(ret)) break;
@@ -90,6 +100,7 @@ export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step
       const end = Number((a.gpa + a.size + 4095n) >> 12n);
       if (a.attributes & ATTR_FLAGS.PRIVATE) vm.attrs.set(start, end, true);
       else vm.attrs.clear(start, end);
+      vm.accepted.clear(start, end);
       break;
     }
     case 'KVM_SET_MEMORY_ATTRIBUTES2': {
@@ -99,6 +110,7 @@ export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step
       const end = Number((a.offset + a.size) >> 12n);
       if (a.attributes & ATTR_FLAGS.PRIVATE) g.priv.set(start, end, true);
       else g.priv.clear(start, end);
+      forgetGmemRange(ref, g.id, start, end);
       break;
     }
     case 'FALLOCATE': {
@@ -110,6 +122,7 @@ export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step
         // The pages go; whatever comes next at these indices is a fresh, zeroed page.
         g.content.clear(start, end);
         g.allocated.clear(start, end);
+        forgetGmemRange(ref, g.id, start, end);
       } else g.allocated.set(start, end, true);
       break;
     }
@@ -168,12 +181,18 @@ export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step
       if (!vm) break;
       const reach = guestReach(ref, vm, a.gpa, a.private !== 0n);
       p.access = { reach, before: reach.ok ? contentOf(ref, reach.place) : 0 };
+      p.mustReach = mustReach(ref, vm, h, a.gpa, a.private !== 0n);
       if (a.write !== 0n && isOk(ret) && reach.ok) writeContent(ref, reach.place, Number((a.byte ?? 0n) & 0xffn));
       break;
     }
     case 'GUEST_ACCEPT': {
       const level = levelOf(a.level, [LEVEL_4K, LEVEL_2M]);
-      if (vm && isOk(ret) && level !== null) acceptZeroes(ref, vm, Number(a.gpa >> 12n), pagesAt(level));
+      if (vm && isOk(ret) && level !== null) {
+        const n = pagesAt(level);
+        const gfn = Number(a.gpa >> 12n);
+        acceptZeroes(ref, vm, gfn, n);
+        accept(vm, gfn - (gfn % n), n);
+      }
       break;
     }
     // Neither changes what the reference tracks: a pin count, and mappings the model's own invariants check.
@@ -183,6 +202,14 @@ export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step
     default: c.op satisfies never;
   }
   return p;
+}
+
+function mustReach(ref: RefState, vm: RefVm, vcpuFd: number, gpa: bigint, privateAccess: boolean): string | undefined {
+  if (vm.kind !== 'TDX' || vm.td?.phase !== 'RUNNABLE' || !privateAccess || !ref.vcpus.get(vcpuFd)?.tdxInit) return undefined;
+  const bit = 1n << BigInt(vm.gpaw - 1);
+  if (gpa >= bit || gpa < 0n) return undefined;
+  const gfn = Number(gpa >> 12n);
+  return isAccepted(vm, gfn) ? `the guest accepted GFN 0x${gfn.toString(16)} and nothing has taken it away since` : undefined;
 }
 
 function setRegion(ref: RefState, vm: RefVm, a: Record<string, bigint>): void {
@@ -292,6 +319,7 @@ function populate(ref: RefState, w: World, vm: RefVm, c: ExecCall<Op>, step: Ste
       }
       writeContent(ref, target, byte);
     }
+    accept(vm, gfn, 1);
     addPage(td, { gpa, byte, extends: measure ? extendsOf(step, modelTd, gpa, k >= 0 && k < advanced) : 0 });
   }
   return { gpas, measure };

@@ -56,6 +56,8 @@ export interface RefVm {
   slots: RefSlot[];
   /** Per-VM PRIVATE attribute (KVM_SET_MEMORY_ATTRIBUTES). */
   attrs: RangeMap<true>;
+  /** GFNs the guest accepted (or INIT_MEM_REGION added) and still holds (accepted.ts). */
+  accepted: RangeMap<true>;
   td: RefTd | null;
   /** The TD's guest physical address width: 48 (shared bit 47) unless INIT_VM chose 52 (shared bit 51). */
   gpaw: number;

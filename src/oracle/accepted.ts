@@ -1,0 +1,48 @@
+// Which GFNs of a TD the guest holds as private, accepted memory: pages it
+// accepted (TDG.MEM.PAGE.ACCEPT answered OK) or that INIT_MEM_REGION added
+// before finalize (PAGE.ADD leaves them MAPPED), and that nothing the
+// semantics name has taken away since. Only these take a page away from a
+// TD: a conversion of its GFN or gmem index, a punch hole over it, a memslot
+// change of its VM, the release of its guest_memfd, and the end of the VM.
+// KVM never zaps a private leaf for any other reason, because for a TD that
+// is TDH.MEM.PAGE.REMOVE and the guest's data is gone (tdx.md §4; splitting a
+// huge leaf for a partial zap demotes it, it does not drop the rest).
+//
+// Every removal event clears more than it strictly needs to (the whole VM on
+// a memslot change), so the prediction errs towards checking less, never
+// towards a false alarm.
+
+import { RangeMap } from './intervals.js';
+import type { RefState, RefVm } from './state.js';
+
+const ALL = Number.MAX_SAFE_INTEGER;
+
+export function accept(vm: RefVm, gfn: number, pages: number): void {
+  vm.accepted.set(gfn, gfn + pages, true);
+}
+
+export function forgetVm(vm: RefVm): void {
+  vm.accepted = new RangeMap();
+}
+
+/** A range of a guest_memfd lost its pages or changed privacy: every GFN bound to it forgets. */
+export function forgetGmemRange(ref: RefState, gmemId: number, start: number, end: number): void {
+  for (const vm of ref.vms.values()) {
+    for (const s of vm.slots) {
+      if (s.gmem !== gmemId) continue;
+      const from = Math.max(start, s.pgoff);
+      const to = Math.min(end, s.pgoff + s.npages);
+      if (from < to) vm.accepted.clear(s.baseGfn + (from - s.pgoff), s.baseGfn + (to - s.pgoff));
+    }
+  }
+}
+
+/** The whole of a guest_memfd, as when it is released. */
+export function forgetGmem(ref: RefState, gmemId: number): void {
+  forgetGmemRange(ref, gmemId, 0, ALL);
+}
+
+/** Whether the guest holds `gfn` as accepted private memory. */
+export function isAccepted(vm: RefVm, gfn: number): boolean {
+  return vm.accepted.get(gfn) === true;
+}
