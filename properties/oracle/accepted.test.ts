@@ -87,7 +87,7 @@ describe('a private page the guest holds stays reachable (content-integrity)', (
     expect(o.clean).toEqual([]);
     expect(o.answer).toEqual({ kind: 'int', value: 0x5an });
     expect(o.lost).toHaveLength(1);
-    expect(o.lost[0]).toMatch(/GUEST_ACCESS of GPA 0x1ff000 \(private\) answered EIO, but the guest accepted GFN 0x1ff/);
+    expect(o.lost[0]).toMatch(/GUEST_ACCESS of GPA 0x1ff000 \(private\) answered EIO, but the TD holds GFN 0x1ff \(accepted or added\)/);
   });
 
   test('a page INIT_MEM_REGION added, once the TD runs', () => {

@@ -1,9 +1,9 @@
 // content-integrity: every host or guest access lands where the oracle says
 // it may, and a read returns the byte last written there, unless a zeroing
 // event the semantics name came in between (first allocation, punch hole,
-// TDG.MEM.PAGE.ACCEPT), and a private page the guest accepted stays
-// reachable until a named event takes it away. The oracle (src/oracle) predicts both from the calls
-// alone; this check only compares.
+// TDG.MEM.PAGE.ACCEPT), and a private page a TD holds stays reachable
+// until a named event takes it away. The oracle (src/oracle) predicts all
+// of it from the calls alone; this check only compares.
 
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { hex } from './util.js';

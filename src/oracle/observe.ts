@@ -204,12 +204,13 @@ export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step
   return p;
 }
 
+/** Why a GUEST_ACCESS must succeed: the page is private memory the TD holds (accepted.ts), and its vCPU may run. */
 function mustReach(ref: RefState, vm: RefVm, vcpuFd: number, gpa: bigint, privateAccess: boolean): string | undefined {
   if (vm.kind !== 'TDX' || vm.td?.phase !== 'RUNNABLE' || !privateAccess || !ref.vcpus.get(vcpuFd)?.tdxInit) return undefined;
   const bit = 1n << BigInt(vm.gpaw - 1);
   if (gpa >= bit || gpa < 0n) return undefined;
   const gfn = Number(gpa >> 12n);
-  return isAccepted(vm, gfn) ? `the guest accepted GFN 0x${gfn.toString(16)} and nothing has taken it away since` : undefined;
+  return isAccepted(vm, gfn) ? `the TD holds GFN 0x${gfn.toString(16)} (accepted or added) and nothing has taken it away since` : undefined;
 }
 
 function setRegion(ref: RefState, vm: RefVm, a: Record<string, bigint>): void {
