@@ -7,27 +7,11 @@
 // when the page is still held.
 
 import { describe, expect, test } from 'vitest';
-import { execCall } from '../../src/model/exec.js';
-import { newWorld } from '../../src/model/world.js';
-import { PROFILES, type ProfileName } from '../../src/model/profiles.js';
+import type { ProfileName } from '../../src/model/profiles.js';
 import { err, type Ret } from '../../src/model/result.js';
-import { toExecCall } from '../../src/fuzz/runner.js';
-import { takeBefore } from '../../src/invariants/before.js';
-import { checkAll } from '../../src/invariants/registry.js';
-import { stepTrace } from '../../src/invariants/trace.js';
-import { Oracle } from '../../src/oracle/index.js';
-import { parseProgram } from '../../src/program/parser.js';
+import { checkedSteps, HUGE_TD as HELD_HUGE, messagesOf } from './steps.js';
 
-const HUGE_TD = `
-vm0 = KVM_CREATE_VM(type=TDX)
-g0 = KVM_CREATE_GUEST_MEMFD(vm0, size=0x400000, flags=HUGETLB_2M)
-KVM_SET_USER_MEMORY_REGION2(vm0, slot=0, flags=GUEST_MEMFD, gpa=0x0, size=0x400000, uaddr=0x0, gmem=g0, offset=0x0)
-KVM_TDX_INIT_VM(vm0)
-cpu0 = KVM_CREATE_VCPU(vm0, id=0)
-KVM_TDX_INIT_VCPU(cpu0)
-KVM_SET_MEMORY_ATTRIBUTES2(g0, offset=0x0, size=0x400000, attributes=PRIVATE, flags=0)
-KVM_TDX_FINALIZE_VM(vm0)
-KVM_PRE_FAULT_MEMORY(cpu0, gpa=0x0, size=0x200000, flags=0)
+const HUGE_TD = `${HELD_HUGE}
 GUEST_ACCEPT(cpu0, gpa=0x0, level=2M)
 GUEST_ACCESS(cpu0, gpa=0x1ff000, private=1, write=1, byte=0x5a)`;
 
@@ -54,29 +38,10 @@ interface Outcome {
 }
 
 function run(profile: ProfileName, text: string): Outcome {
-  const r = parseProgram(text.trim(), 'accepted.test');
-  if (!r.ok) throw new Error(r.error.message);
-  const calls = r.program.calls;
-  const w = newWorld(PROFILES[profile], new Set());
-  const ref = new Oracle(w.profile.settings.inPlaceConversion);
-  const names = new Map<string, { value: number }>();
-  let out: Outcome | undefined;
-  calls.forEach((call, i) => {
-    const ec = toExecCall(call, names, w);
-    const before = takeBefore(w, ec);
-    const x = execCall(w, ec, stepTrace(w));
-    if (call.bind) names.set(call.bind, { value: x.ret.handle ?? -1 });
-    ref.observe(w, ec, x.ret, x.step);
-    const ctx = { world: w, call: ec, ret: x.ret, step: x.step, before, exception: x.exception, full: false, ref };
-    const clean = checkAll(ctx).map((v) => `${v.invariant}: ${v.message}`);
-    if (i < calls.length - 1) {
-      expect(clean, `step ${i}`).toEqual([]);
-      return;
-    }
-    const lost = checkAll({ ...ctx, ret: err('EIO') }).filter((v) => v.invariant === 'content-integrity').map((v) => v.message);
-    out = { answer: x.ret, clean, lost };
-  });
-  return out!;
+  const steps = checkedSteps(profile, text, 'accepted.test');
+  steps.slice(0, -1).forEach((s, i) => expect(s.violations, `step ${i}`).toEqual([]));
+  const last = steps[steps.length - 1];
+  return { answer: last.ctx.ret, clean: last.violations, lost: messagesOf({ ...last.ctx, ret: err('EIO') }, 'content-integrity') };
 }
 
 const read = (gpa: string) => `\nGUEST_ACCESS(cpu0, gpa=${gpa}, private=1, write=0)`;

@@ -83,12 +83,47 @@ function busyReturned(c: CheckCtx, e: Errno): boolean {
   return e === 'EBUSY' && c.call.op === 'KVM_TDX_FINALIZE_VM' && log.length === 1 && log[0].name === 'TDH.MR.FINALIZE' && log[0].status === 'TDX_OPERAND_BUSY';
 }
 
+/** A call whose arguments alone decide that it fails (oracle/args.ts) fails, with the errno they decide. */
+function refusedByArguments(c: CheckCtx, out: Violation[]): void {
+  const must = c.ref.now.refused;
+  if (!must) return;
+  const r = c.ret;
+  if (r.kind !== 'errno') {
+    out.push({ invariant: 'errno-contract', message: `${c.call.op} succeeded, but ${must.why}` });
+    return;
+  }
+  if (must.errnos !== 'any' && !must.errnos.includes(r.name)) out.push({ invariant: 'errno-contract', message: `${c.call.op} failed with ${r.name}, but ${must.why}: ${must.errnos.join(' or ')}` });
+}
+
+/**
+ * The range a call copies back to userspace advanced consistently: for
+ * KVM_PRE_FAULT_MEMORY, gpa + size is where the range ended and size never
+ * grows (kvm_vcpu_pre_fault_memory() advances both by what was mapped,
+ * clamped to what was left); for INIT_MEM_REGION, gpa moved by as many pages
+ * as nr_pages went down (tdx_vcpu_init_mem_region()).
+ */
+function copiedBackRange(c: CheckCtx, out: Violation[]): void {
+  const a = c.call.args;
+  const o = c.step.out;
+  const bad = (what: string) => out.push({ invariant: 'errno-contract', message: `${c.call.op} copied back ${what}` });
+  const x = (n: bigint) => (n < 0n ? `-0x${(-n).toString(16)}` : `0x${n.toString(16)}`);
+  if (c.call.op === 'KVM_PRE_FAULT_MEMORY' && o.gpa !== undefined && o.size !== undefined) {
+    if (o.size < 0n || o.size > a.size || o.gpa < a.gpa || o.gpa + o.size !== a.gpa + a.size) bad(`gpa ${x(o.gpa)} size ${x(o.size)} for the range ${x(a.gpa)}+${x(a.size)}`);
+  }
+  if (c.call.op === 'KVM_TDX_INIT_MEM_REGION' && o.gpa !== undefined && o.nr_pages !== undefined) {
+    if (o.nr_pages < 0n || o.nr_pages > a.nr_pages || o.gpa - a.gpa !== (a.nr_pages - o.nr_pages) * 4096n) bad(`gpa ${x(o.gpa)} nr_pages ${o.nr_pages} for gpa ${x(a.gpa)} nr_pages ${a.nr_pages}`);
+  }
+}
+
 export const errnoContract: Invariant = {
   id: 'errno-contract',
   summary: 'Each call returns 0, a handle, an outcome or a documented errno; a failed call changes no state and issues no SEAMCALL, except for documented partial progress.',
   check(c: CheckCtx) {
     const out: Violation[] = [];
-    if (c.exception || c.ret.kind !== 'errno') return out;
+    if (c.exception) return out;
+    refusedByArguments(c, out);
+    copiedBackRange(c, out);
+    if (c.ret.kind !== 'errno') return out;
     const e = c.ret.name;
     const allowed = documented(c.call.op);
     if (!allowed.includes(e)) out.push({ invariant: this.id, message: `${c.call.op} returned ${e}; documented: ${allowed.join(', ') || 'no errno'}` });

@@ -45,6 +45,8 @@ export const removalOrder: Invariant = {
         out.push(v(this.id, `${c.call.op}: TDH.MEM.PAGE.REMOVE of GPA ${hex(gpa)} in a RUNNABLE TD with no TDH.MEM.TRACK between BLOCK and REMOVE`));
       }
     });
+    const gap = unflushedRemoval(c);
+    if (gap) out.push(v(this.id, `${c.call.op}: ${gap}`));
     // Frames guest_memfd freed in this step must not still be mapped, or be
     // removed only afterwards.
     for (const f of c.step.freedSeq) {
@@ -67,6 +69,31 @@ export const removalOrder: Invariant = {
     return out;
   },
 };
+
+/**
+ * Every frame a successful PAGE.REMOVE took from a TD is written back with
+ * TDH.PHYMEM.PAGE.WBINVD later in the same step, all of it (the frames of a
+ * 2 MiB leaf included), before the host may reuse it
+ * (tdx_sept_remove_private_spte()). A write-back that fails bugs the VM and
+ * leaks the frames instead, so the removals of a bugged VM's TD are left to
+ * bugged-vm and frame-liveness.
+ */
+function unflushedRemoval(c: CheckCtx): string | undefined {
+  const log = c.step.seamcall.log;
+  for (let i = 0; i < log.length; i++) {
+    const r = log[i];
+    if (r.name !== 'TDH.MEM.PAGE.REMOVE' || r.status !== 'TDX_SUCCESS' || r.outPfn === undefined || r.td === null || tdBugged(c.world, r.td)) continue;
+    const spans: Array<[number, number]> = [];
+    for (const x of log.slice(i + 1)) if (x.name === 'TDH.PHYMEM.PAGE.WBINVD' && x.status === 'TDX_SUCCESS') spans.push([x.args.pfn, x.args.pfn + pagesAt(x.args.level)]);
+    spans.sort((a, b) => a[0] - b[0]);
+    // The first frame of [outPfn, outPfn + n) no flush after the REMOVE covers.
+    let next: number = r.outPfn;
+    const end = r.outPfn + pagesAt(r.args.level);
+    for (const [from, to] of spans) if (from <= next && to > next) next = to;
+    if (next < end) return `PFN ${hex(next)}, removed from GPA ${hex(r.args.gpa)} by TDH.MEM.PAGE.REMOVE, was never written back with TDH.PHYMEM.PAGE.WBINVD`;
+  }
+  return undefined;
+}
 
 function tdBugged(w: World, td: number): boolean {
   for (const vm of w.vms.values()) if (vm.tdx?.td === td) return vm.bugged;

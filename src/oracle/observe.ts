@@ -12,6 +12,7 @@ import { isLeaf, LEVEL_1G, LEVEL_2M, LEVEL_4K, levelOf, pagesAt } from '../model
 import { RangeMap } from './intervals.js';
 import { maybeDestroy, maybeRelease } from './lifetime.js';
 import { accept, forgetGmemRange, forgetVm, isAccepted } from './accepted.js';
+import { refusal, type Refusal } from './args.js';
 import { addPage, newTd } from './mrtd.js';
 import { contentOf, guestReach, hostReach, indexOf, liveGmem, mappingAtVa, slotOf, writeContent, type Reach } from './places.js';
 import type { RefState, RefVm, TdPhase, VmKind } from './state.js';
@@ -33,6 +34,8 @@ export interface Prediction {
    * still holds (accepted.ts).
    */
   mustReach?: string;
+  /** What the call had to answer for its arguments alone (args.ts). */
+  refused?: Refusal;
 }
 
 const KINDS: Record<string, VmKind> = { '0': 'DEFAULT', '1': 'SW_PROTECTED', '5': 'TDX' };
@@ -54,6 +57,8 @@ function gmemOfFd(ref: RefState, fd: number) {
 
 export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step: StepCtx): Prediction {
   const p: Prediction = {};
+  const refused = refusal(ref, c);
+  if (refused) p.refused = refused;
   const a = c.args;
   const h = c.handles[0] ?? -1;
   const vm = c.op === 'KVM_CREATE_VM' ? undefined : vmOfFd(ref, h);

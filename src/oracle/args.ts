@@ -1,0 +1,64 @@
+// Failures the arguments decide by themselves, whatever else a call would
+// have met: the oracle works them out from the arguments and its own state,
+// and errno-contract holds the model to them. Only checks that come first on
+// their path (so no earlier check can answer something else), or that no
+// path may pass, are listed:
+// - fallocate(2): vfs_fallocate() refuses a negative offset, a zero or a
+//   negative length with EINVAL before anything else looks at the call;
+// - KVM_CREATE_GUEST_MEMFD: kvm_gmem_create() refuses a size that is zero,
+//   negative as a loff_t or not page aligned with EINVAL (its flags check,
+//   the only one before it, answers EINVAL too; a dead VM's ioctls EIO);
+// - KVM_SET_USER_MEMORY_REGION2: a memslot created or moved in a TD after
+//   KVM_TDX_INIT_VM must not reach the shared bit (kvm_is_gfn_alias() of its
+//   last GFN in kvm_arch_prepare_memory_region()); several checks can refuse
+//   it first, so any errno will do, but it must fail.
+
+import type { Errno } from '../model/errno.js';
+import type { ExecCall } from '../model/exec.js';
+import type { Op } from '../program/calls.js';
+import type { RefState } from './state.js';
+
+export interface Refusal {
+  /** The errnos the call may answer, or 'any' when only failing is certain. */
+  errnos: readonly Errno[] | 'any';
+  why: string;
+}
+
+const LOFF_NEGATIVE = 1n << 63n;
+const negative = (v: bigint) => v >= LOFF_NEGATIVE;
+
+function fdKind(ref: RefState, fd: number | undefined) {
+  return fd === undefined ? undefined : ref.fds.get(fd);
+}
+
+/** What the call must answer for its arguments alone, or undefined when they decide nothing. */
+export function refusal(ref: RefState, c: ExecCall<Op>): Refusal | undefined {
+  const a = c.args;
+  const e = fdKind(ref, c.handles[0]);
+  switch (c.op) {
+    case 'FALLOCATE':
+      if (e?.kind !== 'gmem') return undefined;
+      if (negative(a.offset)) return { errnos: ['EINVAL'], why: 'vfs_fallocate() refuses a negative offset first' };
+      if (a.len === 0n || negative(a.len)) return { errnos: ['EINVAL'], why: 'vfs_fallocate() refuses a zero or negative length first' };
+      return undefined;
+    case 'KVM_CREATE_GUEST_MEMFD':
+      if (e?.kind !== 'vm') return undefined;
+      if (a.size === 0n || negative(a.size) || (a.size & 0xfffn) !== 0n) return { errnos: ['EINVAL', 'EIO'], why: 'kvm_gmem_create() refuses a size that is zero, negative or not page aligned' };
+      return undefined;
+    case 'KVM_SET_USER_MEMORY_REGION2': {
+      const vm = e?.kind === 'vm' ? ref.vms.get(e.id) : undefined;
+      if (!vm || vm.kind !== 'TDX' || !vm.td || vm.td.phase === 'UNINITIALIZED' || a.size === 0n) return undefined;
+      const base = Number(a.gpa >> 12n);
+      const npages = Number(a.size >> 12n);
+      // Same place and size: a flags change or nothing at all, which the alias check does not look at.
+      const old = vm.slots.find((s) => s.id === Number(a.slot & 0xffffn));
+      if (old && old.baseGfn === base && old.npages === npages) return undefined;
+      const bit = 1n << BigInt(vm.gpaw - 1);
+      const lastGpa = ((a.gpa + a.size - 1n) >> 12n) << 12n;
+      if (lastGpa < 1n << 64n && (lastGpa & bit) !== 0n) return { errnos: 'any', why: `its last GFN has the TD's shared bit (GPA bit ${vm.gpaw - 1}): kvm_is_gfn_alias()` };
+      return undefined;
+    }
+    default:
+      return undefined;
+  }
+}
