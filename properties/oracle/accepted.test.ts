@@ -9,20 +9,13 @@
 import { describe, expect, test } from 'vitest';
 import type { ProfileName } from '../../src/model/profiles.js';
 import { err, type Ret } from '../../src/model/result.js';
-import { checkedSteps, HUGE_TD as HELD_HUGE, messagesOf } from './steps.js';
+import { HUGE_TD as HELD_HUGE, lastStep, messagesOf, TD } from './steps.js';
 
 const HUGE_TD = `${HELD_HUGE}
 GUEST_ACCEPT(cpu0, gpa=0x0, level=2M)
 GUEST_ACCESS(cpu0, gpa=0x1ff000, private=1, write=1, byte=0x5a)`;
 
-const ADDED_TD = `
-vm0 = KVM_CREATE_VM(type=TDX)
-g0 = KVM_CREATE_GUEST_MEMFD(vm0, size=0x200000, flags=0)
-KVM_SET_USER_MEMORY_REGION2(vm0, slot=0, flags=GUEST_MEMFD, gpa=0x0, size=0x200000, uaddr=0x0, gmem=g0, offset=0x0)
-KVM_TDX_INIT_VM(vm0)
-cpu0 = KVM_CREATE_VCPU(vm0, id=0)
-KVM_TDX_INIT_VCPU(cpu0)
-KVM_SET_MEMORY_ATTRIBUTES(vm0, gpa=0x0, size=0x200000, attributes=PRIVATE, flags=0)
+const ADDED_TD = `${TD}
 src0 = MMAP_ANON(size=0x1000)
 HOST_WRITE(src0, offset=0x0, byte=0x77)
 KVM_TDX_INIT_MEM_REGION(cpu0, source=src0, gpa=0x3000, nr_pages=1, flags=MEASURE)
@@ -38,9 +31,7 @@ interface Outcome {
 }
 
 function run(profile: ProfileName, text: string): Outcome {
-  const steps = checkedSteps(profile, text, 'accepted.test');
-  steps.slice(0, -1).forEach((s, i) => expect(s.violations, `step ${i}`).toEqual([]));
-  const last = steps[steps.length - 1];
+  const last = lastStep(profile, text, 'accepted.test');
   return { answer: last.ctx.ret, clean: last.violations, lost: messagesOf({ ...last.ctx, ret: err('EIO') }, 'content-integrity') };
 }
 

@@ -11,25 +11,16 @@ import { describe, expect, test } from 'vitest';
 import type { ProfileName } from '../../src/model/profiles.js';
 import { err, ok, type Ret } from '../../src/model/result.js';
 import type { CheckCtx } from '../../src/invariants/types.js';
-import { checkedSteps, HUGE_TD, messagesOf as messages } from './steps.js';
+import { HUGE_TD, lastStep as last, messagesOf as messages, TD } from './steps.js';
 
-/** Run a program; return the last step's checked context, after asserting every step is clean. */
+/** Run a program that must be clean throughout; the last step's checked context. */
 function lastStep(profile: ProfileName, text: string): CheckCtx {
-  const steps = checkedSteps(profile, text, 'args.test');
-  steps.forEach((s, i) => expect(s.violations, `step ${i}`).toEqual([]));
-  return steps[steps.length - 1].ctx;
+  const s = last(profile, text, 'args.test');
+  expect(s.violations).toEqual([]);
+  return s.ctx;
 }
 
 const withRet = (c: CheckCtx, ret: Ret): CheckCtx => ({ ...c, ret });
-
-const TD = `
-vm0 = KVM_CREATE_VM(type=TDX)
-g0 = KVM_CREATE_GUEST_MEMFD(vm0, size=0x400000, flags=0)
-KVM_SET_USER_MEMORY_REGION2(vm0, slot=0, flags=GUEST_MEMFD, gpa=0x0, size=0x400000, uaddr=0x0, gmem=g0, offset=0x0)
-KVM_TDX_INIT_VM(vm0)
-cpu0 = KVM_CREATE_VCPU(vm0, id=0)
-KVM_TDX_INIT_VCPU(cpu0)
-KVM_SET_MEMORY_ATTRIBUTES(vm0, gpa=0x0, size=0x400000, attributes=PRIVATE, flags=0)`;
 
 describe('failures the arguments decide (errno-contract)', () => {
   test('fallocate of a negative offset is EINVAL, before its range is looked at', () => {

@@ -2,6 +2,7 @@
 // invariant) and hand back each step's checked context with its violations,
 // so a test can alter a step's answer afterwards and ask the invariants again.
 
+import { expect } from 'vitest';
 import { execCall } from '../../src/model/exec.js';
 import { newWorld } from '../../src/model/world.js';
 import { PROFILES, type ProfileName } from '../../src/model/profiles.js';
@@ -36,6 +37,13 @@ export function checkedSteps(profile: ProfileName, text: string, file: string): 
   });
 }
 
+/** Run a program whose steps before the last must be clean; the last step as the model answered it. */
+export function lastStep(profile: ProfileName, text: string, file: string): CheckedStep {
+  const steps = checkedSteps(profile, text, file);
+  steps.slice(0, -1).forEach((s, i) => expect(s.violations, `step ${i}`).toEqual([]));
+  return steps[steps.length - 1];
+}
+
 /** The messages one invariant gives for a (possibly altered) step. */
 export const messagesOf = (c: CheckCtx, id: string): string[] => checkAll(c).filter((v) => v.invariant === id).map((v) => v.message);
 
@@ -50,3 +58,13 @@ KVM_TDX_INIT_VCPU(cpu0)
 KVM_SET_MEMORY_ATTRIBUTES2(g0, offset=0x0, size=0x400000, attributes=PRIVATE, flags=0)
 KVM_TDX_FINALIZE_VM(vm0)
 KVM_PRE_FAULT_MEMORY(cpu0, gpa=0x0, size=0x200000, flags=0)`;
+
+/** An INITIALIZED TD (any profile with per-VM attributes) with one vCPU and 4 MiB of private guest_memfd at GPA 0. */
+export const TD = `
+vm0 = KVM_CREATE_VM(type=TDX)
+g0 = KVM_CREATE_GUEST_MEMFD(vm0, size=0x400000, flags=0)
+KVM_SET_USER_MEMORY_REGION2(vm0, slot=0, flags=GUEST_MEMFD, gpa=0x0, size=0x400000, uaddr=0x0, gmem=g0, offset=0x0)
+KVM_TDX_INIT_VM(vm0)
+cpu0 = KVM_CREATE_VCPU(vm0, id=0)
+KVM_TDX_INIT_VCPU(cpu0)
+KVM_SET_MEMORY_ATTRIBUTES(vm0, gpa=0x0, size=0x400000, attributes=PRIVATE, flags=0)`;

@@ -16,6 +16,7 @@
 import type { Errno } from '../model/errno.js';
 import type { ExecCall } from '../model/exec.js';
 import type { Op } from '../program/calls.js';
+import { sharedBitOf } from './places.js';
 import type { RefState } from './state.js';
 
 export interface Refusal {
@@ -53,9 +54,8 @@ export function refusal(ref: RefState, c: ExecCall<Op>): Refusal | undefined {
       // Same place and size: a flags change or nothing at all, which the alias check does not look at.
       const old = vm.slots.find((s) => s.id === Number(a.slot & 0xffffn));
       if (old && old.baseGfn === base && old.npages === npages) return undefined;
-      const bit = 1n << BigInt(vm.gpaw - 1);
       const lastGpa = ((a.gpa + a.size - 1n) >> 12n) << 12n;
-      if (lastGpa < 1n << 64n && (lastGpa & bit) !== 0n) return { errnos: 'any', why: `its last GFN has the TD's shared bit (GPA bit ${vm.gpaw - 1}): kvm_is_gfn_alias()` };
+      if (lastGpa < 1n << 64n && (lastGpa & sharedBitOf(vm)) !== 0n) return { errnos: 'any', why: `its last GFN has the TD's shared bit (GPA bit ${vm.gpaw - 1}): kvm_is_gfn_alias()` };
       return undefined;
     }
     default:

@@ -14,7 +14,7 @@ import { maybeDestroy, maybeRelease } from './lifetime.js';
 import { accept, forgetGmemRange, forgetVm, isAccepted } from './accepted.js';
 import { refusal, type Refusal } from './args.js';
 import { addPage, newTd } from './mrtd.js';
-import { contentOf, guestReach, hostReach, indexOf, liveGmem, mappingAtVa, slotOf, writeContent, type Reach } from './places.js';
+import { contentOf, guestReach, hostReach, indexOf, liveGmem, mappingAtVa, sharedBitOf, slotOf, writeContent, type Reach } from './places.js';
 import type { RefState, RefVm, TdPhase, VmKind } from './state.js';
 
 /** What the oracle expected of the call it just saw. */
@@ -212,8 +212,7 @@ export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step
 /** Why a GUEST_ACCESS must succeed: the page is private memory the TD holds (accepted.ts), and its vCPU may run. */
 function mustReach(ref: RefState, vm: RefVm, vcpuFd: number, gpa: bigint, privateAccess: boolean): string | undefined {
   if (vm.kind !== 'TDX' || vm.td?.phase !== 'RUNNABLE' || !privateAccess || !ref.vcpus.get(vcpuFd)?.tdxInit) return undefined;
-  const bit = 1n << BigInt(vm.gpaw - 1);
-  if (gpa >= bit || gpa < 0n) return undefined;
+  if (gpa >= sharedBitOf(vm)) return undefined;
   const gfn = Number(gpa >> 12n);
   return isAccepted(vm, gfn) ? `the TD holds GFN 0x${gfn.toString(16)} (accepted or added) and nothing has taken it away since` : undefined;
 }

@@ -7,7 +7,7 @@ import { GMEM_FLAGS } from '../program/calls.js';
 import type { Place, RefGmem, RefMapping, RefSlot, RefState, RefVm } from './state.js';
 
 /** A TD's shared bit is the top bit of its GPA width: bit 47 for GPAW 48, bit 51 for GPAW 52. */
-const sharedBitOf = (vm: RefVm): bigint => 1n << BigInt(vm.gpaw - 1);
+export const sharedBitOf = (vm: RefVm): bigint => 1n << BigInt(vm.gpaw - 1);
 export const GPA_END = 1n << 52n;
 
 export function slotOf(vm: RefVm, gfn: number): RefSlot | undefined {
