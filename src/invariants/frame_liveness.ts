@@ -79,10 +79,26 @@ export const frameLiveness: Invariant = {
         const f = firstFreeIn(free, start, start + count);
         if (f !== undefined) say(`${who()} refers to PFN ${hex(f)}, which the host allocator holds as free`);
       });
+      // PAMT entries in runs of consecutive guarded frames, each run looked
+      // up in the free list once (a 2 MiB page is 512 entries).
       const bugged = buggedTds(w);
+      let run: { start: number; end: number } | undefined;
+      const flush = () => {
+        const f = run && firstFreeIn(free, run.start, run.end);
+        if (f !== undefined) {
+          const e = w.tdx.pamt.get(asPfn(f));
+          say(`PFN ${hex(f)} is free in the host allocator while the PAMT assigns it to TD ${e?.owner} as ${e?.type}`);
+        }
+      };
       for (const [pfn, e] of w.tdx.pamt) {
-        if (guarded(bugged, e) && firstFreeIn(free, pfn, pfn + 1) !== undefined) say(`PFN ${hex(pfn)} is free in the host allocator while the PAMT assigns it to TD ${e.owner} as ${e.type}`);
+        if (!guarded(bugged, e)) continue;
+        if (run && run.end === pfn) run.end = pfn + 1;
+        else {
+          flush();
+          run = { start: pfn, end: pfn + 1 };
+        }
       }
+      flush();
       const leaked = firstLeakedFrame(w, FIRST_PFN);
       if (leaked !== undefined) say(`PFN ${hex(leaked)} is allocated but nothing owns it: no mapping, page cache, pin or PAMT entry, so it can never be freed`);
       return out;

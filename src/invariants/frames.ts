@@ -134,15 +134,24 @@ export function forEachRef(w: World, visit: RefVisitor): void {
  */
 export function firstLeakedFrame(w: World, firstPfn: number): number | undefined {
   const owned: Span[] = [];
-  forEachRef(w, (start, count) => owned.push({ start, end: start + count }));
+  // Owners come in runs (the 512 PAMT entries of a 2 MiB page, each naming
+  // the whole page; consecutive leaves of one mapping): a span that starts
+  // inside or right after the last one extends it, so the sort below costs
+  // the number of runs, not of frames.
+  const own = (start: number, count: number) => {
+    const last = owned[owned.length - 1];
+    if (last !== undefined && last.start <= start && start <= last.end) last.end = Math.max(last.end, start + count);
+    else owned.push({ start, end: start + count });
+  };
+  forEachRef(w, own);
   for (const td of w.tdx.tds.values()) {
-    for (const level of [0, 1] as const) for (const leaf of td.leaves[level].values()) owned.push({ start: leaf.pfn, end: leaf.pfn + pagesAt(level) });
+    for (const level of [0, 1] as const) for (const leaf of td.leaves[level].values()) own(leaf.pfn, pagesAt(level));
   }
-  for (const [pfn, e] of w.tdx.pamt) owned.push({ start: pfn, end: pfn + pagesAt(e.level) });
+  for (const [pfn, e] of w.tdx.pamt) own(pfn, pagesAt(e.level));
   // Pages KVM allocated for a TD or vCPU and holds until teardown, whether or
   // not the module took them (a VP.CREATE that failed leaves its TDVPR page
   // with the vCPU, freed when the vCPU is).
-  const one = (pfn: number) => owned.push({ start: pfn, end: pfn + 1 });
+  const one = (pfn: number) => own(pfn, 1);
   for (const vm of w.vms.values()) {
     if (!vm.tdx) continue;
     vm.tdx.controlPfns.forEach(one);

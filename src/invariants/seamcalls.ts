@@ -1,7 +1,8 @@
 // Invariants read off the step's SEAMCALL log (tdx.md §7): no double
 // ADD/AUG, the removal order, what the folio-taking wrappers refused.
 
-import { frameFree, isLeaf, PAGE_SIZE, pagesAt, pamtEntry, type RecordOf, type SeamcallRecord, type World } from '../model/view.js';
+import { asPfn, isLeaf, PAGE_SIZE, pagesAt, pamtEntry, type RecordOf, type SeamcallRecord, type World } from '../model/view.js';
+import { buggedTds, firstFreeIn, freeListOf, type Span } from './frames.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { hex } from './util.js';
 
@@ -33,37 +34,45 @@ export const removalOrder: Invariant = {
     const out: Violation[] = [];
     const log = c.step.seamcall.log;
     log.forEach((r, i) => {
-      if (r.name !== 'TDH.MEM.PAGE.REMOVE') return;
+      // Outside RUNNABLE (teardown) the module removes without a BLOCK.
+      if (r.name !== 'TDH.MEM.PAGE.REMOVE' || r.opStateBefore !== 'RUNNABLE') return;
       const gpa = r.args.gpa;
       const blockAt = findLast(log, i, (x) => x.name === 'TDH.MEM.RANGE.BLOCK' && x.args.gpa === gpa && x.status === 'TDX_SUCCESS');
-      const runnable = r.opStateBefore === 'RUNNABLE';
-      if (runnable && blockAt < 0) {
+      if (blockAt < 0) {
         out.push(v(this.id, `${c.call.op}: TDH.MEM.PAGE.REMOVE of GPA ${hex(gpa)} in a RUNNABLE TD without a prior BLOCK`));
         return;
       }
-      if (runnable && findLast(log, i, (x) => x.name === 'TDH.MEM.TRACK' && x.status === 'TDX_SUCCESS') < blockAt) {
+      if (findLast(log, i, (x) => x.name === 'TDH.MEM.TRACK' && x.status === 'TDX_SUCCESS') < blockAt) {
         out.push(v(this.id, `${c.call.op}: TDH.MEM.PAGE.REMOVE of GPA ${hex(gpa)} in a RUNNABLE TD with no TDH.MEM.TRACK between BLOCK and REMOVE`));
       }
     });
     const gap = unflushedRemoval(c);
     if (gap) out.push(v(this.id, `${c.call.op}: ${gap}`));
-    // Frames guest_memfd freed in this step must not still be mapped, or be
-    // removed only afterwards.
-    for (const f of c.step.freedSeq) {
-      for (const x of log.slice(f.seq)) {
-        const pfn = 'outPfn' in x ? x.outPfn : undefined;
-        if (pfn === undefined || pfn < f.pfn || pfn >= f.pfn + f.count) continue;
-        out.push(v(this.id, `${c.call.op}: PFN ${hex(pfn)} was freed by guest_memfd before its ${x.name}`));
-        break;
-      }
-    }
+    const early = freedBeforeUse(c);
+    if (early) out.push(v(this.id, `${c.call.op}: ${early}`));
     if (c.full) {
       // Without the step's record of freed frames: a frame still assigned to
-      // a live TD in the PAMT is never back with the host allocator.
+      // a live TD in the PAMT is never back with the host allocator. The
+      // entries are taken in runs of consecutive frames (a 2 MiB page is 512
+      // of them), each run looked up in the free list once.
+      const bugged = buggedTds(c.world);
+      const free = freeListOf(c.world);
+      let run: Span | undefined;
+      const firstFree = () => (run ? firstFreeIn(free, run.start, run.end) : undefined);
+      let hit: number | undefined;
       for (const [pfn, e] of c.world.tdx.pamt) {
-        if (!frameFree(c.world.pfns, pfn) || tdBugged(c.world, e.owner)) continue;
-        out.push(v(this.id, `${c.call.op}: PFN ${hex(pfn)} is free in the host allocator while the PAMT still assigns it to TD ${e.owner} as ${e.type}`));
-        break;
+        if (bugged.has(e.owner)) continue;
+        if (run && run.end === pfn) {
+          run.end = pfn + 1;
+          continue;
+        }
+        if ((hit = firstFree()) !== undefined) break;
+        run = { start: pfn, end: pfn + 1 };
+      }
+      hit ??= firstFree();
+      if (hit !== undefined) {
+        const e = c.world.tdx.pamt.get(asPfn(hit));
+        out.push(v(this.id, `${c.call.op}: PFN ${hex(hit)} is free in the host allocator while the PAMT still assigns it to TD ${e?.owner} as ${e?.type}`));
       }
     }
     return out;
@@ -80,17 +89,64 @@ export const removalOrder: Invariant = {
  */
 function unflushedRemoval(c: CheckCtx): string | undefined {
   const log = c.step.seamcall.log;
-  for (let i = 0; i < log.length; i++) {
+  // Walked from the end: `flushed` holds, for each frame, that a successful
+  // write-back comes later than the record at hand.
+  const flushed = new Set<number>();
+  let found: string | undefined;
+  for (let i = log.length - 1; i >= 0; i--) {
     const r = log[i];
+    if (r.name === 'TDH.PHYMEM.PAGE.WBINVD' && r.status === 'TDX_SUCCESS') {
+      for (let f = r.args.pfn, end = f + pagesAt(r.args.level); f < end; f++) flushed.add(f);
+      continue;
+    }
     if (r.name !== 'TDH.MEM.PAGE.REMOVE' || r.status !== 'TDX_SUCCESS' || r.outPfn === undefined || r.td === null || tdBugged(c.world, r.td)) continue;
-    const spans: Array<[number, number]> = [];
-    for (const x of log.slice(i + 1)) if (x.name === 'TDH.PHYMEM.PAGE.WBINVD' && x.status === 'TDX_SUCCESS') spans.push([x.args.pfn, x.args.pfn + pagesAt(x.args.level)]);
-    spans.sort((a, b) => a[0] - b[0]);
-    // The first frame of [outPfn, outPfn + n) no flush after the REMOVE covers.
-    let next: number = r.outPfn;
-    const end = r.outPfn + pagesAt(r.args.level);
-    for (const [from, to] of spans) if (from <= next && to > next) next = to;
-    if (next < end) return `PFN ${hex(next)}, removed from GPA ${hex(r.args.gpa)} by TDH.MEM.PAGE.REMOVE, was never written back with TDH.PHYMEM.PAGE.WBINVD`;
+    for (let f: number = r.outPfn, end = f + pagesAt(r.args.level); f < end; f++) {
+      if (!flushed.has(f)) {
+        // The earliest such REMOVE is the one reported, as a forward walk would.
+        found = `PFN ${hex(f)}, removed from GPA ${hex(r.args.gpa)} by TDH.MEM.PAGE.REMOVE, was never written back with TDH.PHYMEM.PAGE.WBINVD`;
+        break;
+      }
+    }
+  }
+  return found;
+}
+
+/**
+ * A frame guest_memfd freed in this step that a later SEAMCALL of the same
+ * step still took (a REMOVE or WBINVD of a page that contains it): it was
+ * given back to the host while the TD could still reach it. The records'
+ * ranges are sorted by start, with the furthest end reached so far, so a
+ * punch of many pages costs n log n, not the product of frees and records.
+ */
+function freedBeforeUse(c: CheckCtx): string | undefined {
+  const freed = c.step.freedSeq;
+  if (freed.length === 0) return undefined;
+  const log = c.step.seamcall.log;
+  const outs: Array<{ start: number; end: number; at: number }> = [];
+  log.forEach((x, at) => {
+    if ('outPfn' in x && x.outPfn !== undefined) outs.push({ start: x.outPfn, end: x.outPfn + pagesAt(x.args.level), at });
+  });
+  outs.sort((a, b) => a.start - b.start || a.at - b.at);
+  const reach: number[] = [];
+  outs.forEach((o, i) => reach.push(Math.max(o.end, i > 0 ? reach[i - 1] : -Infinity)));
+  for (const f of freed) {
+    const end = f.pfn + f.count;
+    // The records that start below the freed span's end, latest start first,
+    // for as long as one of them can still reach into it.
+    let lo = 0;
+    let hi = outs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (outs[mid].start < end) lo = mid + 1;
+      else hi = mid;
+    }
+    let first: { start: number; at: number } | undefined;
+    for (let i = lo - 1; i >= 0 && reach[i] > f.pfn; i--) {
+      const o = outs[i];
+      if (o.end > f.pfn && o.at >= f.seq && (!first || o.at < first.at)) first = o;
+    }
+    // The first SEAMCALL that still took the frame, as the log tells it.
+    if (first) return `PFN ${hex(Math.max(first.start, f.pfn))} was freed by guest_memfd before its ${log[first.at].name}`;
   }
   return undefined;
 }
