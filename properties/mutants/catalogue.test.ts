@@ -17,6 +17,9 @@ test('the catalogue is well formed, with unique ids and at least 30 mutants', ()
   expect(problems).toEqual([]);
   expect(mutants.length).toBeGreaterThanOrEqual(30);
   expect(new Set(mutants.map((m) => m.id)).size).toBe(mutants.length);
+  // Two names for one edit would count one bug twice in the catch rate.
+  const edits = mutants.map((m) => JSON.stringify([m.file, m.find, m.replace]));
+  expect(edits.filter((e, i) => edits.indexOf(e) !== i)).toEqual([]);
 });
 
 test.each(mutants.map((m) => [m.id, m] as const))('%s applies exactly once, changes its file and still parses', (_id, m) => {

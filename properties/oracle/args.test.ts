@@ -1,4 +1,4 @@
-// Three rules that came from mutants written without looking at the
+// Rules that came from mutants written without looking at the
 // invariants (docs/mutants.md, "out of sample"): failures the arguments
 // alone decide (oracle/args.ts, checked by errno-contract), the range
 // KVM_PRE_FAULT_MEMORY and INIT_MEM_REGION copy back (errno-contract), and
@@ -51,6 +51,18 @@ describe('failures the arguments decide (errno-contract)', () => {
     // Before INIT_VM a TD has no shared bit yet.
     const early = lastStep('upstream', 'vm0 = KVM_CREATE_VM(type=TDX)' + slot);
     expect(early.ref.now.refused).toBeUndefined();
+  });
+
+  test('INIT_MEM_REGION through a vCPU that never finished KVM_TDX_INIT_VCPU fails', () => {
+    const region = (cpu: string) => `\nsrc0 = MMAP_ANON(size=0x1000)\nKVM_TDX_INIT_MEM_REGION(${cpu}, source=src0, gpa=0x0, nr_pages=1, flags=MEASURE)`;
+    const raw = lastStep('upstream', TD + '\ncpu1 = KVM_CREATE_VCPU(vm0, id=1)' + region('cpu1'));
+    expect(raw.ret).toEqual(err('EINVAL'));
+    expect(raw.ref.now.refused?.errnos).toBe('any');
+    expect(messages(withRet(raw, ok()), 'errno-contract')).toEqual(["KVM_TDX_INIT_MEM_REGION succeeded, but its vCPU has not finished KVM_TDX_INIT_VCPU (tdx_vcpu_init_mem_region())"]);
+    // The vCPU that finished it may add the page.
+    const ready = lastStep('upstream', TD + region('cpu0'));
+    expect(ready.ret).toEqual(ok());
+    expect(ready.ref.now.refused).toBeUndefined();
   });
 
   test('arguments that decide nothing predict nothing', () => {

@@ -11,7 +11,10 @@
 // - KVM_SET_USER_MEMORY_REGION2: a memslot created or moved in a TD after
 //   KVM_TDX_INIT_VM must not reach the shared bit (kvm_is_gfn_alias() of its
 //   last GFN in kvm_arch_prepare_memory_region()); several checks can refuse
-//   it first, so any errno will do, but it must fail.
+//   it first, so any errno will do, but it must fail;
+// - KVM_TDX_INIT_MEM_REGION: tdx_vcpu_init_mem_region() refuses a vCPU that
+//   has not finished KVM_TDX_INIT_VCPU (EINVAL); the vCPU ioctl's own checks
+//   of the TD (its HKID, RUNNABLE, a dead VM) come first, so any errno.
 
 import type { Errno } from '../model/errno.js';
 import type { ExecCall } from '../model/exec.js';
@@ -57,6 +60,12 @@ export function refusal(ref: RefState, c: ExecCall<Op>): Refusal | undefined {
       const lastGpa = ((a.gpa + a.size - 1n) >> 12n) << 12n;
       if (lastGpa < 1n << 64n && (lastGpa & sharedBitOf(vm)) !== 0n) return { errnos: 'any', why: `its last GFN has the TD's shared bit (GPA bit ${vm.gpaw - 1}): kvm_is_gfn_alias()` };
       return undefined;
+    }
+    case 'KVM_TDX_INIT_MEM_REGION': {
+      if (e?.kind !== 'vcpu') return undefined;
+      const v = ref.vcpus.get(c.handles[0]);
+      if (!v || v.tdxInit) return undefined;
+      return { errnos: 'any', why: 'its vCPU has not finished KVM_TDX_INIT_VCPU (tdx_vcpu_init_mem_region())' };
     }
     default:
       return undefined;
