@@ -4,7 +4,7 @@
 
 import { describe, expect, test } from 'vitest';
 import { parseProgram } from '../../src/program/parser.js';
-import { runProgram } from '../../src/fuzz/runner.js';
+import { newRunWorld, runProgram, runStep } from '../../src/fuzz/runner.js';
 import type { BugName } from '../../src/model/bugs.js';
 import { huntTests } from './hunt.js';
 import { frameLiveness } from '../../src/invariants/frame_liveness.js';
@@ -78,6 +78,30 @@ describe('frame-liveness', () => {
     expect(r.v?.message).toMatch(/CLOSE: PFN 0x[0-9a-f]+ was handed back to the host allocator while the PAMT assigns it to TD \d+ as (TDR|TDCS|TDCX)/);
     expect(firstViolation(FAILED_RECLAIM, []).index).toBe(-1);
   });
+  test('a TD page KVM never reclaims, so the module keeps the TDR, is caught at teardown; a RECLAIM that failed is not', () => {
+    const r = parseProgram(`# tdxfuzz program v1\n# profile: upstream\n${FAILED_RECLAIM.replace(' [busy=4]', '')}\n`, 'inline');
+    if (!r.ok) throw new Error(r.error.message);
+    const opts = { profile: 'upstream' as const, bugs: [], stopOnViolation: true };
+    const w = newRunWorld(opts);
+    const names = new Map<string, { value: number }>();
+    const [create, init, close] = r.program.calls;
+    expect([runStep(w, create, 0, names, opts), runStep(w, init, 1, names, opts)].flatMap((s) => s.violations)).toEqual([]);
+    // KVM forgets the last TDCS page, as if tdx_reclaim_td_control_pages() stopped one short.
+    const vm = [...w.vms.values()][0];
+    const lost = vm.tdx!.controlPfns.pop()!;
+    const s = runStep(w, close, 2, names, opts);
+    expect(s.seamcalls.at(-1)).toMatchObject({ name: 'TDH.PHYMEM.PAGE.RECLAIM', pamtBefore: 'TDR', status: 'TDX_TD_ASSOCIATED_PAGES_EXIST' });
+    expect(s.violations.filter((v) => v.invariant === 'frame-liveness').map((v) => v.message)).toEqual([
+      expect.stringMatching(new RegExp(`^CLOSE: the RECLAIM of TD \\d+'s TDR PFN 0x[0-9a-f]+ was refused \\(TDX_TD_ASSOCIATED_PAGES_EXIST\\) with no failed RECLAIM before it: PFN 0x${lost.toString(16)} \\(TDCX\\) is still assigned to it and was never reclaimed$`)),
+    ]);
+    // When a RECLAIM failed first, KVM leaked that page on purpose and the TDR's refusal follows from it.
+    const busy = parseProgram(`# tdxfuzz program v1\n# profile: upstream\n${FAILED_RECLAIM}\n`, 'inline');
+    if (!busy.ok) throw new Error(busy.error.message);
+    const failed = runProgram(busy.program, { profile: 'upstream', bugs: [] });
+    expect(failed.steps[2].seamcalls.some((x) => x.name === 'TDH.PHYMEM.PAGE.RECLAIM' && x.status === 'TDX_TD_ASSOCIATED_PAGES_EXIST')).toBe(true);
+    expect(failed.violations).toEqual([]);
+  });
+
   test('an SPTE left on a frame that munmap freed is caught in that step', () => {
     const r = firstViolation(MUNMAP_LAST, ['munmap-keeps-last-spte']);
     expect(r.index).toBe(5);

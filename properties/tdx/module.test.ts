@@ -122,7 +122,7 @@ describe('S-EPT state machine', () => {
     expect(ctx.log.map((r) => r.status)).toEqual(['TDX_SUCCESS', 'TDX_OPERAND_BUSY', 'TDX_SUCCESS']);
   });
 
-  test('the HKID is freed only once the TD owns no guest page, and control pages come back only after', () => {
+  test('the HKID is freed only once the TD owns no guest page; control pages come back only after, the TDR last', () => {
     const { m, id, ctx } = fresh();
     sc.tdhMemPageAdd(m, ctx, id, asGpa(0), pfn(), pfn());
     sc.tdhMngVpflushdone(m, ctx, id);
@@ -130,7 +130,14 @@ describe('S-EPT state machine', () => {
     expect(sc.tdhMngKeyFreeid(m, ctx, id).status).toBe('TDX_OP_STATE_INCORRECT');
     sc.tdhMemPageRemove(m, ctx, id, asGpa(0), 0);
     expect(sc.tdhMngKeyFreeid(m, ctx, id).status).toBe('TDX_SUCCESS');
-    expect(sc.tdhPhymemPageReclaim(m, ctx, m.tds.get(id)!.tdr).status).toBe('TDX_SUCCESS');
+    // The TDR comes back last: while any other page of the TD is assigned
+    // the module refuses it (TDR.CHLDCNT != 0).
+    const tdr = m.tds.get(id)!.tdr;
+    const others = [...m.pamt].filter(([p, e]) => e.owner === id && p !== tdr).map(([p]) => p);
+    expect(others.length).toBeGreaterThan(0);
+    expect(sc.tdhPhymemPageReclaim(m, ctx, tdr).status).toBe('TDX_TD_ASSOCIATED_PAGES_EXIST');
+    for (const p of others) expect(sc.tdhPhymemPageReclaim(m, ctx, p).status).toBe('TDX_SUCCESS');
+    expect(sc.tdhPhymemPageReclaim(m, ctx, tdr).status).toBe('TDX_SUCCESS');
   });
 });
 

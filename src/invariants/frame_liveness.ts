@@ -63,6 +63,33 @@ function assignedIn(w: World, spans: readonly Span[], visit: (pfn: Pfn, type: st
   for (const [pfn, e] of w.tdx.pamt) if (guarded(bugged, e) && overlapping(spans, pfn, pfn + 1)) visit(pfn, e.type, e.owner);
 }
 
+/**
+ * A TDR the module refused to give back because pages of its TD are still
+ * assigned (TDX_TD_ASSOCIATED_PAGES_EXIST), when no RECLAIM of that TD failed
+ * before it in the same teardown: KVM never asked for one of the TD's pages,
+ * which is then lost to the host for good, the TDR with it. A RECLAIM that
+ * fails leaks its page on purpose (tdx_reclaim_control_page()), and then the
+ * TDR's refusal is expected.
+ */
+function forgottenPage(c: CheckCtx): string | undefined {
+  const log = c.step.seamcall.log;
+  for (let i = 0; i < log.length; i++) {
+    const r = log[i];
+    if (r.name !== 'TDH.PHYMEM.PAGE.RECLAIM' || !('pamtBefore' in r) || r.pamtBefore !== 'TDR' || r.status !== 'TDX_TD_ASSOCIATED_PAGES_EXIST') continue;
+    const failedBefore = log.slice(0, i).some((x) => x.name === 'TDH.PHYMEM.PAGE.RECLAIM' && x.td === r.td && x.status !== 'TDX_SUCCESS');
+    if (failedBefore) continue;
+    let left = '';
+    for (const [pfn, e] of c.world.tdx.pamt) {
+      if (e.owner === r.td && pfn !== r.args.pfn) {
+        left = `: PFN ${hex(pfn)} (${e.type}) is still assigned to it and was never reclaimed`;
+        break;
+      }
+    }
+    return `the RECLAIM of TD ${r.td}'s TDR PFN ${hex(r.args.pfn)} was refused (TDX_TD_ASSOCIATED_PAGES_EXIST) with no failed RECLAIM before it${left}`;
+  }
+  return undefined;
+}
+
 export const frameLiveness: Invariant = {
   id: 'frame-liveness',
   summary: 'No SPTE, host mapping, pin or S-EPT leaf refers to a frame the host allocator holds as free, and no frame the PAMT assigns to a TD is handed back to the host.',
@@ -103,6 +130,8 @@ export const frameLiveness: Invariant = {
       if (leaked !== undefined) say(`PFN ${hex(leaked)} is allocated but nothing owns it: no mapping, page cache, pin or PAMT entry, so it can never be freed`);
       return out;
     }
+    const forgotten = forgottenPage(c);
+    if (forgotten) say(forgotten);
     const freed = newlyFreed(c.before.free, free);
     const suspects = [...freed, ...freeFramesOfStep(c, free)];
     if (suspects.length === 0) return out;

@@ -109,13 +109,22 @@ export function mngKeyFreeid(m: TdxModule, id: number): TdxStatus {
   return 'TDX_SUCCESS';
 }
 
-/** TDH.PHYMEM.PAGE.RECLAIM: control and S-EPT pages come back only once the HKID is gone. */
+/**
+ * TDH.PHYMEM.PAGE.RECLAIM: control and S-EPT pages come back only once the
+ * HKID is gone, and the TDR only once every other page of its TD has come
+ * back (the module's TDR.CHLDCNT is zero; TDX_TD_ASSOCIATED_PAGES_EXIST
+ * otherwise). The count is not kept here: the PAMT is searched for a page
+ * the TD still owns, once per TD teardown.
+ */
 export function phymemPageReclaim(m: TdxModule, pfn: Pfn): TdxStatus {
   const e = m.pamt.get(pfn);
   if (!e) return 'TDX_SUCCESS';
   const td = m.tds.get(e.owner);
   if (td && td.hkid !== null) return 'TDX_OP_STATE_INCORRECT';
   if (e.type === 'PT_REG') return 'TDX_PAGE_METADATA_INCORRECT';
+  if (e.type === 'TDR') {
+    for (const [other, x] of m.pamt) if (x.owner === e.owner && other !== pfn) return 'TDX_TD_ASSOCIATED_PAGES_EXIST';
+  }
   m.pamt.delete(pfn);
   return 'TDX_SUCCESS';
 }
