@@ -65,6 +65,19 @@ describe('failures the arguments decide (errno-contract)', () => {
     expect(ready.ref.now.refused).toBeUndefined();
   });
 
+  test('G1: a page guest_memfd already prepared is refused with EEXIST before its privacy is looked at', () => {
+    const add = '\nKVM_TDX_INIT_MEM_REGION(cpu0, source=src0, gpa=0x0, nr_pages=1, flags=MEASURE)';
+    const prefix = TD + '\nsrc0 = MMAP_ANON(size=0x1000)' + add + '\nKVM_SET_MEMORY_ATTRIBUTES(vm0, gpa=0x0, size=0x1000, attributes=0, flags=0)';
+    const c = lastStep('g1', prefix + add);
+    expect(c.ret).toEqual(err('EEXIST'));
+    expect(c.ref.now.refused?.errnos).toEqual(['EEXIST', 'EIO']);
+    // Asking about privacy first would answer EINVAL for the shared GFN.
+    expect(messages(withRet(c, err('EINVAL')), 'errno-contract')).toEqual(['KVM_TDX_INIT_MEM_REGION failed with EINVAL, but GFN 0x0 is backed by a page guest_memfd has already prepared, which G1\'s kvm_gmem_populate() refuses first: EEXIST or EIO']);
+    // A page never prepared predicts nothing; nor does G3, which GUPs the source and asks about privacy first.
+    expect(lastStep('g1', TD + '\nsrc0 = MMAP_ANON(size=0x1000)' + add).ref.now.refused).toBeUndefined();
+    expect(lastStep('upstream', prefix + add).ref.now.refused).toBeUndefined();
+  });
+
   test('arguments that decide nothing predict nothing', () => {
     const c = lastStep('upstream', TD + '\nFALLOCATE(g0, mode=KEEP_SIZE, offset=0x0, len=0x1000)');
     expect(c.ref.now.refused).toBeUndefined();

@@ -24,7 +24,7 @@ export function checkedSteps(profile: ProfileName, text: string, file: string): 
   const r = parseProgram(text.trim(), file);
   if (!r.ok) throw new Error(r.error.message);
   const w = newWorld(PROFILES[profile], new Set());
-  const ref = new Oracle(w.profile.settings.inPlaceConversion);
+  const ref = new Oracle(w.profile.settings);
   const names = new Map<string, { value: number }>();
   return r.program.calls.map((call) => {
     const ec = toExecCall(call, names, w);

@@ -33,7 +33,7 @@ function forget(step: StepCtx): void {
 /** Run a program with forgetful bookkeeping; `sweep` says which steps get a full sweep. Returns the invariants violated. */
 function runForgetful(p: Program, profile: ProfileName, bugs: BugName[], sweep: (i: number, last: boolean) => boolean): Set<string> {
   const w = newWorld(PROFILES[profile], new Set(bugs));
-  const ref = new Oracle(w.profile.settings.inPlaceConversion);
+  const ref = new Oracle(w.profile.settings);
   const names = new Map<string, { value: number }>();
   const seen = new Set<string>();
   p.calls.forEach((call, i) => {

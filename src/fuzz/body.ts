@@ -152,14 +152,31 @@ function splitAfter(c: ACall, how: number): ACall[] {
   return [accept, write, punch, refault];
 }
 
+/**
+ * The same INIT_MEM_REGION again after its first page was converted to
+ * shared: a second populate of a page guest_memfd already prepared. G1's
+ * kvm_gmem_populate() refuses it as prepared (EEXIST) before it asks about
+ * the GFN's privacy (EINVAL); later designs ask about privacy first. The
+ * conversion goes through the file (`how` odd) or the VM's attributes.
+ */
+function repopulateAfter(c: ACall, how: number): ACall[] {
+  const gpa = c.args.gpa ?? aint(0);
+  const range = { size: aint(K), attributes: aint(0), flags: aint(0) };
+  const convert: ACall = how % 2 === 1
+    ? { op: 'KVM_SET_MEMORY_ATTRIBUTES2', picks: [0], args: { offset: gpa, ...range } }
+    : { op: 'KVM_SET_MEMORY_ATTRIBUTES', picks: [0], args: { gpa, ...range } };
+  return [c, convert, c];
+}
+
 const K = 0x1000n;
 const M2 = 0x200000n;
 const isHugeAccept = (c: ACall) => c.op === 'GUEST_ACCEPT' && c.args.level?.k === 'int' && c.args.level.v === 1n;
 
-/** A call, followed a third of the time by the read of what it changed; a memslot call is sometimes a slot moved under a live mapping, a 2 MiB accept sometimes a huge leaf split under the guest. */
+/** A call, followed a third of the time by the read of what it changed; a memslot call is sometimes a slot moved under a live mapping, a 2 MiB accept sometimes a huge leaf split under the guest, an INIT_MEM_REGION sometimes repeated after a conversion. */
 const withRead = (arb: fc.Arbitrary<ACall>): fc.Arbitrary<ACall[]> =>
   fc.tuple(arb, fc.nat(11)).map(([c, how]) => {
     if (isHugeAccept(c) && how >= 3) return splitAfter(c, how);
+    if (c.op === 'KVM_TDX_INIT_MEM_REGION' && how >= 9) return repopulateAfter(c, how);
     const r = how < 4 ? readAfter(c, how) : null;
     if (r) return [c, r];
     return c.op === 'KVM_SET_USER_MEMORY_REGION2' && how < 6 ? moveAfter(c) : [c];

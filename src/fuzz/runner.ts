@@ -61,7 +61,7 @@ const oracles = new WeakMap<World, Oracle>();
 
 function oracleOf(w: World): Oracle {
   let o = oracles.get(w);
-  if (!o) oracles.set(w, (o = new Oracle(w.profile.settings.inPlaceConversion)));
+  if (!o) oracles.set(w, (o = new Oracle(w.profile.settings)));
   return o;
 }
 

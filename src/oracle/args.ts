@@ -14,13 +14,19 @@
 //   it first, so any errno will do, but it must fail;
 // - KVM_TDX_INIT_MEM_REGION: tdx_vcpu_init_mem_region() refuses a vCPU that
 //   has not finished KVM_TDX_INIT_VCPU (EINVAL); the vCPU ioctl's own checks
-//   of the TD (its HKID, RUNNABLE, a dead VM) come first, so any errno.
+//   of the TD (its HKID, RUNNABLE, a dead VM) come first, so any errno;
+// - KVM_TDX_INIT_MEM_REGION under G1: once every check before the per-page
+//   loop passes and the first page lies in a slot bound to a live
+//   guest_memfd, kvm_gmem_populate() refuses that page with EEXIST if it is
+//   already prepared, before it asks whether the GFN is private (EINVAL) or
+//   GUPs the source (EFAULT). A bugged VM answers EIO first.
 
 import type { Errno } from '../model/errno.js';
 import type { ExecCall } from '../model/exec.js';
 import type { Op } from '../program/calls.js';
-import { sharedBitOf } from './places.js';
-import type { RefState } from './state.js';
+import { INIT_MEM_FLAGS, MEMSLOT_FLAGS } from '../program/calls.js';
+import { indexOf, liveGmem, sharedBitOf, slotOf } from './places.js';
+import type { RefState, RefVm } from './state.js';
 
 export interface Refusal {
   /** The errnos the call may answer, or 'any' when only failing is certain. */
@@ -64,10 +70,35 @@ export function refusal(ref: RefState, c: ExecCall<Op>): Refusal | undefined {
     case 'KVM_TDX_INIT_MEM_REGION': {
       if (e?.kind !== 'vcpu') return undefined;
       const v = ref.vcpus.get(c.handles[0]);
-      if (!v || v.tdxInit) return undefined;
-      return { errnos: 'any', why: 'its vCPU has not finished KVM_TDX_INIT_VCPU (tdx_vcpu_init_mem_region())' };
+      if (!v) return undefined;
+      if (!v.tdxInit) return { errnos: 'any', why: 'its vCPU has not finished KVM_TDX_INIT_VCPU (tdx_vcpu_init_mem_region())' };
+      return ref.refusesPrepared ? preparedFirstPage(ref, ref.vms.get(v.vmId), a) : undefined;
     }
     default:
       return undefined;
   }
+}
+
+const U64 = (1n << 64n) - 1n;
+
+/**
+ * G1: the first page of an INIT_MEM_REGION that passes every check before
+ * the per-page loop (tdx_vcpu_init_mem_region(): the TD initialised and not
+ * finalized, known flags, aligned source and GPA, a non-empty range that
+ * does not wrap, neither end shared) and lies in a slot bound to a live
+ * guest_memfd, at a page the oracle knows is prepared.
+ */
+function preparedFirstPage(ref: RefState, vm: RefVm | undefined, a: Record<string, bigint>): Refusal | undefined {
+  if (!vm || vm.kind !== 'TDX' || vm.td?.phase !== 'INITIALIZED' || vm.destroyed) return undefined;
+  if ((a.hw_error ?? 0n) !== 0n || (a.flags & ~INIT_MEM_FLAGS.MEASURE) !== 0n) return undefined;
+  if ((a.source & 0xfffn) !== 0n || (a.gpa & 0xfffn) !== 0n || a.nr_pages === 0n) return undefined;
+  const end = (a.gpa + ((a.nr_pages << 12n) & U64)) & U64;
+  const shared = sharedBitOf(vm);
+  if (end <= a.gpa || (a.gpa & shared) !== 0n || ((end - 1n) & shared) !== 0n) return undefined;
+  const gfn = Number(a.gpa >> 12n);
+  const slot = slotOf(vm, gfn);
+  if (!slot || (slot.flags & MEMSLOT_FLAGS.GUEST_MEMFD) === 0n) return undefined;
+  const g = liveGmem(ref, slot);
+  if (!g || g.prepared.get(indexOf(slot, gfn)) !== true) return undefined;
+  return { errnos: ['EEXIST', 'EIO'], why: `GFN 0x${gfn.toString(16)} is backed by a page guest_memfd has already prepared, which G1's kvm_gmem_populate() refuses first` };
 }

@@ -11,6 +11,7 @@ import type { StepCtx, World } from '../model/world.js';
 import { observe, type Prediction } from './observe.js';
 import { gfnPrivate, guestReach, indexOf, indexPrivate, liveGmem, slotOf } from './places.js';
 import { newRefState, type RefGmem, type RefSlot, type RefState, type RefVm } from './state.js';
+import type { ProfileSettings } from '../model/profiles.js';
 
 export type { Prediction } from './observe.js';
 export type { Place, RefPage, RefRecord } from './state.js';
@@ -22,8 +23,9 @@ export class Oracle {
   /** Set if observing a call threw: the oracle itself is broken. */
   broken?: string;
 
-  constructor(inPlace: boolean) {
-    this.state = newRefState(inPlace);
+  /** The design's settings the reference needs: how privacy is kept, and whether G1 populate refuses a prepared page. */
+  constructor(design: Pick<ProfileSettings, 'inPlaceConversion' | 'populateRefusesPrepared'>) {
+    this.state = newRefState(design.inPlaceConversion, design.populateRefusesPrepared);
   }
 
   observe(w: World, call: ExecCall<Op>, ret: Ret, step: StepCtx): void {

@@ -15,7 +15,7 @@ import { accept, forgetGmemRange, forgetVm, isAccepted } from './accepted.js';
 import { refusal, type Refusal } from './args.js';
 import { addPage, newTd } from './mrtd.js';
 import { contentOf, guestReach, hostReach, indexOf, liveGmem, mappingAtVa, sharedBitOf, slotOf, writeContent, type Reach } from './places.js';
-import type { RefState, RefVm, TdPhase, VmKind } from './state.js';
+import type { Place, RefState, RefVm, TdPhase, VmKind } from './state.js';
 
 /** What the oracle expected of the call it just saw. */
 export interface Prediction {
@@ -41,6 +41,13 @@ export interface Prediction {
 const KINDS: Record<string, VmKind> = { '0': 'DEFAULT', '1': 'SW_PROTECTED', '5': 'TDX' };
 const isZero = (r: Ret) => r.kind === 'int' && r.value === 0n;
 const isOk = (r: Ret) => r.kind === 'outcome' && r.name === 'OK';
+/** A host or guest access that got to its page: a byte read, or a store done. */
+const reached = (r: Ret) => r.kind === 'int' || isOk(r);
+
+/** A guest_memfd page an access or a PAGE.ADD reached is prepared from now on (the fault or populate prepared it). */
+function prepare(ref: RefState, p: Place): void {
+  if (p.kind === 'gmem') ref.gmems.get(p.gmem)?.prepared.set(p.index, p.index + 1, true);
+}
 
 function vmOfFd(ref: RefState, fd: number): RefVm | undefined {
   const e = ref.fds.get(fd);
@@ -90,7 +97,7 @@ export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step
       const priv = new RangeMap<true>();
       if (!(a.flags & GMEM_FLAGS.INIT_SHARED)) priv.set(0, sizePages, true);
       ref.fds.set(ret.handle, { kind: 'gmem', id });
-      ref.gmems.set(id, { id, vmId: vm.id, sizePages, flags: a.flags, folio, priv, content: new RangeMap(), allocated: new RangeMap(), fdOpen: true, mmaps: 0, released: false });
+      ref.gmems.set(id, { id, vmId: vm.id, sizePages, flags: a.flags, folio, priv, content: new RangeMap(), allocated: new RangeMap(), prepared: new RangeMap(), fdOpen: true, mmaps: 0, released: false });
       break;
     }
     case 'KVM_SET_USER_MEMORY_REGION2':
@@ -127,6 +134,7 @@ export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step
         // The pages go; whatever comes next at these indices is a fresh, zeroed page.
         g.content.clear(start, end);
         g.allocated.clear(start, end);
+        g.prepared.clear(start, end);
         forgetGmemRange(ref, g.id, start, end);
       } else g.allocated.set(start, end, true);
       break;
@@ -161,6 +169,7 @@ export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step
       const reach = hostReach(ref, ref.mappings.get(h), a.offset);
       p.access = { reach, before: reach.ok ? contentOf(ref, reach.place) : 0 };
       if (c.op === 'HOST_WRITE' && isOk(ret) && reach.ok) writeContent(ref, reach.place, Number(a.byte & 0xffn));
+      if (reached(ret) && reach.ok) prepare(ref, reach.place);
       break;
     }
     case 'CLOSE':
@@ -188,6 +197,7 @@ export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step
       p.access = { reach, before: reach.ok ? contentOf(ref, reach.place) : 0 };
       p.mustReach = mustReach(ref, vm, h, a.gpa, a.private !== 0n);
       if (a.write !== 0n && isOk(ret) && reach.ok) writeContent(ref, reach.place, Number((a.byte ?? 0n) & 0xffn));
+      if (reached(ret) && reach.ok) prepare(ref, reach.place);
       break;
     }
     case 'GUEST_ACCEPT': {
@@ -273,6 +283,7 @@ function acceptZeroes(ref: RefState, vm: RefVm, gfn: number, n: number): void {
     if (!g) continue;
     g.content.clear(indexOf(s, from), indexOf(s, to));
     g.allocated.set(indexOf(s, from), indexOf(s, to), true);
+    g.prepared.set(indexOf(s, from), indexOf(s, to), true);
   }
 }
 
@@ -323,6 +334,9 @@ function populate(ref: RefState, w: World, vm: RefVm, c: ExecCall<Op>, step: Ste
         byte = src.ok ? contentOf(ref, src.place) : 0;
       }
       writeContent(ref, target, byte);
+      // kvm_gmem_populate() marks the folio prepared only when the whole
+      // callback succeeded: not the page the cursor stopped on.
+      if (k >= 0 && k < advanced) prepare(ref, target);
     }
     accept(vm, gfn, 1);
     addPage(td, { gpa, byte, extends: measure ? extendsOf(step, modelTd, gpa, k >= 0 && k < advanced) : 0 });

@@ -76,6 +76,13 @@ export interface RefGmem {
   content: RangeMap<number>;
   /** Pages known to be allocated: fallocated or exposed, and not punched since. */
   allocated: RangeMap<true>;
+  /**
+   * Pages known to be prepared (zeroed and marked up to date by their first
+   * fault or populate): an access through them or a PAGE.ADD into them
+   * succeeded, and no punch hole took them since. Fewer than the model may
+   * hold (a pre-fault prepares pages too), never more.
+   */
+  prepared: RangeMap<true>;
   fdOpen: boolean;
   mmaps: number;
   released: boolean;
@@ -104,6 +111,8 @@ export interface RefVcpu {
 
 export interface RefState {
   inPlace: boolean;
+  /** G1: kvm_gmem_populate() refuses a page it has already prepared (EEXIST) before it looks at attributes. */
+  refusesPrepared: boolean;
   fds: Map<number, { kind: 'vm' | 'vcpu' | 'gmem'; id: number }>;
   vms: Map<number, RefVm>;
   vcpus: Map<number, RefVcpu>;
@@ -111,8 +120,8 @@ export interface RefState {
   mappings: Map<number, RefMapping>;
 }
 
-export function newRefState(inPlace: boolean): RefState {
-  return { inPlace, fds: new Map(), vms: new Map(), vcpus: new Map(), gmems: new Map(), mappings: new Map() };
+export function newRefState(inPlace: boolean, refusesPrepared = false): RefState {
+  return { inPlace, refusesPrepared, fds: new Map(), vms: new Map(), vcpus: new Map(), gmems: new Map(), mappings: new Map() };
 }
 
 export const placeText = (p: Place): string =>
