@@ -168,15 +168,27 @@ function repopulateAfter(c: ACall, how: number): ACall[] {
   return [c, convert, c];
 }
 
+/**
+ * Every fd closed, as a process exit would: the CLOSE that drops a VM's
+ * last reference tears its TD down (VP.FLUSH, FREEID, the RECLAIMs), and
+ * an injected failure on it reaches one of those SEAMCALLs only when it
+ * rides on that CLOSE, so each CLOSE carries it (a CLOSE that issues no
+ * SEAMCALL ignores it). Random CLOSEs rarely close a VM's every fd.
+ */
+function closeAll(c: ACall): ACall[] {
+  return Array.from({ length: 8 }, (_, i): ACall => ({ ...c, picks: [i] }));
+}
+
 const K = 0x1000n;
 const M2 = 0x200000n;
 const isHugeAccept = (c: ACall) => c.op === 'GUEST_ACCEPT' && c.args.level?.k === 'int' && c.args.level.v === 1n;
 
-/** A call, followed a third of the time by the read of what it changed; a memslot call is sometimes a slot moved under a live mapping, a 2 MiB accept sometimes a huge leaf split under the guest, an INIT_MEM_REGION sometimes repeated after a conversion. */
+/** A call, followed a third of the time by the read of what it changed; a memslot call is sometimes a slot moved under a live mapping, a 2 MiB accept sometimes a huge leaf split under the guest, an INIT_MEM_REGION sometimes repeated after a conversion, a CLOSE sometimes every fd closed. */
 const withRead = (arb: fc.Arbitrary<ACall>): fc.Arbitrary<ACall[]> =>
   fc.tuple(arb, fc.nat(11)).map(([c, how]) => {
     if (isHugeAccept(c) && how >= 3) return splitAfter(c, how);
     if (c.op === 'KVM_TDX_INIT_MEM_REGION' && how >= 9) return repopulateAfter(c, how);
+    if (c.op === 'CLOSE' && how >= 9) return closeAll(c);
     const r = how < 4 ? readAfter(c, how) : null;
     if (r) return [c, r];
     return c.op === 'KVM_SET_USER_MEMORY_REGION2' && how < 6 ? moveAfter(c) : [c];
