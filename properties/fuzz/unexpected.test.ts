@@ -55,6 +55,17 @@ describe('no-unexpected-bug', () => {
     expect(g1.bugged).toBe(false);
     expect(g1.violations).toEqual([]);
   });
+  test('G1: the quiet zap of a pre-mapped leaf does not hide the injected BUSY that bugs the teardown after it', () => {
+    // PAGE.ADD busy leaves the leaf pre-mapped; the file's release zaps it
+    // (BLOCK finds no entry, which G1 handles quietly before finalize), then
+    // the teardown's VP.FLUSH gets the injected BUSY and bugs the VM.
+    const text = `${TD}\nKVM_TDX_INIT_MEM_REGION(cpu0, source=src0, gpa=0x0, nr_pages=1, flags=0) [busy=4]\nCLOSE(vm0)\nCLOSE(cpu0)\nCLOSE(g0) [busy=2]`;
+    const r = run(text, 'g1');
+    expect(r.results[8]).toMatchObject({ kind: 'errno', name: 'EBUSY' });
+    expect(r.steps.at(-1)!.seamcalls.slice(0, 2).map((x) => `${x.name} ${x.status}`)).toEqual(['TDH.MEM.RANGE.BLOCK TDX_EPT_ENTRY_STATE_INCORRECT', 'TDH.VP.FLUSH TDX_OPERAND_BUSY']);
+    expect(r.bugged).toBe(true);
+    expect(r.violations).toEqual([]);
+  });
   test('an injected BUSY on a SEAMCALL KVM retries does not bug the VM', () => {
     const r = run(`${TD}\nKVM_TDX_INIT_MEM_REGION(cpu0, source=src0, gpa=0x0, nr_pages=1, flags=0) [busy=1]`);
     expect(r.bugged).toBe(false);

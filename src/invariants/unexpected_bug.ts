@@ -55,6 +55,17 @@ function recordOf(c: CheckCtx, vm: Vm, r: SeamcallRecord): boolean {
   return 'hkid' in r.args && hkid !== null && r.args.hkid === hkid;
 }
 
+/**
+ * A failed SEAMCALL KVM handles without bugging the VM, so it does not stand
+ * between an injected BUSY and the bug it caused: under G1, a BLOCK that
+ * finds the entry not present before finalize is the zap of a leaf that was
+ * pre-mapped and never ADDed (tdx_is_sept_zap_err_due_to_premap()).
+ */
+function handledQuietly(c: CheckCtx, vm: Vm, r: SeamcallRecord): boolean {
+  return c.world.profile.settings.generation === 'G1' && r.name === 'TDH.MEM.RANGE.BLOCK' && r.status === 'TDX_EPT_ENTRY_STATE_INCORRECT'
+    && c.before.vms.get(vm.id)?.tdState !== 'RUNNABLE';
+}
+
 /** Why the VM may have been bugged in this step, or undefined if nothing the semantics list explains it. */
 function explain(c: CheckCtx, vm: Vm, mine: SeamcallRecord[]): string | undefined {
   const last = mine[mine.length - 1];
@@ -69,7 +80,7 @@ function explain(c: CheckCtx, vm: Vm, mine: SeamcallRecord[]): string | undefine
   const noBusyHandling = c.world.profile.settings.generation === 'G1' ? BUSY_IS_BUG_G1 : BUSY_IS_BUG_G3;
   // The injected BUSY must be the VM's first failure of the step; the zap
   // path goes on after a TDX_BUG_ON, so it need not be the last SEAMCALL.
-  const firstFail = mine.find((r) => r.status !== 'TDX_SUCCESS');
+  const firstFail = mine.find((r) => r.status !== 'TDX_SUCCESS' && !handledQuietly(c, vm, r));
   if (injected && injected === firstFail && injected.status === 'TDX_OPERAND_BUSY' && noBusyHandling.has(injected.name)) {
     return `injected BUSY on ${injected.name}`;
   }
