@@ -40,6 +40,17 @@ function simplerValues(key: string, op: Op, v: Value): Value[] {
     .map((value): Value => ({ kind: 'int', value }));
 }
 
+/**
+ * The arguments with one value simplified, keeping the program one the
+ * parser accepts: a GUEST_ACCESS that no longer writes carries no byte
+ * (program-format.md allows `byte` only with write=1).
+ */
+function withArg(op: Op, args: Call['args'], key: string, v: Value): Call['args'] {
+  const out = { ...args, [key]: v };
+  if (op === 'GUEST_ACCESS' && key === 'write' && !(v.kind === 'int' && v.value === 1n)) delete out.byte;
+  return out;
+}
+
 export interface MinimizeStats {
   attempts: number;
   passes: number;
@@ -106,8 +117,10 @@ function* minimizeSteps(p0: Program, oracle: Oracle, deadline: number, mo: Minim
         yield;
       }
       for (const [k, v] of Object.entries(p.calls[i].args)) {
+        // A key an earlier simplification took away (a byte without a write) stays away.
+        if (!(k in p.calls[i].args)) continue;
         for (const s of simplerValues(k, c.op, v)) {
-          const q = replaceCall(p, i, { ...p.calls[i], args: { ...p.calls[i].args, [k]: s } });
+          const q = replaceCall(p, i, { ...p.calls[i], args: withArg(c.op, p.calls[i].args, k, s) });
           const ok = fails(q);
           yield;
           if (ok) { take(q); changed = true; break; }

@@ -7,7 +7,7 @@ import { newGmem } from '../gmem/file.js';
 import { newInode } from '../gmem/inode.js';
 import { allocatePages, truncatePages } from '../gmem/pages.js';
 import { hasPrivateMem } from '../kvm/vm.js';
-import { zapBindings, invalidateFilter } from '../kvm/invalidate.js';
+import { invalidateGmemMappings, zapBindings, invalidateFilter } from '../kvm/invalidate.js';
 import { created, err, ok, type Ret } from '../result.js';
 import { isPageAligned, PAGE_SHIFT, S64_MAX, type Order } from '../units.js';
 import { newId, openFd, type World } from '../world.js';
@@ -87,10 +87,12 @@ export function punchHole(w: World, gmemId: number, start: number, end: number):
   splitHugeForPunch(w, gm, start, e);
   const filter = invalidateFilter(w, gm, start, e);
   if (fault(w, 'punch-frees-before-zap')) {
+    invalidateGmemMappings(w, gm, start, e);
     truncatePages(w, gm, start, e);
     zapBindings(w, gm, start, e, filter);
     return;
   }
   zapBindings(w, gm, start, e, filter);
+  invalidateGmemMappings(w, gm, start, e);
   truncatePages(w, gm, start, e);
 }

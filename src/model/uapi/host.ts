@@ -7,10 +7,10 @@ import { hostFault } from '../gmem/fault.js';
 import { freeFrames } from '../host/pfnspace.js';
 import { TASK_SIZE_MAX, type Mapping } from '../host/mapping.js';
 import { maybeReleaseGmem } from '../kvm/lifetime.js';
-import { zapGfnRange } from '../mmu/zap.js';
+import { invalidateHva } from '../kvm/invalidate.js';
 import { readFrame, writeFrame } from '../phys.js';
 import { created, err, ok, outcome, val, type Ret } from '../result.js';
-import { gfnAdd, isPageAligned, PAGE_SHIFT, type Pfn } from '../units.js';
+import { isPageAligned, PAGE_SHIFT, type Pfn } from '../units.js';
 import { newId, type World } from '../world.js';
 import { gmemFile } from './common.js';
 import { fault } from '../faults.js';
@@ -84,25 +84,6 @@ export function munmap(w: World, id: number): Ret {
     maybeReleaseGmem(w, gm);
   }
   return ok();
-}
-
-/**
- * Models the MMU notifier (kvm_mmu_notifier_invalidate_range_start()): an
- * unmapped host range is zapped from every memslot whose userspace_addr
- * covers it, before its pages can be freed.
- */
-function invalidateHva(w: World, start: bigint, end: bigint): void {
-  for (const vm of w.vms.values()) {
-    if (vm.destroyed) continue;
-    for (const slot of vm.memslots) {
-      const s = slot.uaddr;
-      const e = slot.uaddr + (BigInt(slot.npages) << BigInt(PAGE_SHIFT));
-      if (s >= end || start >= e) continue;
-      const from = gfnAdd(slot.baseGfn, Number(((start > s ? start : s) - s) >> BigInt(PAGE_SHIFT)));
-      const to = gfnAdd(slot.baseGfn, Number(((end < e ? end : e) - s + 4095n) >> BigInt(PAGE_SHIFT)) - (fault(w, 'munmap-keeps-last-spte') ? 1 : 0));
-      zapGfnRange(w, vm, from, to, { private: false, shared: true });
-    }
-  }
 }
 
 function recordHostAccess(w: World, pfn: Pfn, what: string): void {
