@@ -8,7 +8,7 @@ import { clearRange, everyIn, segmentsIn, setRange } from '../intervals.js';
 import { hasPrivateMem } from '../kvm/vm.js';
 import { slotsOverlapping, slotEnd } from '../kvm/memslot.js';
 import { zapGfnRange, ZAP_ALL } from '../mmu/zap.js';
-import { zapBindings } from '../kvm/invalidate.js';
+import { invalidateGmemMappings, zapBindings } from '../kvm/invalidate.js';
 import { convertFolios } from '../gmem/hugetlb.js';
 import { runsIn } from '../gmem/inode.js';
 import { err, ok, type Ret } from '../result.js';
@@ -93,6 +93,12 @@ export function setMemoryAttributes2(w: World, fd: number, a: AttrArgs): Ret {
   // (the order of the in-place conversion series), merge after.
   if (!toPrivate) convertFolios(w, gm, start, end, 'split');
   zapBindings(w, gm, start, end, { private: !toPrivate, shared: toPrivate });
+  // The host's mappings of pages going private are gone (unmap_mapping_range()),
+  // and the MMU notifier takes what a plain memslot mapped through them. Done
+  // here, past the pin check, rather than before it as the kernel does: a
+  // refused conversion leaves the pages shared, so a surviving SPTE is still
+  // a valid one, and the failed call changes nothing.
+  if (toPrivate) invalidateGmemMappings(w, gm, start, end);
   if (toPrivate) setRange(gm.inode.priv, start, end, true);
   else clearRange(gm.inode.priv, start, end);
   if (toPrivate) convertFolios(w, gm, start, end, 'merge');
