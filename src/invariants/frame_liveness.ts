@@ -15,7 +15,7 @@ import { asPfn, pagesAt } from '../model/view.js';
 import type { World } from '../model/world.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { FIRST_PFN } from '../model/view.js';
-import { buggedTds, firstFreeIn, firstLeakedFrame, forEachRef, freeListOf, hex, newlyFreed, type FreeList, type Span } from './frames.js';
+import { buggedTds, firstFreeIn, firstLeakedFrame, forEachFreeAssigned, forEachRef, freeListOf, hex, newlyFreed, type FreeList, type Span } from './frames.js';
 
 /** Frames named by the step's own record that the allocator holds as free now. */
 function freeFramesOfStep(c: CheckCtx, free: FreeList): Span[] {
@@ -106,26 +106,8 @@ export const frameLiveness: Invariant = {
         const f = firstFreeIn(free, start, start + count);
         if (f !== undefined) say(`${who()} refers to PFN ${hex(f)}, which the host allocator holds as free`);
       });
-      // PAMT entries in runs of consecutive guarded frames, each run looked
-      // up in the free list once (a 2 MiB page is 512 entries).
       const bugged = buggedTds(w);
-      let run: { start: number; end: number } | undefined;
-      const flush = () => {
-        const f = run && firstFreeIn(free, run.start, run.end);
-        if (f !== undefined) {
-          const e = w.tdx.pamt.get(asPfn(f));
-          say(`PFN ${hex(f)} is free in the host allocator while the PAMT assigns it to TD ${e?.owner} as ${e?.type}`);
-        }
-      };
-      for (const [pfn, e] of w.tdx.pamt) {
-        if (!guarded(bugged, e)) continue;
-        if (run && run.end === pfn) run.end = pfn + 1;
-        else {
-          flush();
-          run = { start: pfn, end: pfn + 1 };
-        }
-      }
-      flush();
+      forEachFreeAssigned(w, (e) => guarded(bugged, e), (pfn, e) => say(`PFN ${hex(pfn)} is free in the host allocator while the PAMT assigns it to TD ${e.owner} as ${e.type}`));
       const leaked = firstLeakedFrame(w, FIRST_PFN);
       if (leaked !== undefined) say(`PFN ${hex(leaked)} is allocated but nothing owns it: no mapping, page cache, pin or PAMT entry, so it can never be freed`);
       return out;

@@ -5,7 +5,7 @@
 
 import type { Level } from '../model/units.js';
 import type { World } from '../model/world.js';
-import { pagesAt } from '../model/view.js';
+import { asPfn, pagesAt } from '../model/view.js';
 
 export const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
 
@@ -79,6 +79,31 @@ export function buggedTds(w: World): Set<number> {
   const out = new Set<number>();
   for (const vm of w.vms.values()) if (vm.bugged && vm.tdx?.td != null) out.add(vm.tdx.td);
   return out;
+}
+
+/**
+ * The frames the PAMT assigns (entries `keep` accepts) that the host
+ * allocator holds as free: the first such frame of each run of consecutive
+ * entries, so a 2 MiB page's 512 entries cost one free-list lookup. Stops
+ * when `visit` returns true.
+ */
+export function forEachFreeAssigned(w: World, keep: (e: { type: string; owner: number }) => boolean, visit: (pfn: number, e: { type: string; owner: number }) => boolean | void): void {
+  const free = freeListOf(w);
+  let run: Span | undefined;
+  const flush = (): boolean => {
+    const f = run && firstFreeIn(free, run.start, run.end);
+    return f !== undefined && visit(f, w.tdx.pamt.get(asPfn(f))!) === true;
+  };
+  for (const [pfn, e] of w.tdx.pamt) {
+    if (!keep(e)) continue;
+    if (run && run.end === pfn) {
+      run.end = pfn + 1;
+      continue;
+    }
+    if (flush()) return;
+    run = { start: pfn, end: pfn + 1 };
+  }
+  flush();
 }
 
 /** One reference to a run of frames, described only when reported. */

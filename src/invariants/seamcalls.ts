@@ -1,8 +1,8 @@
 // Invariants read off the step's SEAMCALL log (tdx.md §7): no double
 // ADD/AUG, the removal order, what the folio-taking wrappers refused.
 
-import { asPfn, isLeaf, PAGE_SIZE, pagesAt, pamtEntry, type RecordOf, type SeamcallRecord, type World } from '../model/view.js';
-import { buggedTds, firstFreeIn, freeListOf, type Span } from './frames.js';
+import { isLeaf, PAGE_SIZE, pagesAt, pamtEntry, type RecordOf, type SeamcallRecord, type World } from '../model/view.js';
+import { buggedTds, forEachFreeAssigned } from './frames.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { hex } from './util.js';
 
@@ -52,28 +52,12 @@ export const removalOrder: Invariant = {
     if (early) out.push(v(this.id, `${c.call.op}: ${early}`));
     if (c.full) {
       // Without the step's record of freed frames: a frame still assigned to
-      // a live TD in the PAMT is never back with the host allocator. The
-      // entries are taken in runs of consecutive frames (a 2 MiB page is 512
-      // of them), each run looked up in the free list once.
+      // a live TD in the PAMT is never back with the host allocator.
       const bugged = buggedTds(c.world);
-      const free = freeListOf(c.world);
-      let run: Span | undefined;
-      const firstFree = () => (run ? firstFreeIn(free, run.start, run.end) : undefined);
-      let hit: number | undefined;
-      for (const [pfn, e] of c.world.tdx.pamt) {
-        if (bugged.has(e.owner)) continue;
-        if (run && run.end === pfn) {
-          run.end = pfn + 1;
-          continue;
-        }
-        if ((hit = firstFree()) !== undefined) break;
-        run = { start: pfn, end: pfn + 1 };
-      }
-      hit ??= firstFree();
-      if (hit !== undefined) {
-        const e = c.world.tdx.pamt.get(asPfn(hit));
-        out.push(v(this.id, `${c.call.op}: PFN ${hex(hit)} is free in the host allocator while the PAMT still assigns it to TD ${e?.owner} as ${e?.type}`));
-      }
+      forEachFreeAssigned(c.world, (e) => !bugged.has(e.owner), (pfn, e) => {
+        out.push(v(this.id, `${c.call.op}: PFN ${hex(pfn)} is free in the host allocator while the PAMT still assigns it to TD ${e.owner} as ${e.type}`));
+        return true;
+      });
     }
     return out;
   },

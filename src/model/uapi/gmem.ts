@@ -86,13 +86,13 @@ export function punchHole(w: World, gmemId: number, start: number, end: number):
   if (start >= e) return;
   splitHugeForPunch(w, gm, start, e);
   const filter = invalidateFilter(w, gm, start, e);
+  // The file's host mappings go first (unmap_mapping_range() of the truncation).
+  invalidateGmemMappings(w, gm, start, e);
   if (fault(w, 'punch-frees-before-zap')) {
-    invalidateGmemMappings(w, gm, start, e);
     truncatePages(w, gm, start, e);
     zapBindings(w, gm, start, e, filter);
     return;
   }
   zapBindings(w, gm, start, e, filter);
-  invalidateGmemMappings(w, gm, start, e);
   truncatePages(w, gm, start, e);
 }
