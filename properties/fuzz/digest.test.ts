@@ -48,6 +48,29 @@ describe('errno-contract state image', () => {
     w.nextId++;
     expect(sameState(before, stateImage(w, 1))).toBe(true);
   });
+  test('objects are told apart by their fields and field order, whether written generically or by their compiled writer', () => {
+    const w = newWorld(PROFILES.upstream, new Set());
+    // Enough objects of one shape that its writer is compiled part way through the map.
+    for (let fd = 3; fd < 40; fd++) w.fds.set(fd, { kind: 'vm', id: fd });
+    const image = (slot: 0 | 1) => stateImage(w, slot);
+    expect(sameState(image(0), image(1))).toBe(true);
+    const edits: Array<[string, () => void]> = [
+      ['a value', () => { w.fds.get(4)!.id = 99; }],
+      ['a type', () => { (w.fds.get(5) as unknown as { id: unknown }).id = '5'; }],
+      ['a field order', () => { w.fds.set(6, { id: 6, kind: 'vm' } as never); }],
+      ['an added field', () => { (w.fds.get(7) as unknown as Record<string, unknown>).extra = undefined; }],
+      ['a renamed field', () => { w.fds.set(9, { kind: 'vm', vmId: 9 } as never); }],
+      ['a removed field', () => { delete (w.fds.get(8) as unknown as Record<string, unknown>).id; }],
+      ['a deep field', () => { w.tdx.pamt.set(asPfn(7), { type: 'PT_REG', owner: 1, level: 0 }); }],
+    ];
+    for (const [what, edit] of edits) {
+      const before = image(0);
+      edit();
+      expect(sameState(before, image(1)), what).toBe(false);
+    }
+    // The same state written twice more, after every writer is compiled, still compares equal.
+    expect(sameState(image(0), image(1))).toBe(true);
+  });
   test('a failed fallocate that allocated pages is caught, and is clean without the bug', () => {
     const p = 'vm0 = KVM_CREATE_VM(type=TDX)\ng0 = KVM_CREATE_GUEST_MEMFD(vm0, size=0x1000, flags=0)\nFALLOCATE(g0, mode=KEEP_SIZE, offset=0x0, len=0x200000)';
     const bad = run(p, 'upstream', ['fallocate-allocates-past-eof']);

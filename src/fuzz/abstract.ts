@@ -34,7 +34,8 @@ export function materialize(calls: readonly ACall[], headers: Array<[string, str
   const out: Call[] = [];
   const pickName = (kinds: HandleKind[], pick: number): string | undefined => {
     const all = kinds.flatMap((k) => names.get(k) ?? []);
-    return all.length === 0 ? undefined : all[pick % all.length];
+    // A negative pick counts from the newest handle (-1 is the last one made).
+    return all.length === 0 ? undefined : all[((pick % all.length) + all.length) % all.length];
   };
   for (const a of calls) {
     const spec = CALLS[a.op];

@@ -56,13 +56,15 @@ function argsFor(op: Op): fc.Arbitrary<Record<string, AVal>> {
     case 'HOST_READ': case 'HOST_PIN': case 'HOST_UNPIN': return r({ offset: v.int(v.offset) });
     case 'HOST_WRITE': return r({ offset: v.int(v.offset), byte: v.int(v.byte) });
     case 'KVM_TDX_INIT_VM': case 'KVM_TDX_INIT_VCPU': case 'KVM_TDX_FINALIZE_VM':
-      return fc.option(v.int(fc.constantFrom(1n)), { freq: 12, nil: undefined }).map((f): Record<string, AVal> => (f ? { flags: f } : {}));
+      // Unknown flags one time in twelve (fc.option's `freq` is the odds of
+      // its nil, so the flags go in the option's nil place), else none.
+      return fc.option(fc.constant({}), { freq: 12, nil: { flags: aint(1n) } });
     case 'KVM_TDX_INIT_MEM_REGION': return r({ source: v.addr, gpa: v.int(v.gpa), nr_pages: v.int(v.nrPages), flags: v.int(fc.oneof(w(8, fc.constantFrom(0n, 1n)), w(1, fc.constant(2n)))) });
     case 'KVM_PRE_FAULT_MEMORY': return r({ gpa: v.int(v.gpa), size: v.int(v.size), flags: v.int(v.smallFlag) });
     case 'GUEST_ACCESS': return fc.record({ gpa: v.gpa, private: fc.constantFrom(1n, 1n, 0n), write: fc.boolean(), byte: v.byte }).map((x) => ({
       gpa: aint(x.gpa), private: aint(x.private), write: aint(x.write ? 1n : 0n), ...(x.write ? { byte: aint(x.byte) } : {}),
     }));
-    case 'GUEST_ACCEPT': return r({ gpa: v.int(v.gpa), level: fc.constantFrom(0n, 0n, 0n, 1n).map(aint) });
+    case 'GUEST_ACCEPT': return r({ gpa: v.int(v.gpa), level: fc.constantFrom(0n, 0n, 1n).map(aint) });
     case 'MUNMAP': case 'CLOSE': return fc.constant({});
     // A new call fails to compile here until it has its generator.
     default: return op satisfies never;
@@ -72,6 +74,10 @@ function argsFor(op: Op): fc.Arbitrary<Record<string, AVal>> {
 const CALL_ARBS = Object.fromEntries(CALL_NAMES.map((op) => [op, fc.record({
   picks: fc.array(pick, { minLength: CALLS[op].handles.length, maxLength: CALLS[op].handles.length }),
   args: argsFor(op),
+  // A BUSY injected at one of the first six SEAMCALLs on nine calls in ten
+  // (fc.option's `freq` is the odds of its nil): most upstream TDX bugs live
+  // in the paths that handle a failed SEAMCALL, and a call that issues fewer
+  // SEAMCALLs than N runs clean.
   busy: fc.option(fc.integer({ min: 1, max: 6 }), { freq: 10, nil: undefined }),
 }).map((r): ACall => ({ op, picks: r.picks, args: r.args, ...(r.busy !== undefined ? { busy: r.busy } : {}) }))])) as Record<Op, fc.Arbitrary<ACall>>;
 
@@ -98,6 +104,60 @@ function readAfter(c: ACall, how: number): ACall | null {
 }
 
 /**
+ * The read of the first page past the end of a conversion or a punch (the
+ * GPA, or the file offset through the guest_memfd mapping or as a GPA),
+ * which the call must have left alone: an invalidation that runs one page
+ * long takes a page it did not name. Most setups make every page private,
+ * so the neighbour is read as private.
+ */
+function readPastEnd(c: ACall, how: number): ACall | null {
+  const a = c.args;
+  const len = c.op === 'FALLOCATE' ? a.len : a.size;
+  const start = c.op === 'KVM_SET_MEMORY_ATTRIBUTES' ? a.gpa : a.offset;
+  if (start?.k !== 'int' || len?.k !== 'int') return null;
+  const end = aint(start.v + len.v);
+  switch (c.op) {
+    case 'KVM_SET_MEMORY_ATTRIBUTES': return guestRead(c, end, 1n);
+    case 'FALLOCATE': case 'KVM_SET_MEMORY_ATTRIBUTES2': return how % 2 === 0 ? hostRead(1, end) : guestRead({ ...c, picks: [how] }, end, 1n);
+    default: return null;
+  }
+}
+
+/**
+ * A punch hole under a guest mapping that reaches the file through a host
+ * mmap: a plain memslot over the guest_memfd mapping the setup makes, the
+ * guest writes three of its pages, then a range of the file that does not
+ * start at offset 0 is punched, and the guest reads the last page punched.
+ * Truncation unmaps the punched range from every host mapping of the file
+ * (unmap_mapping_range()), and the MMU notifier must zap exactly the GFNs
+ * behind it before the frames are freed.
+ */
+function punchUnderMapping(c: ACall, how: number): ACall[] {
+  const gpa = 0x800000n;
+  const first = BigInt(1 + (how % 2));
+  const slot: ACall = { op: 'KVM_SET_USER_MEMORY_REGION2', picks: [0], args: { slot: aint(3), flags: aint(0), gpa: aint(gpa), size: aint(4n * K), uaddr: { k: 'map', pick: 1, off: 0n }, gmem: aint(-1n), offset: aint(0) } };
+  const write = (page: bigint): ACall => ({ op: 'GUEST_ACCESS', picks: [0], args: { gpa: aint(gpa + page * K), private: aint(0), write: aint(1), byte: aint(0x30n + page) } });
+  const punch: ACall = { op: c.op, picks: c.picks, args: { mode: aint(FALLOC_FLAGS.KEEP_SIZE | FALLOC_FLAGS.PUNCH_HOLE), offset: aint(first * K), len: aint(2n * K) } };
+  return [slot, write(1n), write(2n), write(3n), punch, guestRead({ ...c, picks: [0] }, aint(gpa + (first + 1n) * K), 0n)];
+}
+
+/**
+ * A long-term pin that outlives what mapped its page: the mapping is
+ * unmapped (`how` odd) or, for a guest_memfd mapping, the page punched out
+ * of the file, and only then is the page unpinned. The pin holds the frame
+ * (FOLL_LONGTERM keeps a reference), and the last unpin must free it.
+ * Random HOST_UNPINs almost never name a pinned page.
+ */
+function pinOutlives(c: ACall, how: number): ACall[] {
+  const offset = c.args.offset ?? aint(0);
+  const unpin: ACall = { op: 'HOST_UNPIN', picks: c.picks, args: { offset } };
+  const drop: ACall = how % 2 === 1
+    ? { op: 'MUNMAP', picks: c.picks, args: {} }
+    : { op: 'FALLOCATE', picks: [0], args: { mode: aint(FALLOC_FLAGS.KEEP_SIZE | FALLOC_FLAGS.PUNCH_HOLE), offset, len: aint(K) } };
+  return [c, drop, unpin];
+}
+
+/**
  * A memslot call turned into a plain one over a mapping, then: the guest
  * writes through it (a live shared mapping), the slot moves up by its size,
  * and the guest reads its old place again, which must no longer reach the
@@ -117,39 +177,62 @@ function moveAfter(c: ACall): ACall[] {
 /**
  * A huge page changed under the guest, after a 2 MiB accept of an aligned
  * range (the first huge page of a slot usually holds 4 KiB leaves from the
- * setup's image and touches, so often the next one). By `how % 3`:
- * - 0: the last page alone is converted to shared first, so the range is not
- *   uniformly private: the fault must map 4 KiB and the accept answer a size
- *   mismatch;
+ * setup's image and touches, so often the next one). Four shapes:
+ * - 0: the last page alone is converted to shared first (or, with bit 4,
+ *   punched out of the file), so the range is not uniformly private (or not
+ *   wholly in the file): the fault must map 4 KiB and the accept answer a
+ *   size mismatch;
  * - 1: the guest writes the last page, every page but that one is converted
  *   to shared, and the guest reads it back: the zap must demote the huge
  *   leaf and keep that page (tdx_sept_split_private_spte()), not take the
  *   whole leaf and what the guest wrote with it;
  * - 2: the guest writes the last page, the huge range is punched out and
  *   pre-faulted again: its new frames (likely the same ones) must all be
- *   zeroed before they are seen, the last included.
- * Conversions go through the file (`how` odd, in-place conversion) or the
- * VM's attributes. Ranges one page short of, or one page at the end of, a
- * huge page are rare among random arguments.
+ *   zeroed before they are seen, the last included;
+ * - 3: the guest writes the second page, that page alone is converted to
+ *   shared, and the host maps the huge page of the file and reads it: an
+ *   in-place conversion keeps the page, so the host sees what the guest
+ *   wrote, not a page prepared (zeroed) again because the huge mapping left
+ *   it out of its own preparation.
+ * `bits` (five bits of the call's own draws) chooses: the shape (its two
+ * low bits), whether a conversion goes through the file (in-place
+ * conversion; always for 3) or the VM's attributes (bit 2), and whether the
+ * accept takes the huge page of its GPA (bits 2 and 3 clear) or, three
+ * times in four, the next one (always for 3). Ranges one page short of, or
+ * one page at the end of, a huge page are rare among random arguments.
  */
-function splitAfter(c: ACall, how: number): ACall[] {
+function splitAfter(c: ACall, bits: number): ACall[] {
   const gpa = c.args.gpa?.k === 'int' ? c.args.gpa.v : 0n;
-  const base = (gpa & ~(M2 - 1n)) + (how >= 7 ? M2 : 0n);
+  const base = (gpa & ~(M2 - 1n)) + (bits & 12 ? M2 : 0n);
   const last = base + M2 - K;
   const cpu = c.picks[0] ?? 0;
-  const convert = (start: bigint, size: bigint): ACall => {
+  const variant = bits & 3;
+  const convert = (start: bigint, size: bigint, viaFile = (bits & 4) !== 0): ACall => {
     const range = { size: aint(size), attributes: aint(0), flags: aint(0) };
-    return how % 2 === 1
+    return viaFile
       ? { op: 'KVM_SET_MEMORY_ATTRIBUTES2', picks: [0], args: { offset: aint(start), ...range } }
       : { op: 'KVM_SET_MEMORY_ATTRIBUTES', picks: [0], args: { gpa: aint(start), ...range } };
   };
   const accept: ACall = { ...c, args: { ...c.args, gpa: aint(base) } };
-  if (how % 3 === 0) return [convert(last, K), accept, guestRead(c, aint(base), 1n)];
+  if (variant === 0) return [bits & 16 ? punchRange(last, K) : convert(last, K), accept, guestRead(c, aint(base), 1n)];
+  if (variant === 3) {
+    // The next huge page: the first one usually holds the setup's 4 KiB leaves.
+    const next = (gpa & ~(M2 - 1n)) + M2;
+    const second = next + K;
+    const write: ACall = { op: 'GUEST_ACCESS', picks: [cpu], args: { gpa: aint(second), private: aint(1), write: aint(1), byte: aint(0x5an) } };
+    const map: ACall = { op: 'MMAP', picks: [0], args: { offset: aint(next), size: aint(M2), shared: aint(1) } };
+    return [{ ...accept, args: { ...accept.args, gpa: aint(next) } }, write, convert(second, K, true), map, hostRead(-1, aint(K))];
+  }
   const write: ACall = { op: 'GUEST_ACCESS', picks: [cpu], args: { gpa: aint(last), private: aint(1), write: aint(1), byte: aint(0xa5n) } };
-  if (how % 3 === 1) return [accept, write, convert(base, M2 - K), guestRead(c, aint(last), 1n)];
-  const punch: ACall = { op: 'FALLOCATE', picks: [0], args: { mode: aint(FALLOC_FLAGS.KEEP_SIZE | FALLOC_FLAGS.PUNCH_HOLE), offset: aint(base), len: aint(M2) } };
+  if (variant === 1) return [accept, write, convert(base, M2 - K), guestRead(c, aint(last), 1n)];
+  const punch = punchRange(base, M2);
   const refault: ACall = { op: 'KVM_PRE_FAULT_MEMORY', picks: [cpu], args: { gpa: aint(base), size: aint(M2), flags: aint(0) } };
   return [accept, write, punch, refault];
+}
+
+/** A punch hole of the first guest_memfd over [offset, offset + len). */
+function punchRange(offset: bigint, len: bigint): ACall {
+  return { op: 'FALLOCATE', picks: [0], args: { mode: aint(FALLOC_FLAGS.KEEP_SIZE | FALLOC_FLAGS.PUNCH_HOLE), offset: aint(offset), len: aint(len) } };
 }
 
 /**
@@ -165,7 +248,8 @@ function repopulateAfter(c: ACall, how: number): ACall[] {
   const convert: ACall = how % 2 === 1
     ? { op: 'KVM_SET_MEMORY_ATTRIBUTES2', picks: [0], args: { offset: gpa, ...range } }
     : { op: 'KVM_SET_MEMORY_ATTRIBUTES', picks: [0], args: { gpa, ...range } };
-  return [c, convert, c];
+  const populate: ACall = { op: c.op, picks: c.picks, args: c.args };
+  return [populate, convert, populate];
 }
 
 /**
@@ -183,13 +267,30 @@ const K = 0x1000n;
 const M2 = 0x200000n;
 const isHugeAccept = (c: ACall) => c.op === 'GUEST_ACCEPT' && c.args.level?.k === 'int' && c.args.level.v === 1n;
 
-/** A call, followed a third of the time by the read of what it changed; a memslot call is sometimes a slot moved under a live mapping, a 2 MiB accept sometimes a huge leaf split under the guest, an INIT_MEM_REGION sometimes repeated after a conversion, a CLOSE sometimes every fd closed. */
+/**
+ * The calls a compound shape adds carry no injected BUSY (most random calls
+ * do): a shape builds a state step by step, and a SEAMCALL failing on the
+ * way would stop it short. A CLOSE of every fd keeps the call's own, which
+ * is its point.
+ *
+ * A call, followed a third of the time by the read of what it changed (and
+ * a conversion or punch sometimes by the read just past its end); a memslot
+ * call is sometimes a slot moved under a live mapping, a 2 MiB accept
+ * sometimes a huge leaf split under the guest, an INIT_MEM_REGION sometimes
+ * repeated after a conversion, a punch sometimes made under a guest mapping
+ * through a host mmap, a pin sometimes outliving its mapping, a CLOSE
+ * sometimes every fd closed.
+ */
 const withRead = (arb: fc.Arbitrary<ACall>): fc.Arbitrary<ACall[]> =>
   fc.tuple(arb, fc.nat(11)).map(([c, how]) => {
-    if (isHugeAccept(c) && how >= 3) return splitAfter(c, how);
+    // The huge-page shapes take their bits from `how` and the vCPU pick, so
+    // every call draws the same values whatever shape it grows into.
+    if (isHugeAccept(c) && how >= 3) return splitAfter(c, (how * 8 + (c.picks[0] ?? 0)) % 32);
     if (c.op === 'KVM_TDX_INIT_MEM_REGION' && how >= 9) return repopulateAfter(c, how);
+    if (c.op === 'FALLOCATE' && how >= 10) return punchUnderMapping(c, how);
+    if (c.op === 'HOST_PIN' && how >= 8) return pinOutlives(c, how);
     if (c.op === 'CLOSE' && how >= 9) return closeAll(c);
-    const r = how < 4 ? readAfter(c, how) : null;
+    const r = how < 4 ? readAfter(c, how) : how < 6 ? readPastEnd(c, how) : null;
     if (r) return [c, r];
     return c.op === 'KVM_SET_USER_MEMORY_REGION2' && how < 6 ? moveAfter(c) : [c];
   });

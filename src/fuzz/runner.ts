@@ -79,7 +79,7 @@ function resolveValue(v: Value, names: Map<string, Bound>, w: World): bigint {
 
 export function toExecCall(call: Call, names: Map<string, Bound>, w: World): ExecCall<Op> {
   const args: Record<string, bigint> = {};
-  for (const [k, v] of Object.entries(call.args)) args[k] = resolveValue(v, names, w);
+  for (const k in call.args) args[k] = resolveValue(call.args[k], names, w);
   return {
     op: call.op,
     handles: call.handles.map((h) => names.get(h)?.value ?? -1),

@@ -52,7 +52,8 @@ function gmemChoices(s: ProfileSettings, vmType: SetupShape['vmType']): Array<[b
   const { MMAP, INIT_SHARED, HUGETLB_2M, HUGETLB_1G } = GMEM_FLAGS;
   const out: Array<[bigint, number]> = [[0n, 2 * M2], [MMAP, 2 * M2]];
   if (vmType === 'DEFAULT' || s.inPlaceConversion) out.push([MMAP | INIT_SHARED, 2 * M2]);
-  if (s.hugetlb) out.push([HUGETLB_2M | MMAP, 2 * M2], [HUGETLB_1G | MMAP, G1], [HUGETLB_1G, G1]);
+  // Twice over: huge mappings, what a hugepage design is about, need a HugeTLB file.
+  if (s.hugetlb) for (let i = 0; i < 2; i++) out.push([HUGETLB_2M | MMAP, 2 * M2], [HUGETLB_1G | MMAP, G1], [HUGETLB_1G, G1]);
   return out;
 }
 

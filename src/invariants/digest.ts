@@ -8,10 +8,11 @@
 // The walk is canonical for a given state: objects, Maps and Sets are written
 // in their own iteration (insertion) order, which is itself part of the
 // state (it decides, for example, which leaf a zap meets first), every
-// container carries its length and every field its interned name, and a
-// second reference to an object already written is written as a back
-// reference, so shared objects (the TDX module's view of physical memory)
-// cost nothing twice and cannot alias.
+// container carries its length, every object the id of its sequence of field
+// names, and every value its type tag. A second reference to an object near
+// the root is written as a back reference, so the objects the model shares
+// (the TDX module's view of physical memory) cost nothing twice and cannot
+// alias.
 
 import type { World } from '../model/world.js';
 
@@ -25,60 +26,118 @@ const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
  */
 const interned = new Map<string, number>();
 const INTERN_MAX = 1 << 16;
-/** Objects deeper than this are assumed to form a tree (no sharing); a cycle shows as a thrown error. */
-const SHARE_DEPTH = 3;
+/**
+ * Objects deeper than this are written as a tree: a shared one is written at
+ * each reference (as guest_memfd's page segments share their value object),
+ * which keeps the image canonical, and a cycle shows as a thrown error.
+ * Looking every object up in the back-reference map cost a fifth of the walk.
+ */
+const SHARE_DEPTH = 2;
 const MAX_DEPTH = 48;
 
-/** How a map entry is written: as the current flat shape, as a new flat shape, or generically. */
-const F = { SAME: 1, SHAPE: 2, GENERIC: 3 } as const;
-const TYPE_CODE: Record<string, number> = { number: 1, boolean: 2, string: 3, undefined: 4 };
+/**
+ * Objects are written as a shape id and their field values. A shape is a
+ * sequence of field names, interned in a trie as it is met (a field name
+ * costs one pointer comparison when the previous object walked through that
+ * node had the same next field, which is the common case: maps hold many
+ * objects of one shape). The id names the whole sequence, so an image
+ * carries no per-field name, and two objects with different fields or field
+ * orders never share an id.
+ */
+interface Shape {
+  id: number;
+  /** The field names, in order, from the root of the trie to this node. */
+  keys: string[];
+  /** How often an object of exactly this shape was written, and its compiled writer once that is often. */
+  uses: number;
+  write: ShapeWriter | undefined;
+  /** The last field seen after this one, and the shape it led to. */
+  lastKey: string | undefined;
+  lastNext: Shape | undefined;
+  next: Map<string, Shape> | undefined;
+}
+let shapeCount = 0;
+const newShape = (keys: string[]): Shape => ({ id: ++shapeCount, keys, uses: 0, write: undefined, lastKey: undefined, lastNext: undefined, next: undefined });
+const EMPTY_SHAPE = newShape([]);
 
-/** The shape of an object whose fields are all numbers, booleans, strings or undefined; undefined otherwise. */
-function flatShape(x: object): { keys: string[]; types: string[] } | undefined {
-  if (Array.isArray(x) || x instanceof Map || x instanceof Set) return undefined;
-  const keys: string[] = [];
-  const types: string[] = [];
-  for (const k in x) {
-    const t = typeof (x as Record<string, unknown>)[k];
-    if (TYPE_CODE[t] === undefined) return undefined;
-    keys.push(k);
-    types.push(t);
+function nextShape(s: Shape, k: string): Shape {
+  if (s.lastKey === k) return s.lastNext as Shape;
+  let n = s.next?.get(k);
+  if (n === undefined) {
+    n = newShape([...s.keys, k]);
+    (s.next ??= new Map()).set(k, n);
   }
-  return keys.length > 0 ? { keys, types } : undefined;
+  s.lastKey = k;
+  s.lastNext = n;
+  return n;
 }
 
-/** Field names get their own ids (a field name is never confused with a string value: it has no tag). */
-const keyIds: Record<string, number> = Object.create(null) as Record<string, number>;
-let keyCount = 0;
+type ShapeWriter = (w: Writer, o: Record<string, unknown>, depth: number) => void;
+
+/** A shape is compiled once this many objects of it were written. */
+const COMPILE_AFTER = 4;
+
+/**
+ * A writer for the fields of one shape, each read by name: its loads see one
+ * object layout only, where the generic loop's keyed loads see every layout
+ * of the model. Numbers, booleans and strings are written in place; any
+ * other value through Writer.value(), exactly as the generic loop does.
+ */
+function compile(keys: string[]): ShapeWriter | undefined {
+  // An own field named __proto__ cannot be read by name; such a shape stays generic.
+  if (keys.includes('__proto__')) return undefined;
+  const body = keys.map((k, i) => `const v${i} = o[${JSON.stringify(k)}];
+if (typeof v${i} === 'number') { w.push(${T.NUM}); w.push(v${i}); }
+else if (typeof v${i} === 'boolean') w.push(v${i} ? ${T.TRUE} : ${T.FALSE});
+else if (typeof v${i} === 'string') w.string(v${i});
+else w.value(v${i}, d);`).join('\n');
+  return new Function('w', 'o', 'd', body) as ShapeWriter;
+}
+
+/** Field names of the world's own parts, as the image's part headers. */
+const keyIds = new Map<string, number>();
 function keyId(k: string): number {
-  const id = keyIds[k];
-  return id !== undefined ? id : (keyIds[k] = ++keyCount);
+  let id = keyIds.get(k);
+  if (id === undefined) keyIds.set(k, (id = keyIds.size + 1));
+  return id;
 }
 
 /**
- * Two buffers, reused for every image and grown when needed: allocating a
- * typed array per image costs more than the walk. An image lives in one of
- * them until that buffer is written again.
+ * Writes one image into its buffer. There are two writers, each with its
+ * buffer, reused for every image and grown when needed: allocating a typed
+ * array (or a writer) per image costs more than the walk. An image lives in
+ * its writer until that writer is used again.
  */
-const buffers = [new Float64Array(1 << 14), new Float64Array(1 << 14)];
-const generation = [0, 0];
-
-export class Writer {
-  buf: Float64Array;
+class Writer {
+  buf = new Float64Array(1 << 14);
   n = 0;
+  /** Bumped by each image written here, so a stale image is told from the current one. */
+  generation = 0;
+  /** Objects near the root, which may be shared, with where they were written; a new map per image (clearing one measured slower). */
   seen = new Map<object, number>();
+  /** Where each part of the world starts in the image, to name the parts that differ. */
+  readonly partNames: string[] = [];
+  readonly partStarts: number[] = [];
+  /** The depth of the map being walked, for its entries (a field, so the callback is one function for every map). */
+  private entryDepth = 0;
 
-  constructor(readonly slot: 0 | 1) {
-    this.buf = buffers[slot];
+  reset(): void {
+    this.n = 0;
+    this.seen = new Map();
+    this.partNames.length = 0;
+    this.partStarts.length = 0;
+    this.generation++;
   }
 
   push(x: number): void {
-    if (this.n === this.buf.length) {
-      const b = new Float64Array(this.buf.length * 2);
-      b.set(this.buf);
-      this.buf = buffers[this.slot] = b;
-    }
+    if (this.n === this.buf.length) this.grow();
     this.buf[this.n++] = x;
+  }
+
+  private grow(): void {
+    const b = new Float64Array(this.buf.length * 2);
+    b.set(this.buf);
+    this.buf = b;
   }
 
   string(v: string): void {
@@ -94,7 +153,7 @@ export class Writer {
     for (let i = 0; i < v.length; i++) this.push(v.charCodeAt(i));
   }
 
-  value(v: unknown, depth = 0): void {
+  value(v: unknown, depth: number): void {
     switch (typeof v) {
       case 'number':
         this.push(T.NUM);
@@ -106,25 +165,9 @@ export class Writer {
       case 'string':
         this.string(v);
         return;
-      case 'bigint': {
-        // A value a double holds exactly is written as one number, without
-        // BigInt arithmetic (which allocates); a larger one as its sign, then
-        // 32-bit limbs of the magnitude, least significant first.
-        if (v <= SAFE && v >= -SAFE) {
-          this.push(T.BIG);
-          this.push(Number(v));
-          return;
-        }
-        let m = v < 0n ? -v : v;
-        this.push(T.BIGLIMBS);
-        this.push(v < 0n ? -1 : 1);
-        do {
-          this.push(Number(m & 0xffffffffn));
-          m >>= 32n;
-        } while (m > 0n);
-        this.push(-1);
+      case 'bigint':
+        this.bigint(v);
         return;
-      }
       case 'undefined':
         this.push(T.UNDEF);
         return;
@@ -138,58 +181,39 @@ export class Writer {
     }
   }
 
-  /** Field names and types of the flat objects of the map being written, and where its next entry must match them. */
-  shape: { keys: string[]; types: string[] } | undefined;
-
   /**
-   * A map value. Maps hold many objects of one shape (SPTEs, S-EPT leaves,
-   * PAMT entries) whose fields are all numbers, booleans or strings: such an
-   * entry is written as its field values only, after a header naming the
-   * fields and their types whenever the shape changes, which keeps the image
-   * unambiguous at a third of the size.
+   * A value a double holds exactly is written as one number, without BigInt
+   * arithmetic (which allocates); a larger one as its sign, then 32-bit limbs
+   * of the magnitude, least significant first.
    */
-  entry(x: unknown, depth: number): void {
-    const shape = this.shape;
-    if (shape && typeof x === 'object' && x !== null && this.matches(x, shape)) {
-      this.push(F.SAME);
-      this.flat(x, shape);
+  bigint(v: bigint): void {
+    if (v <= SAFE && v >= -SAFE) {
+      this.push(T.BIG);
+      this.push(Number(v));
       return;
     }
-    const next = typeof x === 'object' && x !== null ? flatShape(x) : undefined;
-    if (!next) {
-      this.push(F.GENERIC);
-      this.value(x, depth);
-      return;
-    }
-    this.shape = next;
-    this.push(F.SHAPE);
-    this.push(next.keys.length);
-    for (let i = 0; i < next.keys.length; i++) {
-      this.push(keyId(next.keys[i]));
-      this.push(TYPE_CODE[next.types[i]]);
-    }
-    this.flat(x as object, next);
+    let m = v < 0n ? -v : v;
+    this.push(T.BIGLIMBS);
+    this.push(v < 0n ? -1 : 1);
+    do {
+      this.push(Number(m & 0xffffffffn));
+      m >>= 32n;
+    } while (m > 0n);
+    this.push(-1);
   }
 
-  matches(x: object, shape: { keys: string[]; types: string[] }): boolean {
-    let i = 0;
-    for (const k in x) {
-      if (k !== shape.keys[i] || typeof (x as Record<string, unknown>)[k] !== shape.types[i]) return false;
-      i++;
-    }
-    return i === shape.keys.length;
-  }
+  private readonly mapEntry = (x: unknown, k: unknown): void => {
+    const d = this.entryDepth;
+    this.value(k, d);
+    this.value(x, d);
+    this.entryDepth = d;
+  };
 
-  flat(x: object, shape: { keys: string[]; types: string[] }): void {
-    const r = x as Record<string, unknown>;
-    for (let i = 0; i < shape.keys.length; i++) {
-      const v = r[shape.keys[i]];
-      if (typeof v === 'number') this.push(v);
-      else if (typeof v === 'boolean') this.push(v ? 1 : 0);
-      else if (typeof v === 'string') this.string(v);
-      else this.push(0);
-    }
-  }
+  private readonly setEntry = (x: unknown): void => {
+    const d = this.entryDepth;
+    this.value(x, d);
+    this.entryDepth = d;
+  };
 
   object(o: object, depth: number): void {
     if (depth > MAX_DEPTH) throw new Error('state image: object graph deeper than expected (a cycle?)');
@@ -207,34 +231,31 @@ export class Writer {
       this.push(T.ARR);
       this.push(o.length);
       for (let i = 0; i < o.length; i++) this.value(o[i], d);
-    } else if (o instanceof Map) {
+      return;
+    }
+    if (o instanceof Map) {
       this.push(T.MAP);
       this.push(o.size);
-      const outer = this.shape;
-      this.shape = undefined;
-      o.forEach((x, k) => {
-        this.value(k, d);
-        this.entry(x, d);
-      });
-      this.shape = outer;
-    } else if (o instanceof Set) {
+      this.entryDepth = d;
+      o.forEach(this.mapEntry);
+      return;
+    }
+    if (o instanceof Set) {
       this.push(T.SET);
       this.push(o.size);
-      o.forEach((x) => this.value(x, d));
-    } else {
-      // Own enumerable fields in their order; the count goes in front once known.
-      this.push(T.OBJ);
-      const at = this.n;
-      this.push(0);
-      let count = 0;
-      // Model objects are plain data: no enumerable field is inherited.
-      for (const k in o) {
-        this.push(keyId(k));
-        this.value((o as Record<string, unknown>)[k], d);
-        count++;
-      }
-      this.buf[at] = count;
+      this.entryDepth = d;
+      o.forEach(this.setEntry);
+      return;
     }
+    // Own enumerable fields in their order, after the id of that sequence of
+    // names. Model objects are plain data: no enumerable field is inherited.
+    let shape = EMPTY_SHAPE;
+    for (const k in o) shape = nextShape(shape, k);
+    this.push(T.OBJ);
+    this.push(shape.id);
+    if (shape.write === undefined && ++shape.uses === COMPILE_AFTER) shape.write = compile(shape.keys);
+    if (shape.write !== undefined) shape.write(this, o as Record<string, unknown>, d);
+    else for (const k of shape.keys) this.value((o as Record<string, unknown>)[k], d);
   }
 }
 
@@ -245,57 +266,58 @@ export class Writer {
  * error path frees what it allocated without a trace userspace can see.
  * Fd numbers and host addresses are visible, so their counters are state.
  */
-function stateOf(w: World): unknown[] {
-  const { step: _step, profile: _profile, bugs: _bugs, nextId: _nextId, ...rest } = w;
-  return Object.entries(rest);
-}
+const NOT_STATE: ReadonlySet<string> = new Set(['step', 'profile', 'bugs', 'nextId']);
 
-/** The canonical serialisation of a state, held in one of the two buffers; two states are equal iff their images are. */
+const writers = [new Writer(), new Writer()] as const;
+
+/** The canonical serialisation of a state, held in one of the two writers; two states are equal iff their images are. */
 export interface StateImage {
   slot: 0 | 1;
   length: number;
   generation: number;
-  /** Where each part of the world starts in the image, to name the first part that differs. */
-  parts: Array<[string, number]>;
 }
 
-/** Serialise the state into the given buffer (overwriting whatever image lived there). */
+/** Serialise the state into the given writer (overwriting whatever image lived there). */
 export function stateImage(w: World, slot: 0 | 1): StateImage {
-  const out = new Writer(slot);
-  const parts: Array<[string, number]> = [];
-  for (const [name, part] of stateOf(w) as Array<[string, unknown]>) {
-    parts.push([name, out.n]);
+  const out = writers[slot];
+  out.reset();
+  for (const name in w) {
+    if (NOT_STATE.has(name)) continue;
+    out.partNames.push(name);
+    out.partStarts.push(out.n);
     out.push(keyId(name));
-    out.value(part, 1);
+    out.value((w as unknown as Record<string, unknown>)[name], 1);
   }
-  return { slot, length: out.n, generation: ++generation[slot], parts };
+  return { slot, length: out.n, generation: out.generation };
 }
 
 /** The parts of the world (fds, vms, tdx, ...) whose images differ, in world order. */
 export function changedParts(a: StateImage, b: StateImage): string[] {
   const x = view(a);
   const y = view(b);
+  const wa = writers[a.slot];
+  const wb = writers[b.slot];
   const out: string[] = [];
-  const end = (img: StateImage, i: number) => (i + 1 < img.parts.length ? img.parts[i + 1][1] : img.length);
-  for (let i = 0; i < Math.max(a.parts.length, b.parts.length); i++) {
-    const pa = a.parts[i];
-    const pb = b.parts[i];
-    if (!pa || !pb || pa[0] !== pb[0]) {
-      out.push((pa ?? pb)[0]);
+  const end = (w: Writer, img: StateImage, i: number) => (i + 1 < w.partStarts.length ? w.partStarts[i + 1] : img.length);
+  for (let i = 0; i < Math.max(wa.partNames.length, wb.partNames.length); i++) {
+    const na = wa.partNames[i];
+    const nb = wb.partNames[i];
+    if (na === undefined || nb === undefined || na !== nb) {
+      out.push(na ?? nb);
       continue;
     }
-    const sa = x.subarray(pa[1], end(a, i));
-    const sb = y.subarray(pb[1], end(b, i));
-    if (sa.length !== sb.length || sa.some((v, j) => v !== sb[j] && !(Number.isNaN(v) && Number.isNaN(sb[j])))) out.push(pa[0]);
+    const sa = x.subarray(wa.partStarts[i], end(wa, a, i));
+    const sb = y.subarray(wb.partStarts[i], end(wb, b, i));
+    if (sa.length !== sb.length || sa.some((v, j) => v !== sb[j] && !(Number.isNaN(v) && Number.isNaN(sb[j])))) out.push(na);
   }
   return out;
 }
 
-export const imageValid = (a: StateImage): boolean => generation[a.slot] === a.generation;
+export const imageValid = (a: StateImage): boolean => writers[a.slot].generation === a.generation;
 
 function view(a: StateImage): Float64Array {
   if (!imageValid(a)) throw new Error('state image overwritten before use');
-  return buffers[a.slot].subarray(0, a.length);
+  return writers[a.slot].buf.subarray(0, a.length);
 }
 
 export function sameState(a: StateImage, b: StateImage): boolean {

@@ -12,6 +12,9 @@ import type { Op } from '../program/calls.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { changedParts, sameState } from './digest.js';
 import { imageAfter, NEVER_ERRNO } from './image.js';
+import { reporter } from './reporter.js';
+import { targetVm } from './util.js';
+import { pagesAt, rootLeafAt } from '../model/view.js';
 
 const COMMON: Errno[] = ['EBADF', 'EIO'];
 
@@ -95,6 +98,32 @@ function refusedByArguments(c: CheckCtx, out: Violation[]): void {
   if (must.errnos !== 'any' && !must.errnos.includes(r.name)) out.push({ invariant: 'errno-contract', message: `${c.call.op} failed with ${r.name}, but ${must.why}: ${must.errnos.join(' or ')}` });
 }
 
+/** A copied-back value in hex, negative ones with their sign. */
+function x(n: bigint): string {
+  return n < 0n ? `-0x${(-n).toString(16)}` : `0x${n.toString(16)}`;
+}
+
+/**
+ * The first GFN of [start, end) that no root of the target VM maps. What
+ * KVM_PRE_FAULT_MEMORY copies back as done was mapped page by page
+ * (kvm_tdp_map_page() for each GFN, advancing by the leaf it installed or
+ * found), and nothing in the call takes a leaf away again. Leaves are walked,
+ * so a huge range costs its leaves, not its pages. A VM the call bugged is
+ * left out.
+ */
+function unmappedIn(c: CheckCtx, start: bigint, end: bigint): bigint | undefined {
+  const vm = targetVm(c.world, c.call);
+  if (!vm || vm.bugged || vm.dead || c.before.vms.get(vm.id)?.bugged) return undefined;
+  let gfn = Number(start >> 12n);
+  const last = Number((end + 0xfffn) >> 12n);
+  while (gfn < last) {
+    const leaf = rootLeafAt(vm.mmu.mirror, gfn) ?? rootLeafAt(vm.mmu.direct, gfn);
+    if (!leaf) return BigInt(gfn);
+    gfn = leaf.base + pagesAt(leaf.spte.level);
+  }
+  return undefined;
+}
+
 /**
  * The range a call copies back to userspace advanced consistently: for
  * KVM_PRE_FAULT_MEMORY, gpa + size is where the range ended and size never
@@ -105,10 +134,13 @@ function refusedByArguments(c: CheckCtx, out: Violation[]): void {
 function copiedBackRange(c: CheckCtx, out: Violation[]): void {
   const a = c.call.args;
   const o = c.step.out;
-  const bad = (what: string) => out.push({ invariant: 'errno-contract', message: `${c.call.op} copied back ${what}` });
-  const x = (n: bigint) => (n < 0n ? `-0x${(-n).toString(16)}` : `0x${n.toString(16)}`);
+  const bad = reporter(out, 'errno-contract', `${c.call.op} copied back `);
   if (c.call.op === 'KVM_PRE_FAULT_MEMORY' && o.gpa !== undefined && o.size !== undefined) {
     if (o.size < 0n || o.size > a.size || o.gpa < a.gpa || o.gpa + o.size !== a.gpa + a.size) bad(`gpa ${x(o.gpa)} size ${x(o.size)} for the range ${x(a.gpa)}+${x(a.size)}`);
+    else {
+      const hole = unmappedIn(c, a.gpa, o.gpa);
+      if (hole !== undefined) bad(`gpa ${x(o.gpa)}, so [${x(a.gpa)}, ${x(o.gpa)}) was mapped, but GFN ${x(hole)} has no leaf`);
+    }
   }
   if (c.call.op === 'KVM_TDX_INIT_MEM_REGION' && o.gpa !== undefined && o.nr_pages !== undefined) {
     if (o.nr_pages < 0n || o.nr_pages > a.nr_pages || o.gpa - a.gpa !== (a.nr_pages - o.nr_pages) * 4096n) bad(`gpa ${x(o.gpa)} nr_pages ${o.nr_pages} for gpa ${x(a.gpa)} nr_pages ${a.nr_pages}`);

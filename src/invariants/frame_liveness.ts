@@ -15,23 +15,23 @@ import { asPfn, pagesAt } from '../model/view.js';
 import type { World } from '../model/world.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { FIRST_PFN } from '../model/view.js';
+import { reporter } from './reporter.js';
 import { buggedTds, firstFreeIn, firstLeakedFrame, forEachFreeAssigned, forEachRef, freeListOf, hex, newlyFreed, type FreeList, type Span } from './frames.js';
 
 /** Frames named by the step's own record that the allocator holds as free now. */
 function freeFramesOfStep(c: CheckCtx, free: FreeList): Span[] {
   const out: Span[] = [];
-  const add = (pfn: Pfn | undefined, count = 1) => {
-    if (pfn === undefined) return;
-    const f = firstFreeIn(free, pfn, pfn + count);
-    if (f !== undefined) out.push({ start: pfn, end: pfn + count });
-  };
-  for (const pfn of c.step.touched.pfns) add(pfn);
-  for (const a of c.step.hostAccesses) add(a.pfn);
+  for (const pfn of c.step.touched.pfns) addIfFree(out, free, pfn, 1);
+  for (const a of c.step.hostAccesses) addIfFree(out, free, a.pfn, 1);
   for (const r of c.step.seamcall.log) {
     if (r.status !== 'TDX_SUCCESS') continue;
-    if (r.name === 'TDH.MEM.PAGE.ADD' || r.name === 'TDH.MEM.PAGE.AUG') add(r.args.pfn, 'level' in r.args ? pagesAt(r.args.level) : 1);
+    if (r.name === 'TDH.MEM.PAGE.ADD' || r.name === 'TDH.MEM.PAGE.AUG') addIfFree(out, free, r.args.pfn, 'level' in r.args ? pagesAt(r.args.level) : 1);
   }
   return out;
+}
+
+function addIfFree(out: Span[], free: FreeList, pfn: Pfn | undefined, count: number): void {
+  if (pfn !== undefined && firstFreeIn(free, pfn, pfn + count) !== undefined) out.push({ start: pfn, end: pfn + count });
 }
 
 function overlapping(spans: readonly Span[], start: number, end: number): Span | undefined {
@@ -97,10 +97,8 @@ export const frameLiveness: Invariant = {
     const out: Violation[] = [];
     const w = c.world;
     const free = freeListOf(w);
-    const limit = 8;
-    const say = (m: string) => {
-      if (out.length < limit) out.push({ invariant: this.id, message: `${c.call.op}: ${m}` });
-    };
+    // At most eight messages: one broken path can leave thousands of frames behind.
+    const say = reporter(out, this.id, `${c.call.op}: `, 8);
     if (c.full) {
       forEachRef(w, (start, count, who) => {
         const f = firstFreeIn(free, start, start + count);

@@ -89,21 +89,26 @@ export function buggedTds(w: World): Set<number> {
  */
 export function forEachFreeAssigned(w: World, keep: (e: { type: string; owner: number }) => boolean, visit: (pfn: number, e: { type: string; owner: number }) => boolean | void): void {
   const free = freeListOf(w);
-  let run: Span | undefined;
-  const flush = (): boolean => {
-    const f = run && firstFreeIn(free, run.start, run.end);
-    return f !== undefined && visit(f, w.tdx.pamt.get(asPfn(f))!) === true;
-  };
+  // The run being extended is [start, end); end < 0 before the first entry.
+  let start = 0;
+  let end = -1;
   for (const [pfn, e] of w.tdx.pamt) {
     if (!keep(e)) continue;
-    if (run && run.end === pfn) {
-      run.end = pfn + 1;
+    if (end === pfn) {
+      end = pfn + 1;
       continue;
     }
-    if (flush()) return;
-    run = { start: pfn, end: pfn + 1 };
+    if (end >= 0 && freeAssignedIn(w, free, start, end, visit)) return;
+    start = pfn;
+    end = pfn + 1;
   }
-  flush();
+  if (end >= 0) freeAssignedIn(w, free, start, end, visit);
+}
+
+/** Visit the first free frame of one run of assigned frames; true when the visitor asks to stop. */
+function freeAssignedIn(w: World, free: FreeList, start: number, end: number, visit: (pfn: number, e: { type: string; owner: number }) => boolean | void): boolean {
+  const f = firstFreeIn(free, start, end);
+  return f !== undefined && visit(f, w.tdx.pamt.get(asPfn(f))!) === true;
 }
 
 /** One reference to a run of frames, described only when reported. */
@@ -159,49 +164,48 @@ export function forEachRef(w: World, visit: RefVisitor): void {
  */
 export function firstLeakedFrame(w: World, firstPfn: number): number | undefined {
   const owned: Span[] = [];
-  // Owners come in runs (the 512 PAMT entries of a 2 MiB page, each naming
-  // the whole page; consecutive leaves of one mapping): a span that starts
-  // inside or right after the last one extends it, so the sort below costs
-  // the number of runs, not of frames.
-  const own = (start: number, count: number) => {
-    const last = owned[owned.length - 1];
-    if (last !== undefined && last.start <= start && start <= last.end) last.end = Math.max(last.end, start + count);
-    else owned.push({ start, end: start + count });
-  };
-  forEachRef(w, own);
+  forEachRef(w, (start, count) => own(owned, start, count));
   for (const td of w.tdx.tds.values()) {
-    for (const level of [0, 1] as const) for (const leaf of td.leaves[level].values()) own(leaf.pfn, pagesAt(level));
+    for (const level of [0, 1] as const) for (const leaf of td.leaves[level].values()) own(owned, leaf.pfn, pagesAt(level));
   }
-  for (const [pfn, e] of w.tdx.pamt) own(pfn, pagesAt(e.level));
+  for (const [pfn, e] of w.tdx.pamt) own(owned, pfn, pagesAt(e.level));
   // Pages KVM allocated for a TD or vCPU and holds until teardown, whether or
   // not the module took them (a VP.CREATE that failed leaves its TDVPR page
   // with the vCPU, freed when the vCPU is).
-  const one = (pfn: number) => own(pfn, 1);
   for (const vm of w.vms.values()) {
     if (!vm.tdx) continue;
-    vm.tdx.controlPfns.forEach(one);
-    vm.tdx.septPfns.forEach(one);
+    for (const pfn of vm.tdx.controlPfns) own(owned, pfn, 1);
+    for (const pfn of vm.tdx.septPfns.values()) own(owned, pfn, 1);
   }
-  for (const v of w.vcpus.values()) v.tdxPfns.forEach(one);
+  for (const v of w.vcpus.values()) for (const pfn of v.tdxPfns) own(owned, pfn, 1);
   owned.sort((a, b) => a.start - b.start);
   // Walk the allocated frames (below the bump pointer, outside the free
-  // spans) against the owned spans, both in order.
+  // spans) against the owned spans, both in order: `reach` is the end of
+  // the owned frames met so far, `o` the next owned span.
   let o = 0;
   let reach = firstPfn;
-  const covered = (from: number): number => {
-    while (o < owned.length && owned[o].start <= from) reach = Math.max(reach, owned[o++].end);
-    return reach;
-  };
   let cursor = firstPfn;
   const free = w.pfns.free.segs;
   for (let i = 0; i <= free.length && cursor < w.pfns.bump; i++) {
     const end = Math.min(i < free.length ? free[i].start : w.pfns.bump, w.pfns.bump);
     while (cursor < end) {
-      const to = covered(cursor);
-      if (to <= cursor) return cursor;
-      cursor = to;
+      while (o < owned.length && owned[o].start <= cursor) reach = Math.max(reach, owned[o++].end);
+      if (reach <= cursor) return cursor;
+      cursor = reach;
     }
     if (i < free.length) cursor = Math.max(cursor, free[i].end);
   }
   return undefined;
+}
+
+/**
+ * Add an owner to the list. Owners come in runs (the 512 PAMT entries of a
+ * 2 MiB page, each naming the whole page; consecutive leaves of one mapping):
+ * a span that starts inside or right after the last one extends it, so the
+ * sort that follows costs the number of runs, not of frames.
+ */
+function own(owned: Span[], start: number, count: number): void {
+  const last = owned[owned.length - 1];
+  if (last !== undefined && last.start <= start && start <= last.end) last.end = Math.max(last.end, start + count);
+  else owned.push({ start, end: start + count });
 }

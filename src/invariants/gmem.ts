@@ -2,16 +2,17 @@
 // bindings, zeroing before first exposure, and no host access to private
 // memory.
 
-import { gmemPageOfFrame, pamtEntry, segmentsMeeting, writtenFrames, type World } from '../model/view.js';
+import { frameByte, gmemPageOfFrame, pagesAt, pamtEntry, segmentsMeeting, writtenFrames, type World } from '../model/view.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { hex } from './util.js';
+import { reporter } from './reporter.js';
 
 export const gmemBindings: Invariant = {
   id: 'gmem-bindings',
   summary: 'Bindings are disjoint, inside the file, on the same VM; guest_memfd memslots are never moved or re-flagged; closing clears bindings.',
   check(c: CheckCtx) {
     const out: Violation[] = [];
-    const say = (m: string) => out.push({ invariant: this.id, message: `${c.call.op}: ${m}` });
+    const say = reporter(out, this.id, `${c.call.op}: `);
     const w = c.world;
     for (const id of c.full ? w.gmems.keys() : w.step.touched.gmems) {
       const g = w.gmems.get(id);
@@ -51,11 +52,12 @@ export const gmemBindings: Invariant = {
 
 export const zeroBeforeExposure: Invariant = {
   id: 'zero-before-exposure',
-  summary: 'A guest_memfd page seen for the first time by guest, host or populate reads 0.',
+  summary: 'A guest_memfd page seen for the first time by guest, host or populate reads 0, and a frame TDH.MEM.PAGE.AUG maps holds what its guest_memfd page holds.',
   check(c: CheckCtx) {
     const out: Violation[] = c.step.firstExposures
       .filter((e) => e.byte !== 0)
       .map((e) => ({ invariant: this.id, message: `${c.call.op}: PFN ${hex(e.pfn)} first exposed to the ${e.by} holding stale byte ${hex(e.byte)}; expected 0` }));
+    if (out.length === 0) augmentedContent(c, out);
     if (!c.full || out.length > 0) return out;
     // Without the step's record of first exposures: every page guest_memfd
     // holds as zeroed and seen, that nobody wrote since, must still read 0.
@@ -75,6 +77,33 @@ export const zeroBeforeExposure: Invariant = {
     return out;
   },
 };
+
+/**
+ * Without the model's record of exposures: every frame a successful
+ * TDH.MEM.PAGE.AUG hands a TD holds what the oracle says the guest_memfd
+ * page behind it holds, 0 once it was allocated or punched
+ * (kvm_gmem_get_pfn() prepares, that is clears, a folio that is not yet
+ * up to date before KVM maps it; an in-place conversion keeps the content).
+ * One message per AUG at most.
+ */
+function augmentedContent(c: CheckCtx, out: Violation[]): void {
+  for (const r of c.step.seamcall.log) {
+    if (r.name !== 'TDH.MEM.PAGE.AUG' || r.status !== 'TDX_SUCCESS' || r.td === null || ownerBugged(c.world, r.td)) continue;
+    const vm = [...c.world.vms.values()].find((x) => x.tdx?.td === r.td);
+    if (!vm) continue;
+    const gfn = r.args.gpa / 4096;
+    for (let i = 0; i < pagesAt(r.args.level); i++) {
+      const back = c.ref.backing(vm.id, gfn + i);
+      if (!back) continue;
+      const want = back.gmem.content.get(back.index) ?? 0;
+      const have = frameByte(c.world.phys, r.args.pfn + i);
+      if (have !== want) {
+        out.push({ invariant: 'zero-before-exposure', message: `${c.call.op}: TDH.MEM.PAGE.AUG maps PFN ${hex(r.args.pfn + i)} at GFN ${hex(gfn + i)} holding ${hex(have)}, but g${back.gmem.id} index ${hex(back.index)} holds ${hex(want)} (0 once allocated or punched)` });
+        break;
+      }
+    }
+  }
+}
 
 /** A frame a bugged TD still holds: its content is whatever the TD left (tdx.md §5.4). */
 function leakedToBuggedTd(w: World, pfn: number): boolean {

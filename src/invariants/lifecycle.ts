@@ -6,6 +6,7 @@ import { isLeaf, mrtdOf } from '../model/view.js';
 import type { TdPhase } from '../oracle/state.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { hex, targetVm, VCPU_IOCTLS, VM_IOCTLS } from './util.js';
+import { reporter } from './reporter.js';
 import { digest, firstMismatch, recordText } from '../oracle/mrtd.js';
 import type { Op } from '../program/calls.js';
 
@@ -17,7 +18,7 @@ export const tdLifecycle: Invariant = {
   summary: 'TD state only moves forward; ADD and EXTEND only before finalize, AUG only after; pre-fault only after finalize; vCPUs only while INITIALIZED.',
   check(c: CheckCtx) {
     const out: Violation[] = [];
-    const say = (m: string) => out.push({ invariant: this.id, message: `${c.call.op}: ${m}` });
+    const say = reporter(out, this.id, `${c.call.op}: `);
     // Only VMs this step touched, or whose TD got a SEAMCALL, can have moved.
     const quiet = !c.full && c.step.touched.vms.size === 0 && c.step.seamcall.log.length === 0;
     const tds = new Set(quiet ? [] : c.step.seamcall.log.map((r) => r.td));
@@ -104,7 +105,7 @@ export const measurement: Invariant = {
   summary: 'MRTD changes only through PAGE.ADD and MR.EXTEND before finalize, is append-only, covers each measured page with 16 EXTENDs, and equals the oracle\'s own SHA-384 of those operations.',
   check(c: CheckCtx) {
     const out: Violation[] = [];
-    const say = (m: string) => out.push({ invariant: this.id, message: `${c.call.op}: ${m}` });
+    const say = reporter(out, this.id, `${c.call.op}: `);
     const log = c.step.seamcall.log;
     for (const vm of c.world.vms.values()) {
       const b = c.before.vms.get(vm.id);
@@ -176,7 +177,7 @@ export const spuriousEio: Invariant = {
     const vm = targetVm(c.world, c.call);
     const b = vm ? c.before.vms.get(vm.id) : undefined;
     if (!vm?.tdx || !b || !c.before.mirrorLeafAtGpa || b.bugged || b.dead) return out;
-    const say = (m: string) => out.push({ invariant: this.id, message: `${c.call.op} GPA ${hex(c.call.args.gpa)}: ${m}` });
+    const say = reporter(out, this.id, `${c.call.op} GPA ${hex(c.call.args.gpa)}: `);
     const gpa = Number(c.call.args.gpa);
     const gfn = gpa / 4096;
     const onGpa = c.step.seamcall.log.filter((r) => isLeaf(r, 'TDH.MEM.PAGE.ADD', 'TDH.MEM.PAGE.AUG')).filter((r) => r.args.gpa === gpa);
@@ -203,7 +204,7 @@ export const nullSource: Invariant = {
     if (c.call.op !== 'KVM_TDX_INIT_MEM_REGION' || c.call.args.source !== 0n) return out;
     const vm = targetVm(c.world, c.call);
     if (!vm?.tdx || c.before.vms.get(vm.id)?.bugged) return out;
-    const say = (m: string) => out.push({ invariant: this.id, message: `${c.call.op} source=0 GPA ${hex(c.call.args.gpa)}: ${m}` });
+    const say = reporter(out, this.id, `${c.call.op} source=0 GPA ${hex(c.call.args.gpa)}: `);
     if (c.world.profile.settings.nullSource === 'gup') {
       // G1 GUPs address 0 like any other source: it fails before any page is added.
       if (c.ret.kind !== 'errno' || c.step.populated.length > 0 || c.step.seamcall.log.length > 0) {

@@ -115,11 +115,35 @@ export const noDanglingSept: Invariant = {
   },
 };
 
+/**
+ * A conversion or punch takes private pages from a TD (TDH.MEM.PAGE.REMOVE)
+ * only inside the range it invalidates: kvm_mmu_unmap_gfn_range() zaps the
+ * leaves of [start, end) and splits a huge leaf that crosses an end before
+ * taking its inner part. A page removed outside is a guest's data lost.
+ */
+function removedOutside(c: CheckCtx, out: Violation[]): void {
+  const log = c.step.seamcall.log;
+  if (log.length === 0) return;
+  const ranges = c.ref.invalidated(c.call);
+  if (!ranges) return;
+  for (const r of log) {
+    if (r.name !== 'TDH.MEM.PAGE.REMOVE' || r.status !== 'TDX_SUCCESS' || r.td === null) continue;
+    const vm = [...c.world.vms.values()].find((x) => x.tdx?.td === r.td);
+    if (!vm || c.before.vms.get(vm.id)?.bugged) continue;
+    const first = r.args.gpa / 4096;
+    const last = first + pagesAt(r.args.level);
+    if (!(ranges.get(vm.id) ?? []).some(([s, e]) => s <= first && last <= e)) {
+      out.push({ invariant: 'attr-consistency', message: `${c.call.op}: removed the private page at GFN ${hex(first)}${last - first > 1 ? ` (${last - first} pages)` : ''} of vm${vm.id}, outside the range the call invalidates` });
+    }
+  }
+}
+
 export const attrConsistency: Invariant = {
   id: 'attr-consistency',
-  summary: 'Private mappings exist only for private GFNs and shared only for shared; invalidations remove what they invalidate before returning.',
+  summary: 'Private mappings exist only for private GFNs and shared only for shared; invalidations remove what they invalidate before returning, and no private page outside it.',
   check(c: CheckCtx) {
     const out: Violation[] = [];
+    removedOutside(c, out);
     for (const vm of touchedLiveVms(c.world, c.full)) {
       for (const rootName of ['mirror', 'direct'] as const) {
         for (const { base, spte } of touchedLeaves(c.world, vm, rootName, c.full)) {

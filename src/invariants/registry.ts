@@ -24,7 +24,8 @@ export function checkAll(c: CheckCtx): Violation[] {
   const out: Violation[] = [];
   for (const inv of INVARIANTS) {
     try {
-      out.push(...inv.check(c));
+      const found = inv.check(c);
+      for (let i = 0; i < found.length; i++) out.push(found[i]);
     } catch (e) {
       // A checker that throws is a harness defect; report it rather than hide it.
       out.push({ invariant: 'no-exception', message: `invariant ${inv.id} threw ${e instanceof Error ? e.message : String(e)}` });

@@ -15,6 +15,9 @@
 // - KVM_TDX_INIT_MEM_REGION: tdx_vcpu_init_mem_region() refuses a vCPU that
 //   has not finished KVM_TDX_INIT_VCPU (EINVAL); the vCPU ioctl's own checks
 //   of the TD (its HKID, RUNNABLE, a dead VM) come first, so any errno;
+// - KVM_TDX_INIT_VCPU: tdx_vcpu_init() refuses a vCPU whose KVM_TDX_INIT_VCPU
+//   already succeeded with EINVAL (its state is no longer UNINITIALIZED);
+//   the checks before it answer EINVAL too, a bugged VM EIO;
 // - KVM_TDX_INIT_MEM_REGION under G1: once every check before the per-page
 //   loop passes and the first page lies in a slot bound to a live
 //   guest_memfd, kvm_gmem_populate() refuses that page with EEXIST if it is
@@ -65,6 +68,11 @@ export function refusal(ref: RefState, c: ExecCall<Op>): Refusal | undefined {
       if (old && old.baseGfn === base && old.npages === npages) return undefined;
       const lastGpa = ((a.gpa + a.size - 1n) >> 12n) << 12n;
       if (lastGpa < 1n << 64n && (lastGpa & sharedBitOf(vm)) !== 0n) return { errnos: 'any', why: `its last GFN has the TD's shared bit (GPA bit ${vm.gpaw - 1}): kvm_is_gfn_alias()` };
+      return undefined;
+    }
+    case 'KVM_TDX_INIT_VCPU': {
+      if (e?.kind !== 'vcpu') return undefined;
+      if (ref.vcpus.get(c.handles[0])?.tdxInit) return { errnos: ['EINVAL', 'EIO'], why: 'its vCPU already finished KVM_TDX_INIT_VCPU (tdx_vcpu_init() wants it UNINITIALIZED)' };
       return undefined;
     }
     case 'KVM_TDX_INIT_MEM_REGION': {

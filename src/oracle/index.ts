@@ -12,6 +12,7 @@ import { observe, type Prediction } from './observe.js';
 import { gfnPrivate, guestReach, indexOf, indexPrivate, liveGmem, slotOf } from './places.js';
 import { newRefState, type RefGmem, type RefSlot, type RefState, type RefVm } from './state.js';
 import type { ProfileSettings } from '../model/profiles.js';
+import { invalidatedGfns, type GfnRanges } from './invalidated.js';
 
 export type { Prediction } from './observe.js';
 export type { Place, RefPage, RefRecord } from './state.js';
@@ -75,6 +76,11 @@ export class Oracle {
   hostPrivate(gmemId: number, index: number): boolean {
     const g = this.gmem(gmemId);
     return g ? indexPrivate(this.state, g, index) : false;
+  }
+
+  /** The GFNs a conversion or punch invalidates, per VM id (undefined for other calls). */
+  invalidated(call: ExecCall<Op>): GfnRanges | undefined {
+    return invalidatedGfns(this.state, call);
   }
 
   guestReach(vmId: number, gpa: bigint, privateAccess: boolean) {

@@ -195,7 +195,7 @@ export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step
       if (!vm) break;
       const reach = guestReach(ref, vm, a.gpa, a.private !== 0n);
       p.access = { reach, before: reach.ok ? contentOf(ref, reach.place) : 0 };
-      p.mustReach = mustReach(ref, vm, h, a.gpa, a.private !== 0n);
+      p.mustReach = mustReach(ref, vm, h, a.gpa, a.private !== 0n) ?? mustReachShared(ref, vm, h, a.gpa, reach, a.write !== 0n);
       if (a.write !== 0n && isOk(ret) && reach.ok) writeContent(ref, reach.place, Number((a.byte ?? 0n) & 0xffn));
       if (reached(ret) && reach.ok) prepare(ref, reach.place);
       break;
@@ -225,6 +225,22 @@ function mustReach(ref: RefState, vm: RefVm, vcpuFd: number, gpa: bigint, privat
   if (gpa >= sharedBitOf(vm)) return undefined;
   const gfn = Number(gpa >> 12n);
   return isAccepted(vm, gfn) ? `the TD holds GFN 0x${gfn.toString(16)} (accepted or added) and nothing has taken it away since` : undefined;
+}
+
+/**
+ * Why a shared GUEST_ACCESS must succeed: it lands on a page of a live
+ * anonymous mapping through a plain memslot, and its vCPU may run. KVM
+ * faults that page in from the host address (hva_to_pfn() through
+ * get_user_pages()), which for an anonymous VMA allocates whatever is
+ * missing; nothing there may refuse it. A write to a read-only memslot
+ * exits to userspace instead (an MMIO exit), so writes there are left out.
+ */
+function mustReachShared(ref: RefState, vm: RefVm, vcpuFd: number, gpa: bigint, reach: Reach, write: boolean): string | undefined {
+  if (!reach.ok || reach.place.kind !== 'anon' || vm.destroyed || !ref.vcpus.has(vcpuFd)) return undefined;
+  if (vm.kind === 'TDX' && (vm.td?.phase !== 'RUNNABLE' || !ref.vcpus.get(vcpuFd)?.tdxInit)) return undefined;
+  const gfn = Number((vm.kind === 'TDX' ? gpa & ~sharedBitOf(vm) : gpa) >> 12n);
+  if (write && ((slotOf(vm, gfn)?.flags ?? 0n) & MEMSLOT_FLAGS.READONLY) !== 0n) return undefined;
+  return `it is a shared access to page 0x${reach.place.page.toString(16)} of live anonymous mapping ${reach.place.mapping}, which nothing may refuse`;
 }
 
 function setRegion(ref: RefState, vm: RefVm, a: Record<string, bigint>): void {
