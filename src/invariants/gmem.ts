@@ -4,7 +4,7 @@
 
 import { frameByte, gmemPageOfFrame, pagesAt, pamtEntry, segmentsMeeting, writtenFrames, type World } from '../model/view.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
-import { hex } from './util.js';
+import { hex, tdBugged, vmOfTd } from './util.js';
 import { reporter } from './reporter.js';
 
 export const gmemBindings: Invariant = {
@@ -88,9 +88,9 @@ export const zeroBeforeExposure: Invariant = {
  */
 function augmentedContent(c: CheckCtx, out: Violation[]): void {
   for (const r of c.step.seamcall.log) {
-    if (r.name !== 'TDH.MEM.PAGE.AUG' || r.status !== 'TDX_SUCCESS' || r.td === null || ownerBugged(c.world, r.td)) continue;
-    const vm = [...c.world.vms.values()].find((x) => x.tdx?.td === r.td);
-    if (!vm) continue;
+    if (r.name !== 'TDH.MEM.PAGE.AUG' || r.status !== 'TDX_SUCCESS' || r.td === null) continue;
+    const vm = vmOfTd(c.world, r.td);
+    if (!vm || vm.bugged) continue;
     const gfn = r.args.gpa / 4096;
     for (let i = 0; i < pagesAt(r.args.level); i++) {
       const back = c.ref.backing(vm.id, gfn + i);
@@ -108,13 +108,9 @@ function augmentedContent(c: CheckCtx, out: Violation[]): void {
 /** A frame a bugged TD still holds: its content is whatever the TD left (tdx.md §5.4). */
 function leakedToBuggedTd(w: World, pfn: number): boolean {
   const owner = pamtEntry(w.tdx, pfn)?.owner;
-  return owner !== undefined && ownerBugged(w, owner);
+  return owner !== undefined && tdBugged(w, owner);
 }
 
-function ownerBugged(w: World, td: number): boolean {
-  for (const vm of w.vms.values()) if (vm.tdx?.td === td) return vm.bugged;
-  return false;
-}
 
 export const noHostPrivateAccess: Invariant = {
   id: 'no-host-private-access',
@@ -126,7 +122,7 @@ export const noHostPrivateAccess: Invariant = {
       // After TDX_BUG_ON the kernel knowingly lets guest_memfd free pages the
       // S-EPT may still hold (tdx.md §5.4): a leak of a bugged TD is an
       // event, not a violation of a sound design.
-      if (owner !== undefined && ownerBugged(c.world, owner)) continue;
+      if (owner !== undefined && tdBugged(c.world, owner)) continue;
       if (owner !== undefined) {
         out.push({ invariant: this.id, message: `${c.call.op}: host ${a.what} of PFN ${hex(a.pfn)} succeeded while the PAMT assigns it to TD ${owner}; expected SIGBUS` });
         continue;
@@ -142,7 +138,7 @@ export const noHostPrivateAccess: Invariant = {
     // long-term pin on is owned by a live TD or private to a guest.
     for (const pfn of c.world.pins.keys()) {
       const owner = pamtEntry(c.world.tdx, pfn)?.owner;
-      if (owner !== undefined && !ownerBugged(c.world, owner)) out.push({ invariant: this.id, message: `${c.call.op}: the host holds a pin on PFN ${hex(pfn)}, which the PAMT assigns to TD ${owner}` });
+      if (owner !== undefined && !tdBugged(c.world, owner)) out.push({ invariant: this.id, message: `${c.call.op}: the host holds a pin on PFN ${hex(pfn)}, which the PAMT assigns to TD ${owner}` });
       const page = owner === undefined ? gmemPageOfFrame(c.world.gmems.values(), pfn) : undefined;
       if (page && c.ref.hostPrivate(page.gmemId, page.index)) out.push({ invariant: this.id, message: `${c.call.op}: the host holds a pin on PFN ${hex(pfn)} (g${page.gmemId} index ${hex(page.index)}), a private page` });
     }

@@ -4,7 +4,7 @@
 
 import { asGfn, frameFree, gmemPageAt, pagesAt, pamtEntry, septLeafAt, septLeavesIn, type Spte, type Vm } from '../model/view.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
-import { hex, touchedLeaves, touchedLiveVms } from './util.js';
+import { hex, touchedLeaves, touchedLiveVms, vmOfTd } from './util.js';
 
 export const mirrorSeptAgree: Invariant = {
   id: 'mirror-sept-agree',
@@ -128,7 +128,7 @@ function removedOutside(c: CheckCtx, out: Violation[]): void {
   if (!ranges) return;
   for (const r of log) {
     if (r.name !== 'TDH.MEM.PAGE.REMOVE' || r.status !== 'TDX_SUCCESS' || r.td === null) continue;
-    const vm = [...c.world.vms.values()].find((x) => x.tdx?.td === r.td);
+    const vm = vmOfTd(c.world, r.td);
     if (!vm || c.before.vms.get(vm.id)?.bugged) continue;
     const first = r.args.gpa / 4096;
     const last = first + pagesAt(r.args.level);

@@ -4,7 +4,7 @@
 import { isLeaf, PAGE_SIZE, pagesAt, pamtEntry, type RecordOf, type SeamcallRecord, type World } from '../model/view.js';
 import { buggedTds, forEachFreeAssigned } from './frames.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
-import { hex } from './util.js';
+import { hex, tdBugged } from './util.js';
 
 const v = (invariant: string, message: string): Violation => ({ invariant, message });
 
@@ -133,11 +133,6 @@ function freedBeforeUse(c: CheckCtx): string | undefined {
     if (first) return `PFN ${hex(Math.max(first.start, f.pfn))} was freed by guest_memfd before its ${log[first.at].name}`;
   }
   return undefined;
-}
-
-function tdBugged(w: World, td: number): boolean {
-  for (const vm of w.vms.values()) if (vm.tdx?.td === td) return vm.bugged;
-  return false;
 }
 
 function findLast<T>(a: T[], before: number, pred: (x: T) => boolean): number {

@@ -64,6 +64,15 @@ export function touchedLeaves(w: World, vm: Vm, rootName: RootName, full = false
   return out;
 }
 
+/** The KVM VM whose TD has this id (the module's TD id, as SEAMCALL records name it). */
+export function vmOfTd(w: World, td: number): Vm | undefined {
+  for (const vm of w.vms.values()) if (vm.tdx?.td === td) return vm;
+  return undefined;
+}
+
+/** Whether the VM of a TD is bugged: after TDX_BUG_ON its pages may leak and hold what the TD left (tdx.md §5.4). */
+export const tdBugged = (w: World, td: number): boolean => vmOfTd(w, td)?.bugged ?? false;
+
 /** VMs that the step touched (every VM in a full sweep) and that invariants still apply to (bugged VMs only answer to bugged-vm). */
 export function touchedLiveVms(w: World, full = false): Vm[] {
   const out: Vm[] = [];

@@ -13,6 +13,7 @@
 // towards a false alarm.
 
 import { RangeMap } from './intervals.js';
+import { gfnsOfGmemRange } from './places.js';
 import type { RefState, RefVm } from './state.js';
 
 const ALL = Number.MAX_SAFE_INTEGER;
@@ -27,14 +28,7 @@ export function forgetVm(vm: RefVm): void {
 
 /** A range of a guest_memfd lost its pages or changed privacy: every GFN bound to it forgets. */
 export function forgetGmemRange(ref: RefState, gmemId: number, start: number, end: number): void {
-  for (const vm of ref.vms.values()) {
-    for (const s of vm.slots) {
-      if (s.gmem !== gmemId) continue;
-      const from = Math.max(start, s.pgoff);
-      const to = Math.min(end, s.pgoff + s.npages);
-      if (from < to) vm.accepted.clear(s.baseGfn + (from - s.pgoff), s.baseGfn + (to - s.pgoff));
-    }
-  }
+  for (const [vm, from, to] of gfnsOfGmemRange(ref, gmemId, start, end)) vm.accepted.clear(from, to);
 }
 
 /** The whole of a guest_memfd, as when it is released. */

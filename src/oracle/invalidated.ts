@@ -9,6 +9,7 @@
 import type { ExecCall } from '../model/exec.js';
 import type { Op } from '../program/calls.js';
 import { FALLOC_FLAGS } from '../program/calls.js';
+import { gfnsOfGmemRange } from './places.js';
 import type { RefState } from './state.js';
 
 /** GFN ranges [start, end) per VM id. */
@@ -35,13 +36,6 @@ export function invalidatedGfns(ref: RefState, c: ExecCall<Op>): GfnRanges | und
   if (e?.kind !== 'gmem') return out;
   const start = Number(a.offset >> 12n);
   const end = pageUp(a.offset + (punch ? a.len : a.size));
-  for (const vm of ref.vms.values()) {
-    for (const s of vm.slots) {
-      if (s.gmem !== e.id) continue;
-      const from = Math.max(start, s.pgoff);
-      const to = Math.min(end, s.pgoff + s.npages);
-      add(out, vm.id, s.baseGfn + from - s.pgoff, s.baseGfn + to - s.pgoff);
-    }
-  }
+  for (const [vm, from, to] of gfnsOfGmemRange(ref, e.id, start, end)) add(out, vm.id, from, to);
   return out;
 }

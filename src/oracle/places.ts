@@ -18,6 +18,20 @@ export function slotOf(vm: RefVm, gfn: number): RefSlot | undefined {
 /** The guest_memfd index a GFN of a slot is backed by. */
 export const indexOf = (s: RefSlot, gfn: number): number => s.pgoff + (gfn - s.baseGfn);
 
+/** The GFNs of every memslot bound to indexes [start, end) of a guest_memfd, as [VM, first GFN, end GFN) per slot. */
+export function gfnsOfGmemRange(ref: RefState, gmemId: number, start: number, end: number): Array<[RefVm, number, number]> {
+  const out: Array<[RefVm, number, number]> = [];
+  for (const vm of ref.vms.values()) {
+    for (const s of vm.slots) {
+      if (s.gmem !== gmemId) continue;
+      const from = Math.max(start, s.pgoff);
+      const to = Math.min(end, s.pgoff + s.npages);
+      if (from < to) out.push([vm, s.baseGfn + (from - s.pgoff), s.baseGfn + (to - s.pgoff)]);
+    }
+  }
+  return out;
+}
+
 /** The live file bound to a slot, if any. */
 export function liveGmem(ref: RefState, s: RefSlot | undefined): RefGmem | undefined {
   if (!s || s.gmem === null) return undefined;
