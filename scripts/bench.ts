@@ -36,6 +36,23 @@ function timed<T>(f: () => T): [T, number] {
   return [r, Number(process.hrtime.bigint() - t) / 1e6];
 }
 
+/**
+ * Calls per second of `pass` (one pass over the stream, returning the calls
+ * it ran), repeated until `minMs` have gone by. One pass of the bare model
+ * takes about 100 ms, short enough for a collection or a JIT tier-up to
+ * move a single reading by a third; each reading now spans many passes.
+ */
+function rate(pass: () => number, minMs: number): number {
+  let calls = 0;
+  const t0 = process.hrtime.bigint();
+  let ms = 0;
+  do {
+    calls += pass();
+    ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  } while (ms < minMs);
+  return calls / (ms / 1000);
+}
+
 function streamBench(profile: ProfileName, n: number) {
   const arb = abstractProgramArb({ settings: PROFILES[profile].settings, maxCalls: 40 });
   const abstract = fc.sample(arb, { seed: 7, numRuns: n }) as ACall[][];
@@ -45,29 +62,41 @@ function streamBench(profile: ProfileName, n: number) {
   const harness: number[] = [];
   const noImage: number[] = [];
   const noSweeps: number[] = [];
-  /** The harness loop with some checks left out: what those checks cost, on the same stream. */
-  const without = (costOf: RunOptions['costOf']) => {
-    let steps = 0;
-    const [, t] = timed(() => fc.check(fc.property(arb, (a: ACall[]) => {
-      steps += runProgram(materialize(a), { profile, bugs: [], stopOnViolation: true, costOf }).steps.length;
-      return true;
-    }), { seed: 7, numRuns: n }));
-    return steps / (t / 1000);
+  /** Generating and materialising the same programs, as a multiple of the bare model's time for them. */
+  const gen: number[] = [];
+  const barePass = () => {
+    for (const p of programs) runProgram(p, { profile, bugs: [], noInvariants: true });
+    return calls;
   };
-  for (let r = 0; r < REPS; r++) {
-    const [, bt] = timed(() => { for (const p of programs) runProgram(p, { profile, bugs: [], noInvariants: true }); });
-    bare.push(calls / (bt / 1000));
-    let hc = 0;
-    const [, ht] = timed(() => fc.check(fc.property(arb, (a: ACall[]) => {
-      const f = firstFinding(materialize(a), { profile, bugs: [] });
-      hc += f.report.steps.length;
+  /** The harness loop, or with some checks left out: what those checks cost, on the same stream. */
+  const harnessPass = (costOf?: RunOptions['costOf']) => () => {
+    let steps = 0;
+    fc.check(fc.property(arb, (a: ACall[]) => {
+      steps += costOf
+        ? runProgram(materialize(a), { profile, bugs: [], stopOnViolation: true, costOf }).steps.length
+        : firstFinding(materialize(a), { profile, bugs: [] }).report.steps.length;
       return true;
-    }), { seed: 7, numRuns: n }));
-    harness.push(hc / (ht / 1000));
-    noImage.push(without({ noStateImage: true }));
-    noSweeps.push(without({ noSweeps: true }));
+    }), { seed: 7, numRuns: n });
+    return steps;
+  };
+  const genPass = () => {
+    fc.check(fc.property(arb, (a: ACall[]) => { materialize(a); return true; }), { seed: 7, numRuns: n });
+    return calls;
+  };
+  // One untimed pass of each, so every reading sees optimised code.
+  barePass();
+  harnessPass()();
+  genPass();
+  for (let r = 0; r < REPS; r++) {
+    const b = rate(barePass, 1000);
+    bare.push(b);
+    // Generation as time per call over the bare model's time per call.
+    gen.push(b / rate(genPass, 500));
+    harness.push(rate(harnessPass(), 2000));
+    noImage.push(rate(harnessPass({ noStateImage: true }), 1500));
+    noSweeps.push(rate(harnessPass({ noSweeps: true }), 1500));
   }
-  return { bare: median(bare), harness: median(harness), noImage: median(noImage), noSweeps: median(noSweeps) };
+  return { bare: median(bare), harness: median(harness), noImage: median(noImage), noSweeps: median(noSweeps), gen: median(gen) };
 }
 
 /** A scripted TD workload whose every range call spans the whole guest. */
@@ -124,6 +153,7 @@ async function main(): Promise<void> {
   console.log(row(['what the checks cost (same stream):', '', '', ''], widths));
   console.log(row(['  harness without the whole-state image', `${(s.noImage / s.bare).toFixed(2)} of bare`, '', ''], widths));
   console.log(row(['  harness without the full sweeps', `${(s.noSweeps / s.bare).toFixed(2)} of bare`, '', ''], widths));
+  console.log(row(['  generating the programs alone', `${s.gen.toFixed(2)} x bare time`, '', ''], widths));
   for (const [k, v] of kernelBenchRows()) console.log(row([k, v], widths));
   const small = guestBench(16n << 20n);
   const large = guestBench(1n << 40n);

@@ -10,6 +10,8 @@ import { Coverage } from '../../src/fuzz/coverage.js';
 import { search } from '../../src/fuzz/engine.js';
 import { REACH_SHAPES } from '../../src/fuzz/reach.js';
 import { programAt } from '../../src/fuzz/stream.js';
+import { materialize } from '../../src/fuzz/abstract.js';
+import { runProgram } from '../../src/fuzz/runner.js';
 import { SEED } from './hunt.js';
 
 const RUNS = Number(process.env.FUZZ_REACH_RUNS ?? 300);
@@ -25,6 +27,19 @@ test(`${RUNS} programs each of upstream, inplace and hugepage reach every genera
   copy.merge(coverage.toJSON());
   expect(copy.reachCounts()).toEqual(coverage.reachCounts());
 }, 120_000);
+
+test('hugepage programs often hand the TD a whole 2 MiB page', () => {
+  // What every 2 MiB mutant and bug needs first: a successful PAGE.AUG at 2 MiB.
+  // Random 4 KiB touches break huge pages before a 2 MiB accept comes; the
+  // setup's own 2 MiB accept or pre-fault (setup.ts, `huge`) is what makes it
+  // common (31 of these 300 programs with it, 9 without).
+  let huge = 0;
+  for (let i = 0; i < 300; i++) {
+    const r = runProgram(materialize(programAt('hugepage', 40, SEED, i)), { profile: 'hugepage', bugs: [], noInvariants: true });
+    if (r.steps.some((s) => s.seamcalls.some((x) => x.name === 'TDH.MEM.PAGE.AUG' && x.status === 'TDX_SUCCESS' && 'level' in x.args && x.args.level === 1))) huge++;
+  }
+  expect(huge).toBeGreaterThanOrEqual(20);
+}, 60_000);
 
 test('the same seed gives the same programs', () => {
   for (let i = 0; i < 20; i++) expect(programAt('hugepage', 40, SEED, i)).toEqual(programAt('hugepage', 40, SEED, i));

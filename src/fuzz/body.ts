@@ -196,25 +196,30 @@ function moveAfter(c: ACall): ACall[] {
  *   it out of its own preparation.
  * `bits` (five bits of the call's own draws) chooses: the shape (its two
  * low bits), whether a conversion goes through the file (in-place
- * conversion; always for 3) or the VM's attributes (bit 2), and whether the
+ * conversion; always for 3, and always where the file owns privacy) or the
+ * VM's attributes (bit 2), and whether the
  * accept takes the huge page of its GPA (bits 2 and 3 clear) or, three
  * times in four, the next one (always for 3). Ranges one page short of, or
  * one page at the end of, a huge page are rare among random arguments.
  */
-function splitAfter(c: ACall, bits: number): ACall[] {
+function splitAfter(c: ACall, bits: number, design: BodyDesign): ACall[] {
   const gpa = c.args.gpa?.k === 'int' ? c.args.gpa.v : 0n;
   const base = (gpa & ~(M2 - 1n)) + (bits & 12 ? M2 : 0n);
   const last = base + M2 - K;
-  const cpu = c.picks[0] ?? 0;
+  // The shape runs on the first vCPU, the one a setup initializes: the pick
+  // that chose the variant would often name a vCPU that cannot run.
+  const cpu = 0;
   const variant = bits & 3;
-  const convert = (start: bigint, size: bigint, viaFile = (bits & 4) !== 0): ACall => {
+  // Where the file owns privacy the VM's attributes convert nothing, so the conversion always goes through it.
+  const convert = (start: bigint, size: bigint, viaFile = design.inPlace || (bits & 4) !== 0): ACall => {
     const range = { size: aint(size), attributes: aint(0), flags: aint(0) };
     return viaFile
       ? { op: 'KVM_SET_MEMORY_ATTRIBUTES2', picks: [0], args: { offset: aint(start), ...range } }
       : { op: 'KVM_SET_MEMORY_ATTRIBUTES', picks: [0], args: { gpa: aint(start), ...range } };
   };
-  const accept: ACall = { ...c, args: { ...c.args, gpa: aint(base) } };
-  if (variant === 0) return [bits & 16 ? punchRange(last, K) : convert(last, K), accept, guestRead(c, aint(base), 1n)];
+  const accept: ACall = { ...c, picks: [cpu], args: { ...c.args, gpa: aint(base), level: aint(1n) } };
+  const read = (gpa: bigint) => guestRead(accept, aint(gpa), 1n);
+  if (variant === 0) return [bits & 16 ? punchRange(last, K) : convert(last, K), accept, read(base)];
   if (variant === 3) {
     // The next huge page: the first one usually holds the setup's 4 KiB leaves.
     const next = (gpa & ~(M2 - 1n)) + M2;
@@ -224,7 +229,7 @@ function splitAfter(c: ACall, bits: number): ACall[] {
     return [{ ...accept, args: { ...accept.args, gpa: aint(next) } }, write, convert(second, K, true), map, hostRead(-1, aint(K))];
   }
   const write: ACall = { op: 'GUEST_ACCESS', picks: [cpu], args: { gpa: aint(last), private: aint(1), write: aint(1), byte: aint(0xa5n) } };
-  if (variant === 1) return [accept, write, convert(base, M2 - K), guestRead(c, aint(last), 1n)];
+  if (variant === 1) return [accept, write, convert(base, M2 - K), read(last)];
   const punch = punchRange(base, M2);
   const refault: ACall = { op: 'KVM_PRE_FAULT_MEMORY', picks: [cpu], args: { gpa: aint(base), size: aint(M2), flags: aint(0) } };
   return [accept, write, punch, refault];
@@ -276,16 +281,18 @@ const isHugeAccept = (c: ACall) => c.op === 'GUEST_ACCEPT' && c.args.level?.k ==
  * A call, followed a third of the time by the read of what it changed (and
  * a conversion or punch sometimes by the read just past its end); a memslot
  * call is sometimes a slot moved under a live mapping, a 2 MiB accept
- * sometimes a huge leaf split under the guest, an INIT_MEM_REGION sometimes
+ * sometimes a huge leaf split under the guest (where the design maps 2 MiB,
+ * a 4 KiB accept sometimes too), an INIT_MEM_REGION sometimes
  * repeated after a conversion, a punch sometimes made under a guest mapping
  * through a host mmap, a pin sometimes outliving its mapping, a CLOSE
  * sometimes every fd closed.
  */
-const withRead = (arb: fc.Arbitrary<ACall>): fc.Arbitrary<ACall[]> =>
+const withRead = (arb: fc.Arbitrary<ACall>, design: BodyDesign): fc.Arbitrary<ACall[]> =>
   fc.tuple(arb, fc.nat(11)).map(([c, how]) => {
     // The huge-page shapes take their bits from `how` and the vCPU pick, so
     // every call draws the same values whatever shape it grows into.
-    if (isHugeAccept(c) && how >= 3) return splitAfter(c, (how * 8 + (c.picks[0] ?? 0)) % 32);
+    // Where the design maps 2 MiB, a third of the 4 KiB accepts grow into a huge-page shape too.
+    if ((isHugeAccept(c) && how >= 3) || (design.huge && c.op === 'GUEST_ACCEPT' && how >= 8)) return splitAfter(c, (how * 8 + (c.picks[0] ?? 0)) % 32, design);
     if (c.op === 'KVM_TDX_INIT_MEM_REGION' && how >= 9) return repopulateAfter(c, how);
     if (c.op === 'FALLOCATE' && how >= 10) return punchUnderMapping(c, how);
     if (c.op === 'HOST_PIN' && how >= 8) return pinOutlives(c, how);
@@ -295,10 +302,25 @@ const withRead = (arb: fc.Arbitrary<ACall>): fc.Arbitrary<ACall[]> =>
     return c.op === 'KVM_SET_USER_MEMORY_REGION2' && how < 6 ? moveAfter(c) : [c];
   });
 
+/** What of the design the body's shapes depend on: who owns privacy, and whether KVM maps 2 MiB. */
+export interface BodyDesign {
+  inPlace: boolean;
+  huge: boolean;
+}
+
+/** Each call's arbitrary with its follow-ups, built once: a body is drawn per program, and so was every arbitrary of it. */
+const withReads = new Map<string, fc.Arbitrary<ACall[]>>();
+function callWithRead(op: Op, design: BodyDesign): fc.Arbitrary<ACall[]> {
+  const key = `${op}/${design.inPlace}/${design.huge}`;
+  let a = withReads.get(key);
+  if (a === undefined) withReads.set(key, (a = withRead(CALL_ARBS[op], design)));
+  return a;
+}
+
 /** A body of up to `max` calls drawn from the ops the swarm mask enables. */
-export function bodyArb(enabled: readonly Op[], max: number): fc.Arbitrary<ACall[]> {
+export function bodyArb(enabled: readonly Op[], max: number, design: BodyDesign = { inPlace: false, huge: false }): fc.Arbitrary<ACall[]> {
   const ops = enabled.length > 0 ? enabled : CALL_NAMES;
-  const one = fc.oneof(...ops.map((op) => w(BODY_WEIGHTS[op], withRead(CALL_ARBS[op]))));
+  const one = fc.oneof(...ops.map((op) => w(BODY_WEIGHTS[op], callWithRead(op, design))));
   return fc.array(one, { maxLength: max, size: 'large' }).map((xs) => xs.flat().slice(0, max));
 }
 

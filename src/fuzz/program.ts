@@ -19,5 +19,5 @@ export function abstractProgramArb(o: GenOptions): fc.Arbitrary<ACall[]> {
   return fc.tuple(
     fc.oneof({ weight: 17, arbitrary: setupShape(o.settings).map((s) => setupCalls(s, o.settings)) }, { weight: 3, arbitrary: fc.constant([] as ACall[]) }),
     swarmArb,
-  ).chain(([setup, enabled]) => bodyArb(enabled, Math.max(1, o.maxCalls - setup.length)).map((body) => [...setup, ...body]));
+  ).chain(([setup, enabled]) => bodyArb(enabled, Math.max(1, o.maxCalls - setup.length), { inPlace: o.settings.inPlaceConversion, huge: o.settings.hugeMappings }).map((body) => [...setup, ...body]));
 }

@@ -29,6 +29,7 @@ export const REACH_SHAPES = [
   'punch hole over several slots with mappings',
   'munmap over several slots with mappings',
   'memslot moved with mappings',
+  '2 MiB private page mapped (PAGE.AUG)',
   'huge leaf demoted by a partial zap',
   ...CONTENT_EVENTS.map((e) => `read after ${e}`),
   'duplicate vCPU id (TD INITIALIZED)',
@@ -151,6 +152,8 @@ export class Reach {
     if (!t) this.tracks.set(w, (t = { events: [], live: new Map(), slotOf: new Map() }));
     const a = call.args;
     const h = call.handles[0];
+    // What the 2 MiB shapes start from: a huge page handed to the TD whole (tdx.md §6.1).
+    if (step.seamcall.log.some((r) => r.name === 'TDH.MEM.PAGE.AUG' && r.status === 'TDX_SUCCESS' && 'level' in r.args && r.args.level === LEVEL_2M)) this.inc('2 MiB private page mapped (PAGE.AUG)');
     // A conversion or punch that covers part of a huge private leaf splits it (TDH.MEM.PAGE.DEMOTE) and zaps only its range.
     if ((call.op === 'KVM_SET_MEMORY_ATTRIBUTES' || call.op === 'KVM_SET_MEMORY_ATTRIBUTES2' || call.op === 'FALLOCATE') && ok(ret)
       && step.seamcall.log.some((r) => r.name === 'TDH.MEM.PAGE.DEMOTE' && r.status === 'TDX_SUCCESS')) this.inc('huge leaf demoted by a partial zap');

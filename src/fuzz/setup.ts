@@ -46,14 +46,31 @@ export interface SetupShape {
   dupVcpu: 'none' | 'early' | 'late';
   /** Guest accesses once the guest runs (a private page of a TD is accepted first), so later slots have live mappings. */
   touch: Array<{ slot: 0 | 1; page: number; write: boolean }>;
+  /**
+   * Designs that map 2 MiB (hugepage profiles) only: once the TD runs, the
+   * second huge page of guest memory is accepted at 2 MiB and one of its pages
+   * written (`accept`), or pre-faulted at 2 MiB and left pending
+   * (`prefault`), before any 4 KiB touch can break it up; or its last page
+   * is converted to shared first and then the huge page accepted at 2 MiB
+   * (`mixed`), which KVM must map at 4 KiB, as the range is not uniformly
+   * private. The populate and the touches then stay in slot 0's first huge
+   * page. Random arguments rarely leave a huge page untouched until a 2 MiB
+   * accept comes.
+   */
+  huge: 'none' | 'accept' | 'prefault' | 'mixed';
+  /** The page of the huge page the guest writes after a 2 MiB accept. */
+  hugeWrite: number;
 }
 
 function gmemChoices(s: ProfileSettings, vmType: SetupShape['vmType']): Array<[bigint, number]> {
   const { MMAP, INIT_SHARED, HUGETLB_2M, HUGETLB_1G } = GMEM_FLAGS;
   const out: Array<[bigint, number]> = [[0n, 2 * M2], [MMAP, 2 * M2]];
   if (vmType === 'DEFAULT' || s.inPlaceConversion) out.push([MMAP | INIT_SHARED, 2 * M2]);
-  // Twice over: huge mappings, what a hugepage design is about, need a HugeTLB file.
-  if (s.hugetlb) for (let i = 0; i < 2; i++) out.push([HUGETLB_2M | MMAP, 2 * M2], [HUGETLB_1G | MMAP, G1], [HUGETLB_1G, G1]);
+  // Twice over: huge mappings, what a hugepage design is about, need a HugeTLB
+  // file. 2 MiB folios most: a punched 2 MiB range of one comes back as a
+  // whole folio that can be mapped at 2 MiB again, where a hole punched in a
+  // 1 GiB folio is refilled page by page.
+  if (s.hugetlb) for (let i = 0; i < 2; i++) out.push([HUGETLB_2M | MMAP, 2 * M2], [HUGETLB_2M, 2 * M2], [HUGETLB_1G | MMAP, G1], [HUGETLB_1G, G1]);
   return out;
 }
 
@@ -80,8 +97,11 @@ export function setupShape(s: ProfileSettings): fc.Arbitrary<SetupShape> {
       secondVcpu: fc.double({ min: 0, max: 1, noNaN: true }).map((x) => x < 0.15),
       dupVcpu: fc.constantFrom<SetupShape['dupVcpu']>('none', 'none', 'none', 'none', 'none', 'none', 'none', 'none', 'early', 'late'),
       touch: fc.array(fc.record({ slot: fc.constantFrom<0 | 1>(0, 1, 1), page: fc.integer({ min: 0, max: 3 }), write: fc.boolean() }), { maxLength: 2 }),
+      // Drawn only where 2 MiB mappings exist, so the other profiles' programs stay as they were.
+      huge: s.hugeMappings && vmType === 'TDX' ? fc.constantFrom<SetupShape['huge']>('none', 'none', 'accept', 'prefault', 'mixed') : fc.constant<SetupShape['huge']>('none'),
+      hugeWrite: s.hugeMappings && vmType === 'TDX' ? fc.constantFrom(0, 1, 511) : fc.constant(0),
     }).map((r): SetupShape => ({
-      touch: r.touch,
+      touch: r.touch, huge: r.huge, hugeWrite: r.hugeWrite,
       vmType: r.vmType, layout: r.layout, offsetPages: r.offsetPages, dupVcpu: r.dupVcpu, gmemFlags: r.gmem[0], gmemSize: r.gmem[1],
       slotSize: r.gmem[1] === G1 ? G1 : r.halfSlot ? M2 : r.gmem[1],
       hostWrites: r.hostWrites, mmapGmem: r.mmapGmem && (r.gmem[0] & GMEM_FLAGS.MMAP) !== 0n,
@@ -104,6 +124,18 @@ export function layoutSlots(shape: SetupShape): Array<{ gpa: number; size: numbe
     case 'crossed': return [{ gpa: 0, size: half, gmem: 0, offset: half, uaddrPage: 0 }, { gpa: half, size: half, gmem: 0, offset: 0, uaddrPage: 2 }];
     case 'two-files': return [{ gpa: 0, size: half, gmem: 0, offset: half, uaddrPage: 0 }, { gpa: half, size: half, gmem: 1, offset: 0, uaddrPage: 2 }];
   }
+}
+
+/**
+ * Convert the page at `gpa` to shared: through the file that backs it where
+ * the file owns privacy (at the offset the layout binds it to), else
+ * through the VM's attributes.
+ */
+function toShared(shape: SetupShape, s: ProfileSettings, gpa: number): ACall {
+  const range = { size: K, attributes: 0, flags: 0 };
+  if (!s.inPlaceConversion) return call('KVM_SET_MEMORY_ATTRIBUTES', [0], { gpa, ...range });
+  const slot = layoutSlots(shape).find((x) => x.gpa <= gpa && gpa < x.gpa + x.size) ?? { gpa: 0, gmem: 0, offset: 0 };
+  return call('KVM_SET_MEMORY_ATTRIBUTES2', [slot.gmem], { offset: slot.offset + (gpa - slot.gpa), ...range });
 }
 
 /** The calls of a setup shape, in the order a VMM issues them. */
@@ -137,18 +169,31 @@ export function setupCalls(shape: SetupShape, s: ProfileSettings): ACall[] {
       out.push(call('KVM_SET_MEMORY_ATTRIBUTES', [0], { gpa: 0, size: span, attributes: PRIVATE, flags: 0 }));
     }
   }
+  const huge = tdx && shape.huge !== 'none';
+  // With a huge page to keep whole, the 4 KiB populate and touches stay in slot 0's first huge page.
+  const slotOf = (slot: 0 | 1): 0 | 1 => (huge ? 0 : slot);
   if (tdx) {
     for (const p of shape.populate) {
       const source = p.nullSource ? aint(0) : { k: 'map' as const, pick: 0, off: BigInt(p.page % 4) * BigInt(K) };
-      const base = slots[p.slot]?.gpa ?? 0;
+      const base = slots[slotOf(p.slot)]?.gpa ?? 0;
       out.push(call('KVM_TDX_INIT_MEM_REGION', [0], { source, gpa: base + p.page * K, nr_pages: p.pages, flags: p.measure ? 1 : 0 }));
     }
     if (shape.finalize) out.push(call('KVM_TDX_FINALIZE_VM', [0], {}));
   }
   if (!tdx || shape.finalize) {
     const priv = shape.privateAll && shape.vmType !== 'DEFAULT' ? 1 : 0;
+    if (huge) {
+      // The second huge page of guest memory: past the populated pages, in slot 1
+      // for the two-slot layouts of 4 MiB files (whose offset 0 keeps it
+      // congruent), and where the body's 2 MiB shapes most often aim.
+      const hugeBase = M2;
+      if (shape.huge === 'mixed') out.push(toShared(shape, s, hugeBase + M2 - K));
+      if (shape.huge === 'prefault') out.push(call('KVM_PRE_FAULT_MEMORY', [0], { gpa: hugeBase, size: M2, flags: 0 }));
+      else out.push(call('GUEST_ACCEPT', [0], { gpa: hugeBase, level: 1 }));
+      if (shape.huge === 'accept') out.push(call('GUEST_ACCESS', [0], { gpa: hugeBase + shape.hugeWrite * K, private: 1, write: 1, byte: 0x5c }));
+    }
     for (const x of shape.touch) {
-      const gpa = (slots[x.slot]?.gpa ?? 0) + x.page * K;
+      const gpa = (slots[slotOf(x.slot)]?.gpa ?? 0) + x.page * K;
       if (tdx && priv) out.push(call('GUEST_ACCEPT', [0], { gpa, level: 0 }));
       out.push(call('GUEST_ACCESS', [0], { gpa, private: priv, write: x.write ? 1 : 0, ...(x.write ? { byte: 0x50 + x.page } : {}) }));
     }

@@ -54,20 +54,22 @@ export const pfnSingleOwner: Invariant = {
       for (const l of touchedLeaves(c.world, vm, vm.type === 'TDX' ? 'mirror' : 'direct', c.full)) if (l.spte.private) fresh.push({ vm, ...l });
     }
     if (fresh.length === 0) return out;
-    const spans: Array<{ pfn: number; n: number; who: string }> = [];
+    // Where a span is mapped is only spelled out for a clash: naming every leaf of every step cost more than the sort.
+    const spans: Array<{ pfn: number; n: number; vm: number; base: number }> = [];
     for (const vm of c.world.vms.values()) {
       if (vm.destroyed || vm.bugged || vm.type === 'DEFAULT') continue;
       for (const level of [0, 1, 2] as const) {
         for (const [base, spte] of privateRoot(vm).leaves[level]) {
-          if (spte.private) spans.push({ pfn: spte.pfn, n: pagesAt(level), who: `vm${vm.id} GFN ${hex(base)}` });
+          if (spte.private) spans.push({ pfn: spte.pfn, n: pagesAt(level), vm: vm.id, base });
         }
       }
     }
     spans.sort((a, b) => a.pfn - b.pfn);
+    const who = (s: { vm: number; base: number }) => `vm${s.vm} GFN ${hex(s.base)}`;
     for (let i = 1; i < spans.length; i++) {
       const a = spans[i - 1];
       const b = spans[i];
-      if (b.pfn < a.pfn + a.n) out.push({ invariant: this.id, message: `${c.call.op}: PFN ${hex(b.pfn)} is mapped at ${a.who} and at ${b.who}` });
+      if (b.pfn < a.pfn + a.n) out.push({ invariant: this.id, message: `${c.call.op}: PFN ${hex(b.pfn)} is mapped at ${who(a)} and at ${who(b)}` });
     }
     for (const f of fresh) {
       const td = f.vm.tdx?.td;
