@@ -32,31 +32,34 @@ export function materialize(calls: readonly ACall[], headers: Array<[string, str
   const names = new Map<HandleKind, string[]>();
   const counters = new Map<string, number>();
   const out: Call[] = [];
-  const pickName = (kinds: HandleKind[], pick: number): string | undefined => {
-    const all = kinds.flatMap((k) => names.get(k) ?? []);
+  // Every program is materialised once per run, so a handle of one kind (the
+  // common case) is picked without building a list of candidates.
+  const pickName = (kinds: HandleKind | HandleKind[], pick: number): string | undefined => {
+    const all = Array.isArray(kinds) ? kinds.flatMap((k) => names.get(k) ?? []) : names.get(kinds);
     // A negative pick counts from the newest handle (-1 is the last one made).
-    return all.length === 0 ? undefined : all[((pick % all.length) + all.length) % all.length];
+    return all === undefined || all.length === 0 ? undefined : all[((pick % all.length) + all.length) % all.length];
   };
   for (const a of calls) {
     const spec = CALLS[a.op];
     if (!spec) continue;
     const handles: string[] = [];
     let ok = true;
-    spec.handles.forEach((want, i) => {
-      const n = pickName(Array.isArray(want) ? want : [want], a.picks[i] ?? 0);
+    for (let i = 0; i < spec.handles.length && ok; i++) {
+      const n = pickName(spec.handles[i], a.picks[i] ?? 0);
       if (n === undefined) ok = false;
       else handles.push(n);
-    });
+    }
     if (!ok) continue;
     const args: Record<string, Value> = {};
-    for (const [k, v] of Object.entries(a.args)) {
+    for (const k in a.args) {
       if (!(k in spec.keys)) continue;
+      const v = a.args[k];
       if (v.k === 'int') args[k] = { kind: 'int', value: v.v };
       else if (v.k === 'map') {
-        const n = pickName(['mapping'], v.pick);
+        const n = pickName('mapping', v.pick);
         args[k] = n ? { kind: 'addr', name: n, offset: v.off } : { kind: 'int', value: v.off };
       } else {
-        const n = pickName(['gmem'], v.pick);
+        const n = pickName('gmem', v.pick);
         args[k] = n ? { kind: 'handle', name: n } : { kind: 'int', value: -1n };
       }
     }
@@ -67,7 +70,9 @@ export function materialize(calls: readonly ACall[], headers: Array<[string, str
       const i = counters.get(prefix) ?? 0;
       counters.set(prefix, i + 1);
       call.bind = `${prefix}${i}`;
-      names.set(spec.creates.kind, [...(names.get(spec.creates.kind) ?? []), call.bind]);
+      const list = names.get(spec.creates.kind);
+      if (list) list.push(call.bind);
+      else names.set(spec.creates.kind, [call.bind]);
     }
     out.push(call);
   }
