@@ -318,7 +318,7 @@ function callWithRead(op: Op, design: BodyDesign): fc.Arbitrary<ACall[]> {
 }
 
 /** A body of up to `max` calls drawn from the ops the swarm mask enables. */
-export function bodyArb(enabled: readonly Op[], max: number, design: BodyDesign = { inPlace: false, huge: false }): fc.Arbitrary<ACall[]> {
+export function bodyArb(enabled: readonly Op[], max: number, design: BodyDesign): fc.Arbitrary<ACall[]> {
   const ops = enabled.length > 0 ? enabled : CALL_NAMES;
   const one = fc.oneof(...ops.map((op) => w(BODY_WEIGHTS[op], callWithRead(op, design))));
   return fc.array(one, { maxLength: max, size: 'large' }).map((xs) => xs.flat().slice(0, max));

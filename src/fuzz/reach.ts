@@ -15,6 +15,7 @@ import { findSlot, gmemIndex, slotEnd, slotsOverlapping, type Memslot } from '..
 import { sharedBit, type Vm } from '../model/kvm/vm.js';
 import type { Ret } from '../model/result.js';
 import type { StepCtx, World } from '../model/world.js';
+import type { SeamcallRecord } from '../model/tdx/seamcall.js';
 
 /** Content-changing events a later read is classified by. */
 export const CONTENT_EVENTS = ['HOST_WRITE', 'guest write', 'INIT_MEM_REGION', 'punch hole', 'fallocate', 'conversion', 'GUEST_ACCEPT', 'MUNMAP'] as const;
@@ -117,6 +118,11 @@ function liveSlots(vm: Vm): Set<number> {
   return out;
 }
 
+/** What the 2 MiB shapes start from: a step that handed the TD a huge page whole (a successful 2 MiB TDH.MEM.PAGE.AUG, tdx.md §6.1). */
+export function mapsHugePage(log: readonly SeamcallRecord[]): boolean {
+  return log.some((r) => r.name === 'TDH.MEM.PAGE.AUG' && r.status === 'TDX_SUCCESS' && 'level' in r.args && r.args.level === LEVEL_2M);
+}
+
 export class Reach {
   readonly counts = new Map<string, number>();
   private readonly tracks = new WeakMap<World, Track>();
@@ -152,8 +158,7 @@ export class Reach {
     if (!t) this.tracks.set(w, (t = { events: [], live: new Map(), slotOf: new Map() }));
     const a = call.args;
     const h = call.handles[0];
-    // What the 2 MiB shapes start from: a huge page handed to the TD whole (tdx.md §6.1).
-    if (step.seamcall.log.some((r) => r.name === 'TDH.MEM.PAGE.AUG' && r.status === 'TDX_SUCCESS' && 'level' in r.args && r.args.level === LEVEL_2M)) this.inc('2 MiB private page mapped (PAGE.AUG)');
+    if (mapsHugePage(step.seamcall.log)) this.inc('2 MiB private page mapped (PAGE.AUG)');
     // A conversion or punch that covers part of a huge private leaf splits it (TDH.MEM.PAGE.DEMOTE) and zaps only its range.
     if ((call.op === 'KVM_SET_MEMORY_ATTRIBUTES' || call.op === 'KVM_SET_MEMORY_ATTRIBUTES2' || call.op === 'FALLOCATE') && ok(ret)
       && step.seamcall.log.some((r) => r.name === 'TDH.MEM.PAGE.DEMOTE' && r.status === 'TDX_SUCCESS')) this.inc('huge leaf demoted by a partial zap');
