@@ -32,7 +32,7 @@ test('hugepage programs often hand the TD a whole 2 MiB page', () => {
   // What every 2 MiB mutant and bug needs first: a successful PAGE.AUG at 2 MiB.
   // Random 4 KiB touches break huge pages before a 2 MiB accept comes; the
   // setup's own 2 MiB accept or pre-fault (setup.ts, `huge`) is what makes it
-  // common (31 of these 300 programs with it, 9 without).
+  // common (31 of these 300 programs with it, 11 without).
   let huge = 0;
   for (let i = 0; i < 300; i++) {
     const r = runProgram(materialize(programAt('hugepage', 40, SEED, i)), { profile: 'hugepage', bugs: [], noInvariants: true });

@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { GMEM_FLAGS, type Op } from '../program/calls.js';
 import type { ProfileSettings } from '../model/profiles.js';
 import { aint, type ACall } from './abstract.js';
+import { chance } from './values.js';
 
 const K = 0x1000;
 const M2 = 0x200000;
@@ -84,17 +85,17 @@ export function setupShape(s: ProfileSettings): fc.Arbitrary<SetupShape> {
       halfSlot: fc.boolean(),
       hostWrites: fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 3 }),
       mmapGmem: fc.boolean(),
-      initVcpu: fc.double({ min: 0, max: 1, noNaN: true }).map((x) => x < 0.9),
-      privateAll: fc.double({ min: 0, max: 1, noNaN: true }).map((x) => x < 0.85),
+      initVcpu: chance(0.9),
+      privateAll: chance(0.85),
       populate: fc.array(fc.record({
         page: fc.integer({ min: 0, max: 7 }),
         pages: fc.constantFrom(1, 1, 2, 4),
         measure: fc.boolean(),
-        nullSource: fc.double({ min: 0, max: 1, noNaN: true }).map((x) => x < 0.2),
+        nullSource: chance(0.2),
         slot: fc.constantFrom<0 | 1>(0, 0, 1),
       }), { maxLength: 3 }),
-      finalize: fc.double({ min: 0, max: 1, noNaN: true }).map((x) => x < 0.75),
-      secondVcpu: fc.double({ min: 0, max: 1, noNaN: true }).map((x) => x < 0.15),
+      finalize: chance(0.75),
+      secondVcpu: chance(0.15),
       dupVcpu: fc.constantFrom<SetupShape['dupVcpu']>('none', 'none', 'none', 'none', 'none', 'none', 'none', 'none', 'early', 'late'),
       touch: fc.array(fc.record({ slot: fc.constantFrom<0 | 1>(0, 1, 1), page: fc.integer({ min: 0, max: 3 }), write: fc.boolean() }), { maxLength: 2 }),
       // Drawn only where 2 MiB mappings exist, so the other profiles' programs stay as they were.

@@ -55,3 +55,15 @@ export const addr: fc.Arbitrary<AVal> = fc.oneof(
 );
 
 export const int = (a: fc.Arbitrary<bigint>): fc.Arbitrary<AVal> => a.map(aint);
+
+/**
+ * True with probability `p`, exactly. fc.double() cannot serve: its bias
+ * draws values at and near `min` far more often than their share (below
+ * 0.2 of [0, 1] in about 93% of draws, not 20%), so `double < p` was true
+ * almost always. Shrinking heads for the likelier outcome, so a shrunk
+ * program keeps the common shape unless the rare one is needed.
+ */
+export function chance(p: number): fc.Arbitrary<boolean> {
+  const n = Math.round(p * 1000);
+  return fc.noBias(fc.integer({ min: 0, max: 999 })).map((x) => (p >= 0.5 ? x < n : x >= 1000 - n));
+}
