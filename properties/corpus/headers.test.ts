@@ -50,6 +50,14 @@ describe('design headers survive', () => {
     }), { numRuns: 5, seed: 10 });
   }, 120_000);
 
+  test('shrink keeps the invariant the file names when the program trips several at one step', async () => {
+    // This teardown trips removal-order and frame-liveness at its last CLOSE; the file names frame-liveness.
+    const dir = tmp();
+    const r = await runMain('shrink', join(foundDir, 'frame-liveness-06b9bb85.prog'), '--out', join(dir, 'small.prog'));
+    expect(r.status, r.stderr).toBe(1);
+    expect(header(load(join(dir, 'small.prog')), 'invariant')).toBe('frame-liveness');
+  });
+
   test('corpus merge keeps profile and bugs of every program', () => {
     const into = tmp();
     const r = mergeCorpora([foundDir], into);

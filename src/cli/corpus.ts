@@ -45,7 +45,10 @@ export function shrinkCommand(file: string, o: { out?: string; profile?: string;
   const p = loadProgram(file);
   const { profile, bugs } = programSetup(p, o);
   const target = { profile, bugs };
-  const first = firstFinding(p, target).finding;
+  // The invariant the file names, when the program still violates it (a
+  // program may trip several at one step); else the first one violated.
+  const named = p.headers.find(([k]) => k === 'invariant')?.[1];
+  const first = (named !== undefined ? firstFinding(p, { ...target, want: named }).finding : null) ?? firstFinding(p, target).finding;
   if (!first) {
     out(`${file}: no invariant is violated under ${profile}${bugs.length ? ` with ${bugs.join(',')}` : ''}; nothing to shrink`);
     return EXIT_OK;

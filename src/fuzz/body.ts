@@ -52,7 +52,7 @@ function argsFor(op: Op): fc.Arbitrary<Record<string, AVal>> {
       offset: v.int(v.offset), len: v.int(fc.oneof(w(4, v.size), w(1, fc.constantFrom(0x400000n, 0x40000000n)))),
     });
     case 'MMAP': return r({ offset: v.int(v.offset), size: v.int(fc.oneof(w(4, fc.constantFrom(0x200000n, 0x4000n)), w(1, v.size))), shared: fc.constantFrom(1n, 1n, 1n, 0n).map(aint) });
-    case 'MMAP_ANON': return r({ size: v.int(fc.constantFrom(0x1000n, 0x4000n, 0n)) });
+    case 'MMAP_ANON': return r({ size: v.int(fc.oneof(w(8, fc.constantFrom(0x1000n, 0x4000n, 0n)), w(1, fc.constantFrom(1n << 47n, (1n << 64n) - 1n)))) });
     case 'HOST_READ': case 'HOST_PIN': case 'HOST_UNPIN': return r({ offset: v.int(v.offset) });
     case 'HOST_WRITE': return r({ offset: v.int(v.offset), byte: v.int(v.byte) });
     case 'KVM_TDX_INIT_VM': case 'KVM_TDX_INIT_VCPU': case 'KVM_TDX_FINALIZE_VM':
@@ -265,6 +265,30 @@ function acrossSlots(convert: boolean, how: number, design: BodyDesign): ACall[]
   return out;
 }
 
+/**
+ * A conversion to private of two pages, one of which the host holds a
+ * long-term pin on (designs where the file owns privacy): the pages are
+ * made shared, the first or the second (`how`) is mapped from the file,
+ * written by the host and pinned; the conversion must then fail with
+ * EAGAIN, naming that page in error_offset, and leave every attribute as it
+ * was (the reference-count check of the in-place conversion series, before
+ * its point of no return), and succeed once the pin is dropped. Random pins
+ * almost never precede a conversion of their own page.
+ */
+function pinnedConversion(how: number): ACall[] {
+  const convert = (attributes: bigint): ACall => ({ op: 'KVM_SET_MEMORY_ATTRIBUTES2', picks: [0], args: { offset: aint(0), size: aint(2n * K), attributes: aint(attributes), flags: aint(0) } });
+  const host = (op: Op, extra: Record<string, AVal> = {}): ACall => ({ op, picks: [-1], args: { offset: aint(0), ...extra } });
+  return [
+    convert(0n),
+    { op: 'MMAP', picks: [0], args: { offset: aint(BigInt(how % 2) * K), size: aint(K), shared: aint(1) } },
+    host('HOST_WRITE', { byte: aint(0x77n) }),
+    host('HOST_PIN'),
+    convert(ATTR_FLAGS.PRIVATE),
+    host('HOST_UNPIN'),
+    convert(ATTR_FLAGS.PRIVATE),
+  ];
+}
+
 /** A punch hole of the first guest_memfd over [offset, offset + len). */
 function punchRange(offset: bigint, len: bigint): ACall {
   return { op: 'FALLOCATE', picks: [0], args: { mode: aint(FALLOC_FLAGS.KEEP_SIZE | FALLOC_FLAGS.PUNCH_HOLE), offset: aint(offset), len: aint(len) } };
@@ -315,7 +339,8 @@ const isHugeAccept = (c: ACall) => c.op === 'GUEST_ACCEPT' && c.args.level?.k ==
  * a 4 KiB accept sometimes too), an INIT_MEM_REGION sometimes
  * repeated after a conversion, a punch sometimes made under a guest mapping
  * through a host mmap, a punch or conversion sometimes made over two slots
- * the guest has just written, a pin sometimes outliving its mapping, a CLOSE
+ * the guest has just written, a conversion to private sometimes refused by a
+ * pin, a pin sometimes outliving its mapping, a CLOSE
  * sometimes every fd closed.
  */
 const withRead = (arb: fc.Arbitrary<ACall>, design: BodyDesign): fc.Arbitrary<ACall[]> =>
@@ -329,6 +354,7 @@ const withRead = (arb: fc.Arbitrary<ACall>, design: BodyDesign): fc.Arbitrary<AC
     // Punches take 6 to 9 (10 and 11 are punchUnderMapping's), conversions 6 and 7.
     const convert = c.op === 'KVM_SET_MEMORY_ATTRIBUTES' || c.op === 'KVM_SET_MEMORY_ATTRIBUTES2';
     if ((c.op === 'FALLOCATE' && how >= 6 && how < 10) || (convert && (how === 6 || how === 7))) return acrossSlots(convert, how + (c.picks[0] ?? 0), design);
+    if (c.op === 'KVM_SET_MEMORY_ATTRIBUTES2' && design.inPlace && (how === 8 || how === 9)) return pinnedConversion(how + (c.picks[0] ?? 0));
     if (c.op === 'HOST_PIN' && how >= 8) return pinOutlives(c, how);
     if (c.op === 'CLOSE' && how >= 9) return closeAll(c);
     const r = how < 4 ? readAfter(c, how) : how < 6 ? readPastEnd(c, how) : null;

@@ -7,10 +7,9 @@ import { resultText } from '../model/result.js';
 import type { SeamcallName } from '../model/tdx/seamcall.js';
 import type { LeafState } from '../model/tdx/state.js';
 import { CALL_NAMES, CALLS } from '../program/calls.js';
-import { ALLOWED } from '../invariants/errno_contract.js';
+import { documented } from '../invariants/errno_contract.js';
 import { INVARIANT_IDS } from '../invariants/registry.js';
 import type { CheckCtx } from '../invariants/types.js';
-import { VCPU_IOCTLS, VM_IOCTLS } from '../invariants/util.js';
 import type { StepReport } from './runner.js';
 import { Reach, REACH_SHAPES } from './reach.js';
 
@@ -114,9 +113,7 @@ export class Coverage {
   unreached(): string[] {
     const out: string[] = [];
     for (const op of CALL_NAMES) {
-      // EBADF needs a handle; EIO comes from the VM/vCPU ioctl gate only.
-      const common = [...(CALLS[op].handles.length ? ['EBADF'] : []), ...(VM_IOCTLS.has(op) || VCPU_IOCTLS.has(op) ? ['EIO'] : [])];
-      for (const e of [...common, ...ALLOWED[op]]) if (!this.pairs.has(`${op} -> ${e}`)) out.push(`${op} -> ${e}`);
+      for (const e of documented(op)) if (!this.pairs.has(`${op} -> ${e}`)) out.push(`${op} -> ${e}`);
     }
     return out;
   }

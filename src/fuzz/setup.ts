@@ -54,7 +54,8 @@ export interface SetupShape {
    * (`prefault`), before any 4 KiB touch can break it up; or its last page
    * is converted to shared first and then the huge page accepted at 2 MiB
    * (`mixed`), which KVM must map at 4 KiB, as the range is not uniformly
-   * private. The populate and the touches then stay in slot 0's first huge
+   * private (with `hugeWrite` 0: its first page, and the rest pre-faulted
+   * from the second page on). The populate and the touches then stay in slot 0's first huge
    * page. Random arguments rarely leave a huge page untouched until a 2 MiB
    * accept comes.
    */
@@ -188,10 +189,18 @@ export function setupCalls(shape: SetupShape, s: ProfileSettings): ACall[] {
       // for the two-slot layouts of 4 MiB files (whose offset 0 keeps it
       // congruent), and where the body's 2 MiB shapes most often aim.
       const hugeBase = M2;
-      if (shape.huge === 'mixed') out.push(toShared(shape, s, hugeBase + M2 - K));
-      if (shape.huge === 'prefault') out.push(call('KVM_PRE_FAULT_MEMORY', [0], { gpa: hugeBase, size: M2, flags: 0 }));
-      else out.push(call('GUEST_ACCEPT', [0], { gpa: hugeBase, level: 1 }));
-      if (shape.huge === 'accept') out.push(call('GUEST_ACCESS', [0], { gpa: hugeBase + shape.hugeWrite * K, private: 1, write: 1, byte: 0x5c }));
+      if (shape.huge === 'mixed' && shape.hugeWrite === 0) {
+        // The first page shared, and the rest pre-faulted from the second page
+        // on (KVM maps at the largest level allowed; an accept would cap it at
+        // its own): whether the range may be mapped at 2 MiB is a question
+        // about its base, not about the faulting GFN.
+        out.push(toShared(shape, s, hugeBase), call('KVM_PRE_FAULT_MEMORY', [0], { gpa: hugeBase + K, size: M2 - K, flags: 0 }));
+      } else {
+        if (shape.huge === 'mixed') out.push(toShared(shape, s, hugeBase + M2 - K));
+        if (shape.huge === 'prefault') out.push(call('KVM_PRE_FAULT_MEMORY', [0], { gpa: hugeBase, size: M2, flags: 0 }));
+        else out.push(call('GUEST_ACCEPT', [0], { gpa: hugeBase, level: 1 }));
+        if (shape.huge === 'accept') out.push(call('GUEST_ACCESS', [0], { gpa: hugeBase + shape.hugeWrite * K, private: 1, write: 1, byte: 0x5c }));
+      }
     }
     for (const x of shape.touch) {
       const gpa = (slots[slotOf(x.slot)]?.gpa ?? 0) + x.page * K;

@@ -13,10 +13,9 @@ import type { CheckCtx, Invariant, Violation } from './types.js';
 import { changedParts, sameState } from './digest.js';
 import { imageAfter, NEVER_ERRNO } from './image.js';
 import { reporter } from './reporter.js';
-import { targetVm } from './util.js';
+import { targetVm, VCPU_IOCTLS, VM_IOCTLS } from './util.js';
 import { pagesAt, rootLeafAt } from '../model/view.js';
 
-const COMMON: Errno[] = ['EBADF', 'EIO'];
 
 /** The errnos each call may return (gmem.md, tdx.md, program-format.md). */
 export const ALLOWED: Record<Op, Errno[]> = {
@@ -28,23 +27,36 @@ export const ALLOWED: Record<Op, Errno[]> = {
   KVM_SET_MEMORY_ATTRIBUTES2: ['EINVAL', 'EAGAIN', 'ENOTTY'],
   FALLOCATE: ['EINVAL', 'EOPNOTSUPP', 'EFBIG'],
   MMAP: ['EINVAL', 'ENODEV', 'ENOMEM', 'EOVERFLOW'],
-  MMAP_ANON: ['EINVAL', 'ENOMEM', 'EOVERFLOW'],
+  // An anonymous mapping has offset 0, so its page offset cannot overflow.
+  MMAP_ANON: ['EINVAL', 'ENOMEM'],
   MUNMAP: ['EINVAL'],
   HOST_READ: [], HOST_WRITE: [],
   HOST_PIN: ['EFAULT'], HOST_UNPIN: ['EINVAL'],
   CLOSE: [],
   KVM_TDX_INIT_VM: ['EINVAL', 'EBUSY', 'ENOTTY'],
-  KVM_TDX_INIT_VCPU: ['EINVAL', 'ENOTTY'],
-  KVM_TDX_INIT_MEM_REGION: ['EINVAL', 'EFAULT', 'EEXIST', 'EBUSY', 'EINTR', 'ENOTTY'],
+  // A vCPU of a VM that is not a TD answers EINVAL (vt_vcpu_mem_enc_ioctl()), never ENOTTY.
+  KVM_TDX_INIT_VCPU: ['EINVAL'],
+  KVM_TDX_INIT_MEM_REGION: ['EINVAL', 'EFAULT', 'EEXIST', 'EBUSY', 'EINTR'],
   KVM_TDX_FINALIZE_VM: ['EINVAL', 'EBUSY', 'ENOTTY'],
   KVM_PRE_FAULT_MEMORY: ['EINVAL', 'ENOENT', 'EOPNOTSUPP', 'EFAULT'],
   GUEST_ACCESS: ['EINVAL'],
   GUEST_ACCEPT: ['EINVAL'],
 };
 
+/**
+ * Every errno a call may return: its own, EBADF where a handle is a file
+ * descriptor (a mapping handle is an address: what it does not name is
+ * EINVAL, EFAULT or SIGBUS), and EIO where the call is a VM or vCPU ioctl,
+ * whose gate answers EIO for a bugged or dead VM.
+ */
 export function documented(op: Op): Errno[] {
-  return NEVER_ERRNO.has(op) ? [] : [...COMMON, ...ALLOWED[op]];
+  if (NEVER_ERRNO.has(op)) return [];
+  const gate = VM_IOCTLS.has(op) || VCPU_IOCTLS.has(op);
+  return [...(NO_FD.has(op) ? [] : ['EBADF' as const]), ...(gate ? ['EIO' as const] : []), ...ALLOWED[op]];
 }
+
+/** Calls that take no file descriptor: none at all, or a mapping (program-format.md). */
+const NO_FD: ReadonlySet<Op> = new Set<Op>(['KVM_CREATE_VM', 'MMAP_ANON', 'MUNMAP', 'HOST_READ', 'HOST_WRITE', 'HOST_PIN', 'HOST_UNPIN']);
 
 /**
  * Why this failed call may have changed state or issued SEAMCALLs, from what
