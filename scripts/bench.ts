@@ -37,20 +37,25 @@ function timed<T>(f: () => T): [T, number] {
 }
 
 /**
- * Calls per second of `pass` (one pass over the stream, returning the calls
- * it ran), repeated until `minMs` have gone by. One pass of the bare model
- * takes about 100 ms, short enough for a collection or a JIT tier-up to
- * move a single reading by a third; each reading now spans many passes.
+ * Calls per second of each pass (one pass over the stream, returning the
+ * calls it ran), the passes taken in turn until `minMs` have gone by in all.
+ * Taking them in turn puts every variant under the same machine load: read
+ * one after another, a load that came and went moved one variant's figure
+ * and not the others', and a cost computed as the difference of two
+ * figures came out negative now and then.
  */
-function rate(pass: () => number, minMs: number): number {
-  let calls = 0;
+function rates(passes: Array<() => number>, minMs: number): number[] {
+  const calls = passes.map(() => 0);
+  const ms = passes.map(() => 0);
   const t0 = process.hrtime.bigint();
-  let ms = 0;
   do {
-    calls += pass();
-    ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  } while (ms < minMs);
-  return calls / (ms / 1000);
+    passes.forEach((pass, i) => {
+      const t = process.hrtime.bigint();
+      calls[i] += pass();
+      ms[i] += Number(process.hrtime.bigint() - t) / 1e6;
+    });
+  } while (Number(process.hrtime.bigint() - t0) / 1e6 < minMs);
+  return calls.map((c, i) => c / (ms[i] / 1000));
 }
 
 function streamBench(profile: ProfileName, n: number) {
@@ -58,12 +63,8 @@ function streamBench(profile: ProfileName, n: number) {
   const abstract = fc.sample(arb, { seed: 7, numRuns: n }) as ACall[][];
   const programs = abstract.map((a) => materialize(a));
   const calls = programs.reduce((s, p) => s + p.calls.length, 0);
-  const bare: number[] = [];
-  const harness: number[] = [];
-  const noImage: number[] = [];
-  const noSweeps: number[] = [];
-  /** Generating and materialising the same programs, as a multiple of the bare model's time for them. */
-  const gen: number[] = [];
+  /** Per repetition: calls/s of the bare model and of the harness, and each part's time per call in bare-model calls. */
+  const reps: Array<{ bare: number; harness: number; noImage: number; noSweeps: number; gen: number }> = [];
   const barePass = () => {
     for (const p of programs) runProgram(p, { profile, bugs: [], noInvariants: true });
     return calls;
@@ -88,15 +89,19 @@ function streamBench(profile: ProfileName, n: number) {
   harnessPass()();
   genPass();
   for (let r = 0; r < REPS; r++) {
-    const b = rate(barePass, 1000);
-    bare.push(b);
+    const [bare, gen, harness, noImage, noSweeps] = rates([barePass, genPass, harnessPass(), harnessPass({ noStateImage: true }), harnessPass({ noSweeps: true })], 6000);
     // Generation as time per call over the bare model's time per call.
-    gen.push(b / rate(genPass, 500));
-    harness.push(rate(harnessPass(), 2000));
-    noImage.push(rate(harnessPass({ noStateImage: true }), 1500));
-    noSweeps.push(rate(harnessPass({ noSweeps: true }), 1500));
+    reps.push({ bare, harness, noImage, noSweeps, gen: bare / gen });
   }
-  return { bare: median(bare), harness: median(harness), noImage: median(noImage), noSweeps: median(noSweeps), gen: median(gen) };
+  const med = (f: (x: (typeof reps)[number]) => number) => median(reps.map(f));
+  return {
+    bare: med((x) => x.bare), harness: med((x) => x.harness), noImage: med((x) => x.noImage), noSweeps: med((x) => x.noSweeps), gen: med((x) => x.gen),
+    // Each part from the readings of one repetition, then the median over repetitions.
+    total: med((x) => x.bare / x.harness),
+    image: med((x) => x.bare / x.harness - x.bare / x.noImage),
+    sweeps: med((x) => x.bare / x.harness - x.bare / x.noSweeps),
+    rest: med((x) => x.bare / x.harness - 1 - x.gen - (x.bare / x.harness - x.bare / x.noImage) - (x.bare / x.harness - x.bare / x.noSweeps)),
+  };
 }
 
 /** A scripted TD workload whose every range call spans the whole guest. */
@@ -155,17 +160,14 @@ async function main(): Promise<void> {
   // Where a harness call's time goes, in units of a bare-model call's time:
   // each part is the difference of two readings above, so they add up to
   // bare / harness. A ratio R leaves (1 / R) - 1 for everything but the model.
-  const total = s.bare / s.harness;
-  const image = total - s.bare / s.noImage;
-  const sweeps = total - s.bare / s.noSweeps;
   const unit = (x: number) => `${x.toFixed(2)} x bare`;
   console.log(row(['where a harness call\'s time goes:', '', '', ''], widths));
   console.log(row(['  the model', unit(1), '', ''], widths));
   console.log(row(['  generating the programs', unit(s.gen), '', ''], widths));
-  console.log(row(['  whole-state images (errno-contract)', unit(image), '', ''], widths));
-  console.log(row(['  full sweeps', unit(sweeps), '', ''], widths));
-  console.log(row(['  per-step checks, oracle, runner', unit(total - 1 - s.gen - image - sweeps), '', ''], widths));
-  console.log(row(['  all (bare / harness)', unit(total), '', ''], widths));
+  console.log(row(['  whole-state images (errno-contract)', unit(s.image), '', ''], widths));
+  console.log(row(['  full sweeps', unit(s.sweeps), '', ''], widths));
+  console.log(row(['  per-step checks, oracle, runner', unit(s.rest), '', ''], widths));
+  console.log(row(['  all (bare / harness)', unit(s.total), '', ''], widths));
   console.log(row(['  what ratio 0.45 leaves beside the model', unit(1 / 0.45 - 1), '', ''], widths));
   for (const [k, v] of kernelBenchRows()) console.log(row([k, v], widths));
   const small = guestBench(16n << 20n);
