@@ -37,7 +37,10 @@ test('setup shapes take each branch as often as they are meant to', () => {
   near(share(shapes.map((s) => s.secondVcpu)), 0.15);
   near(share(shapes.map((s) => s.initVcpu)), 0.9);
   near(share(shapes.map((s) => s.privateAll)), 0.85);
-  near(share(shapes.map((s) => s.finalize)), 0.75);
+  // Finalized three times in four, but only one time in five when vCPU 0 was left uninitialised (the TD is then bugged).
+  near(share(shapes.map((s) => s.finalize)), 0.75 * (0.9 + 0.1 * 0.2));
+  // (About 400 shapes, so a wider margin.)
+  expect(Math.abs(share(shapes.filter((s) => !s.initVcpu).map((s) => s.finalize)) - 0.75 * 0.2)).toBeLessThan(0.05);
 });
 
 test('upstream TDs often receive pages from a source address (TDH.MEM.PAGE.ADD)', () => {
