@@ -349,13 +349,13 @@ const isHugeAccept = (c: ACall) => c.op === 'GUEST_ACCEPT' && c.args.level?.k ==
  * A call, followed a third of the time by the read of what it changed (and
  * a conversion or punch sometimes by the read just past its end); a memslot
  * call is sometimes a slot moved under a live mapping or the setup's slot
- * with new flags, a 2 MiB accept
- * sometimes a huge leaf split under the guest (where the design maps 2 MiB,
- * a 4 KiB accept sometimes too), an INIT_MEM_REGION sometimes
- * repeated after a conversion, a punch sometimes made under a guest mapping
- * through a host mmap, a punch or conversion sometimes made over two slots
- * the guest has just written, a conversion to private sometimes refused by a
- * pin, a pin sometimes outliving its mapping, a CLOSE
+ * with new flags, a 2 MiB accept sometimes a huge leaf split under the
+ * guest (where the design maps 2 MiB, a 4 KiB accept sometimes too), an
+ * INIT_MEM_REGION sometimes repeated after a conversion, a punch sometimes
+ * made under a guest mapping through a host mmap, a punch or conversion
+ * sometimes made over two slots the guest has just written, a conversion
+ * to private sometimes refused by a pin, a private guest access usually
+ * preceded by an accept, a pin sometimes outliving its mapping, a CLOSE
  * sometimes every fd closed.
  */
 const withRead = (arb: fc.Arbitrary<ACall>, design: BodyDesign): fc.Arbitrary<ACall[]> =>
@@ -366,7 +366,7 @@ const withRead = (arb: fc.Arbitrary<ACall>, design: BodyDesign): fc.Arbitrary<AC
     if ((isHugeAccept(c) && how >= 3) || (design.huge && c.op === 'GUEST_ACCEPT' && how >= 8)) return splitAfter(c, (how * 8 + (c.picks[0] ?? 0)) % 32, design);
     if (c.op === 'KVM_TDX_INIT_MEM_REGION' && how >= 9) return repopulateAfter(c, how);
     if (c.op === 'FALLOCATE' && how >= 10) return punchUnderMapping(c, how);
-    // Punches take 6 to 9 (10 and 11 are punchUnderMapping's), conversions 6 and 7.
+    // Punches take 6 to 9 (10 and 11 are punchUnderMapping's), conversions 6 and 7 (8 and 9: pinnedConversion).
     const convert = c.op === 'KVM_SET_MEMORY_ATTRIBUTES' || c.op === 'KVM_SET_MEMORY_ATTRIBUTES2';
     if ((c.op === 'FALLOCATE' && how >= 6 && how < 10) || (convert && (how === 6 || how === 7))) return acrossSlots(convert, how + (c.picks[0] ?? 0), design);
     if (c.op === 'KVM_SET_MEMORY_ATTRIBUTES2' && design.inPlace && (how === 8 || how === 9)) return pinnedConversion(how + (c.picks[0] ?? 0));

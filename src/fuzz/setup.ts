@@ -61,9 +61,9 @@ export interface SetupShape {
    * is converted to shared first and then the huge page accepted at 2 MiB
    * (`mixed`), which KVM must map at 4 KiB, as the range is not uniformly
    * private (with `hugeWrite` 0: its first page, and the rest pre-faulted
-   * from the second page on). The populate and the touches then stay in slot 0's first huge
-   * page. Random arguments rarely leave a huge page untouched until a 2 MiB
-   * accept comes.
+   * from the second page on). The populate and the touches then stay in
+   * slot 0's first huge page. Random arguments rarely leave a huge page
+   * untouched until a 2 MiB accept comes.
    */
   huge: 'none' | 'accept' | 'prefault' | 'mixed';
   /** The page of the huge page the guest writes after a 2 MiB accept. */

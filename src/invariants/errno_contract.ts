@@ -16,7 +16,6 @@ import { reporter } from './reporter.js';
 import { targetVm, VCPU_IOCTLS, VM_IOCTLS } from './util.js';
 import { pagesAt, rootLeafAt } from '../model/view.js';
 
-
 /** The errnos each call may return (gmem.md, tdx.md, program-format.md). */
 export const ALLOWED: Record<Op, Errno[]> = {
   KVM_CREATE_VM: ['EINVAL'],
