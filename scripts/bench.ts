@@ -64,7 +64,7 @@ function streamBench(profile: ProfileName, n: number) {
   const programs = abstract.map((a) => materialize(a));
   const calls = programs.reduce((s, p) => s + p.calls.length, 0);
   /** Per repetition: calls/s of the bare model and of the harness, and each part's time per call in bare-model calls. */
-  const reps: Array<{ bare: number; harness: number; noImage: number; noSweeps: number; gen: number }> = [];
+  const reps: Array<Record<'bare' | 'harness' | 'noImage' | 'noSweeps' | 'gen' | 'total' | 'image' | 'sweeps' | 'rest', number>> = [];
   const barePass = () => {
     for (const p of programs) runProgram(p, { profile, bugs: [], noInvariants: true });
     return calls;
@@ -89,18 +89,21 @@ function streamBench(profile: ProfileName, n: number) {
   harnessPass()();
   genPass();
   for (let r = 0; r < REPS; r++) {
-    const [bare, gen, harness, noImage, noSweeps] = rates([barePass, genPass, harnessPass(), harnessPass({ noStateImage: true }), harnessPass({ noSweeps: true })], 6000);
-    // Generation as time per call over the bare model's time per call.
-    reps.push({ bare, harness, noImage, noSweeps, gen: bare / gen });
+    const [bare, genRate, harness, noImage, noSweeps] = rates([barePass, genPass, harnessPass(), harnessPass({ noStateImage: true }), harnessPass({ noSweeps: true })], 6000);
+    // Each part from the readings of one repetition, in bare-model calls:
+    // generation as its time per call over the bare model's, a check as the
+    // harness's time per call less the time without it.
+    const total = bare / harness;
+    const gen = bare / genRate;
+    const image = total - bare / noImage;
+    const sweeps = total - bare / noSweeps;
+    reps.push({ bare, harness, noImage, noSweeps, gen, total, image, sweeps, rest: total - 1 - gen - image - sweeps });
   }
-  const med = (f: (x: (typeof reps)[number]) => number) => median(reps.map(f));
+  // Then the median of each over the repetitions.
+  const med = (k: keyof (typeof reps)[number]) => median(reps.map((x) => x[k]));
   return {
-    bare: med((x) => x.bare), harness: med((x) => x.harness), noImage: med((x) => x.noImage), noSweeps: med((x) => x.noSweeps), gen: med((x) => x.gen),
-    // Each part from the readings of one repetition, then the median over repetitions.
-    total: med((x) => x.bare / x.harness),
-    image: med((x) => x.bare / x.harness - x.bare / x.noImage),
-    sweeps: med((x) => x.bare / x.harness - x.bare / x.noSweeps),
-    rest: med((x) => x.bare / x.harness - 1 - x.gen - (x.bare / x.harness - x.bare / x.noImage) - (x.bare / x.harness - x.bare / x.noSweeps)),
+    bare: med('bare'), harness: med('harness'), noImage: med('noImage'), noSweeps: med('noSweeps'),
+    gen: med('gen'), total: med('total'), image: med('image'), sweeps: med('sweeps'), rest: med('rest'),
   };
 }
 

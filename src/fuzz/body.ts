@@ -81,7 +81,23 @@ const CALL_ARBS = Object.fromEntries(CALL_NAMES.map((op) => [op, fc.record({
   busy: fc.option(fc.integer({ min: 1, max: 6 }), { freq: 10, nil: undefined }),
 }).map((r): ACall => ({ op, picks: r.picks, args: r.args, ...(r.busy !== undefined ? { busy: r.busy } : {}) }))])) as Record<Op, fc.Arbitrary<ACall>>;
 
-const guestRead = (c: ACall, gpa: AVal, priv: bigint): ACall => ({ op: 'GUEST_ACCESS', picks: [c.picks[0] ?? 0], args: { gpa, private: aint(priv), write: aint(0) } });
+/** A guest read or write on vCPU pick `cpu`. */
+const guestRead = (cpu: number, gpa: AVal, priv: bigint): ACall => ({ op: 'GUEST_ACCESS', picks: [cpu], args: { gpa, private: aint(priv), write: aint(0) } });
+const guestWrite = (cpu: number, gpa: AVal, priv: bigint, byte: bigint): ACall => ({ op: 'GUEST_ACCESS', picks: [cpu], args: { gpa, private: aint(priv), write: aint(1), byte: aint(byte) } });
+/** The vCPU pick of a guest-side call. */
+const cpuOf = (c: ACall): number => c.picks[0] ?? 0;
+
+/**
+ * A conversion of [start, start + size) to `attributes`: through the first
+ * guest_memfd (`start` is a file offset) or through the VM's attributes
+ * (`start` is a GPA).
+ */
+function conversion(viaFile: boolean, start: AVal, size: bigint, attributes = 0n): ACall {
+  const range = { size: aint(size), attributes: aint(attributes), flags: aint(0) };
+  return viaFile
+    ? { op: 'KVM_SET_MEMORY_ATTRIBUTES2', picks: [0], args: { offset: start, ...range } }
+    : { op: 'KVM_SET_MEMORY_ATTRIBUTES', picks: [0], args: { gpa: start, ...range } };
+}
 const hostRead = (pick: number, offset: AVal): ACall => ({ op: 'HOST_READ', picks: [pick], args: { offset } });
 
 /**
@@ -93,12 +109,12 @@ const hostRead = (pick: number, offset: AVal): ACall => ({ op: 'HOST_READ', pick
 function readAfter(c: ACall, how: number): ACall | null {
   const a = c.args;
   switch (c.op) {
-    case 'GUEST_ACCESS': return a.write?.k === 'int' && a.write.v !== 0n ? guestRead(c, a.gpa, a.private.k === 'int' ? a.private.v : 1n) : null;
-    case 'GUEST_ACCEPT': case 'KVM_TDX_INIT_MEM_REGION': return guestRead(c, a.gpa, 1n);
-    case 'KVM_SET_MEMORY_ATTRIBUTES': return guestRead(c, a.gpa, a.attributes.k === 'int' && a.attributes.v !== 0n ? 1n : 0n);
+    case 'GUEST_ACCESS': return a.write?.k === 'int' && a.write.v !== 0n ? guestRead(cpuOf(c), a.gpa, a.private.k === 'int' ? a.private.v : 1n) : null;
+    case 'GUEST_ACCEPT': case 'KVM_TDX_INIT_MEM_REGION': return guestRead(cpuOf(c), a.gpa, 1n);
+    case 'KVM_SET_MEMORY_ATTRIBUTES': return guestRead(cpuOf(c), a.gpa, a.attributes.k === 'int' && a.attributes.v !== 0n ? 1n : 0n);
     case 'HOST_WRITE': return hostRead(c.picks[0] ?? 0, a.offset);
-    case 'FALLOCATE': case 'KVM_SET_MEMORY_ATTRIBUTES2': return how % 2 === 0 ? hostRead(1, a.offset) : guestRead({ ...c, picks: [how] }, a.offset, BigInt(how % 3 === 0 ? 0 : 1));
-    case 'MUNMAP': return how % 2 === 0 ? hostRead(c.picks[0] ?? 0, aint(0)) : guestRead({ ...c, picks: [how] }, aint(BigInt(how % 4) * 0x1000n), 0n);
+    case 'FALLOCATE': case 'KVM_SET_MEMORY_ATTRIBUTES2': return how % 2 === 0 ? hostRead(1, a.offset) : guestRead(how, a.offset, BigInt(how % 3 === 0 ? 0 : 1));
+    case 'MUNMAP': return how % 2 === 0 ? hostRead(c.picks[0] ?? 0, aint(0)) : guestRead(how, aint(BigInt(how % 4) * 0x1000n), 0n);
     default: return null;
   }
 }
@@ -117,8 +133,8 @@ function readPastEnd(c: ACall, how: number): ACall | null {
   if (start?.k !== 'int' || len?.k !== 'int') return null;
   const end = aint(start.v + len.v);
   switch (c.op) {
-    case 'KVM_SET_MEMORY_ATTRIBUTES': return guestRead(c, end, 1n);
-    case 'FALLOCATE': case 'KVM_SET_MEMORY_ATTRIBUTES2': return how % 2 === 0 ? hostRead(1, end) : guestRead({ ...c, picks: [how] }, end, 1n);
+    case 'KVM_SET_MEMORY_ATTRIBUTES': return guestRead(cpuOf(c), end, 1n);
+    case 'FALLOCATE': case 'KVM_SET_MEMORY_ATTRIBUTES2': return how % 2 === 0 ? hostRead(1, end) : guestRead(how, end, 1n);
     default: return null;
   }
 }
@@ -136,9 +152,9 @@ function punchUnderMapping(c: ACall, how: number): ACall[] {
   const gpa = 0x800000n;
   const first = BigInt(1 + (how % 2));
   const slot: ACall = { op: 'KVM_SET_USER_MEMORY_REGION2', picks: [0], args: { slot: aint(3), flags: aint(0), gpa: aint(gpa), size: aint(4n * K), uaddr: { k: 'map', pick: 1, off: 0n }, gmem: aint(-1n), offset: aint(0) } };
-  const write = (page: bigint): ACall => ({ op: 'GUEST_ACCESS', picks: [0], args: { gpa: aint(gpa + page * K), private: aint(0), write: aint(1), byte: aint(0x30n + page) } });
+  const write = (page: bigint): ACall => guestWrite(0, aint(gpa + page * K), 0n, 0x30n + page);
   const punch: ACall = { op: c.op, picks: c.picks, args: { mode: aint(FALLOC_FLAGS.KEEP_SIZE | FALLOC_FLAGS.PUNCH_HOLE), offset: aint(first * K), len: aint(2n * K) } };
-  return [slot, write(1n), write(2n), write(3n), punch, guestRead({ ...c, picks: [0] }, aint(gpa + (first + 1n) * K), 0n)];
+  return [slot, write(1n), write(2n), write(3n), punch, guestRead(0, aint(gpa + (first + 1n) * K), 0n)];
 }
 
 /**
@@ -169,9 +185,9 @@ function moveAfter(c: ACall): ACall[] {
   const size = 0x4000n;
   const uaddr: AVal = c.args.uaddr?.k === 'map' ? { ...c.args.uaddr, off: 0n } : { k: 'map', pick: c.picks[0] ?? 0, off: 0n };
   const slot: ACall = { ...c, args: { ...c.args, flags: aint(0), gpa, size: aint(size), uaddr, gmem: aint(-1n), offset: aint(0) } };
-  const write: ACall = { op: 'GUEST_ACCESS', picks: [c.picks[0] ?? 0], args: { gpa, private: aint(0), write: aint(1), byte: aint(0x5an) } };
+  const write = guestWrite(cpuOf(c), gpa, 0n, 0x5an);
   const move: ACall = { ...slot, args: { ...slot.args, gpa: aint(0x800000n + size) } };
-  return [slot, write, move, guestRead(c, gpa, 0n)];
+  return [slot, write, move, guestRead(cpuOf(c), gpa, 0n)];
 }
 
 /**
@@ -225,24 +241,19 @@ function splitAfter(c: ACall, bits: number, design: BodyDesign): ACall[] {
   const cpu = 0;
   const variant = bits & 3;
   // Where the file owns privacy the VM's attributes convert nothing, so the conversion always goes through it.
-  const convert = (start: bigint, size: bigint, viaFile = design.inPlace || (bits & 4) !== 0): ACall => {
-    const range = { size: aint(size), attributes: aint(0), flags: aint(0) };
-    return viaFile
-      ? { op: 'KVM_SET_MEMORY_ATTRIBUTES2', picks: [0], args: { offset: aint(start), ...range } }
-      : { op: 'KVM_SET_MEMORY_ATTRIBUTES', picks: [0], args: { gpa: aint(start), ...range } };
-  };
+  const convert = (start: bigint, size: bigint, viaFile = design.inPlace || (bits & 4) !== 0): ACall => conversion(viaFile, aint(start), size);
   const accept: ACall = { ...c, picks: [cpu], args: { ...c.args, gpa: aint(base), level: aint(1n) } };
-  const read = (gpa: bigint) => guestRead(accept, aint(gpa), 1n);
+  const read = (gpa: bigint) => guestRead(cpu, aint(gpa), 1n);
   if (variant === 0) return [bits & 16 ? punchRange(last, K) : convert(last, K), accept, read(base)];
   if (variant === 3) {
     // The next huge page: the first one usually holds the setup's 4 KiB leaves.
     const next = (gpa & ~(M2 - 1n)) + M2;
     const second = next + K;
-    const write: ACall = { op: 'GUEST_ACCESS', picks: [cpu], args: { gpa: aint(second), private: aint(1), write: aint(1), byte: aint(0x5an) } };
+    const write = guestWrite(cpu, aint(second), 1n, 0x5an);
     const map: ACall = { op: 'MMAP', picks: [0], args: { offset: aint(next), size: aint(M2), shared: aint(1) } };
     return [{ ...accept, args: { ...accept.args, gpa: aint(next) } }, write, convert(second, K, true), map, hostRead(-1, aint(K))];
   }
-  const write: ACall = { op: 'GUEST_ACCESS', picks: [cpu], args: { gpa: aint(last), private: aint(1), write: aint(1), byte: aint(0xa5n) } };
+  const write = guestWrite(cpu, aint(last), 1n, 0xa5n);
   if (variant === 1) return [accept, write, convert(base, M2 - K), read(last)];
   const punch = punchRange(base, M2);
   const refault: ACall = { op: 'KVM_PRE_FAULT_MEMORY', picks: [cpu], args: { gpa: aint(base), size: aint(M2), flags: aint(0) } };
@@ -267,15 +278,10 @@ function acrossSlots(convert: boolean, how: number, design: BodyDesign): ACall[]
   const out: ACall[] = [];
   for (const gpa of gpas) {
     out.push({ op: 'GUEST_ACCEPT', picks: [0], args: { gpa: aint(gpa), level: aint(0) } });
-    out.push({ op: 'GUEST_ACCESS', picks: [0], args: { gpa: aint(gpa), private: aint(1), write: aint(1), byte: aint(0x60n + gpa / M2) } });
+    out.push(guestWrite(0, aint(gpa), 1n, 0x60n + gpa / M2));
   }
-  const whole = { size: aint(2n * M2), attributes: aint(0), flags: aint(0) };
-  out.push(!convert
-    ? punchRange(0n, 2n * M2)
-    : design.inPlace
-      ? { op: 'KVM_SET_MEMORY_ATTRIBUTES2', picks: [0], args: { offset: aint(0), ...whole } }
-      : { op: 'KVM_SET_MEMORY_ATTRIBUTES', picks: [0], args: { gpa: aint(0), ...whole } });
-  for (const gpa of gpas) out.push({ op: 'GUEST_ACCESS', picks: [0], args: { gpa: aint(gpa), private: aint(convert ? 0 : 1), write: aint(0) } });
+  out.push(convert ? conversion(design.inPlace, aint(0), 2n * M2) : punchRange(0n, 2n * M2));
+  for (const gpa of gpas) out.push(guestRead(0, aint(gpa), convert ? 0n : 1n));
   return out;
 }
 
@@ -290,7 +296,7 @@ function acrossSlots(convert: boolean, how: number, design: BodyDesign): ACall[]
  * almost never precede a conversion of their own page.
  */
 function pinnedConversion(how: number): ACall[] {
-  const convert = (attributes: bigint): ACall => ({ op: 'KVM_SET_MEMORY_ATTRIBUTES2', picks: [0], args: { offset: aint(0), size: aint(2n * K), attributes: aint(attributes), flags: aint(0) } });
+  const convert = (attributes: bigint): ACall => conversion(true, aint(0), 2n * K, attributes);
   const host = (op: Op, extra: Record<string, AVal> = {}): ACall => ({ op, picks: [-1], args: { offset: aint(0), ...extra } });
   return [
     convert(0n),
@@ -317,10 +323,7 @@ function punchRange(offset: bigint, len: bigint): ACall {
  */
 function repopulateAfter(c: ACall, how: number): ACall[] {
   const gpa = c.args.gpa ?? aint(0);
-  const range = { size: aint(K), attributes: aint(0), flags: aint(0) };
-  const convert: ACall = how % 2 === 1
-    ? { op: 'KVM_SET_MEMORY_ATTRIBUTES2', picks: [0], args: { offset: gpa, ...range } }
-    : { op: 'KVM_SET_MEMORY_ATTRIBUTES', picks: [0], args: { gpa, ...range } };
+  const convert = conversion(how % 2 === 1, gpa, K);
   const populate: ACall = { op: c.op, picks: c.picks, args: c.args };
   return [populate, convert, populate];
 }
