@@ -9,10 +9,9 @@
 // in their own iteration (insertion) order, which is itself part of the
 // state (it decides, for example, which leaf a zap meets first), every
 // container carries its length, every object the id of its sequence of field
-// names, and every value its type tag. A second reference to an object near
-// the root is written as a back reference, so the objects the model shares
-// (the TDX module's view of physical memory) cost nothing twice and cannot
-// alias.
+// names, and every value its type tag. A field of a part of the world that is
+// itself a part (the TDX module's view of physical memory is the world's) is
+// written as a reference to that part, so it costs nothing twice.
 
 import type { World } from '../model/world.js';
 
@@ -27,12 +26,14 @@ const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const interned = new Map<string, number>();
 const INTERN_MAX = 1 << 16;
 /**
- * Objects deeper than this are written as a tree: a shared one is written at
- * each reference (as guest_memfd's page segments share their value object),
- * which keeps the image canonical, and a cycle shows as a thrown error.
- * Looking every object up in the back-reference map cost a fifth of the walk.
+ * Every object but a part of the world met as a field of another part is
+ * written as a tree: a shared one is written at each reference (as
+ * guest_memfd's page segments share their value object), which keeps the
+ * image canonical, and a cycle shows as a thrown error. Looking every object
+ * near the root up in a back-reference map cost a fifth of the walk; the
+ * parts are a dozen, and a linear search of them costs less.
  */
-const SHARE_DEPTH = 2;
+const PART_DEPTH = 2;
 const MAX_DEPTH = 48;
 
 /**
@@ -113,8 +114,8 @@ class Writer {
   n = 0;
   /** Bumped by each image written here, so a stale image is told from the current one. */
   generation = 0;
-  /** Objects near the root, which may be shared, with where they were written; a new map per image (clearing one measured slower). */
-  seen = new Map<object, number>();
+  /** The parts of the world written so far, in order: a field of a part that is one of them is written as its index. */
+  readonly parts: unknown[] = [];
   /** Where each part of the world starts in the image, to name the parts that differ. */
   readonly partNames: string[] = [];
   readonly partStarts: number[] = [];
@@ -123,7 +124,7 @@ class Writer {
 
   reset(): void {
     this.n = 0;
-    this.seen = new Map();
+    this.parts.length = 0;
     this.partNames.length = 0;
     this.partStarts.length = 0;
     this.generation++;
@@ -217,14 +218,13 @@ class Writer {
 
   object(o: object, depth: number): void {
     if (depth > MAX_DEPTH) throw new Error('state image: object graph deeper than expected (a cycle?)');
-    if (depth <= SHARE_DEPTH) {
-      const ref = this.seen.get(o);
-      if (ref !== undefined) {
+    if (depth === PART_DEPTH) {
+      const ref = this.parts.indexOf(o);
+      if (ref >= 0) {
         this.push(T.REF);
         this.push(ref);
         return;
       }
-      this.seen.set(o, this.seen.size);
     }
     const d = depth + 1;
     if (Array.isArray(o)) {
@@ -286,7 +286,9 @@ export function stateImage(w: World, slot: 0 | 1): StateImage {
     out.partNames.push(name);
     out.partStarts.push(out.n);
     out.push(keyId(name));
-    out.value((w as unknown as Record<string, unknown>)[name], 1);
+    const part = (w as unknown as Record<string, unknown>)[name];
+    out.value(part, 1);
+    out.parts.push(part);
   }
   return { slot, length: out.n, generation: out.generation };
 }
