@@ -10,6 +10,7 @@ import { PROFILES, type ProfileName } from '../../src/model/profiles.js';
 import { sameState, stateImage } from '../../src/invariants/digest.js';
 import type { BugName } from '../../src/model/bugs.js';
 import { asPfn } from '../../src/model/units.js';
+import { pamtAssign } from '../../src/model/tdx/pamt.js';
 
 function run(text: string, profile: ProfileName = 'upstream', bugs: BugName[] = []) {
   const r = parseProgram(`# tdxfuzz program v1\n# profile: ${profile}\n${text}\n`, 'inline');
@@ -33,7 +34,7 @@ describe('errno-contract state image', () => {
     expect(sameState(a, b)).toBe(true);
     const edits: Array<() => void> = [
       () => w.phys.bytes.set(asPfn(0x100000), 0x55),
-      () => w.tdx.pamt.set(asPfn(0x100001), { type: 'PT_REG', owner: 1, level: 0 }),
+      () => pamtAssign(w.tdx, asPfn(0x100001), 0, 'PT_REG', 1),
       () => w.pins.set(asPfn(0x100002), 1),
       () => { w.nextFd++; },
       () => { w.nextVa += 4096n; },
@@ -61,7 +62,7 @@ describe('errno-contract state image', () => {
       ['an added field', () => { (w.fds.get(7) as unknown as Record<string, unknown>).extra = undefined; }],
       ['a renamed field', () => { w.fds.set(9, { kind: 'vm', vmId: 9 } as never); }],
       ['a removed field', () => { delete (w.fds.get(8) as unknown as Record<string, unknown>).id; }],
-      ['a deep field', () => { w.tdx.pamt.set(asPfn(7), { type: 'PT_REG', owner: 1, level: 0 }); }],
+      ['a deep field', () => { pamtAssign(w.tdx, asPfn(7), 0, 'PT_REG', 1); }],
     ];
     for (const [what, edit] of edits) {
       const before = image(0);

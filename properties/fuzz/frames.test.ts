@@ -66,7 +66,7 @@ describe('frame-liveness', () => {
     // Drop the TD's control pages from KVM and from the PAMT.
     const control = sweepAfter(OWNED, (w) => {
       for (const vm of w.vms.values()) if (vm.tdx) vm.tdx.controlPfns.length = 0;
-      w.tdx.pamt.clear();
+      w.tdx.pamt.segs.length = 0;
     });
     expect(control[0]).toMatch(/is allocated but nothing owns it/);
   });

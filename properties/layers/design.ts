@@ -30,7 +30,7 @@ export const ARROWS: ReadonlyArray<readonly [string, string, Kind, string]> = [
   // The model, bottom to top. Everything may use the definitions.
   ['model/base', 'model/tdx', 'type', 'an outcome names a TDX status (result.ts)'],
   ['model/host', 'model/base', 'value', 'units, intervals, frame contents'],
-  ['model/tdx', 'model/base', 'value', 'units, errnos, frame contents, its fault points; nothing that knows a folio'],
+  ['model/tdx', 'model/base', 'value', 'units, errnos, frame contents, interval maps (the PAMT\'s runs), its fault points; nothing that knows a folio'],
   ['model/gmem', 'model/base', 'value', 'units, intervals, fault points'],
   ['model/gmem', 'model/host', 'value', 'guest_memfd takes its folios from the host allocator'],
   ['model/gmem', 'model/world', 'type', 'functions take the world'],

@@ -49,7 +49,7 @@ describe('TD teardown (tdx.md §1.4)', () => {
     expect(wb.args).toEqual({ hkid: 0, pfn: tdr, level: 0 });
     expect(t.kvm().hkid).toBeNull();
     expect(isFree(t.d.w.pfns, tdr)).toBe(true);
-    expect(t.d.w.tdx.pamt.size).toBe(0);
+    expect(t.d.w.tdx.pamt.segs.length).toBe(0);
   });
 });
 
@@ -70,7 +70,7 @@ describe('a bugged TD (tdx.md §7.16): only the map path stops', () => {
     t.d.call('CLOSE', [t.vm]);
     expect(log(t.d)).toEqual([...RELEASE_HKID, ...RECLAIMS]);
     expect(t.kvm().hkid).toBeNull();
-    expect(t.d.w.tdx.pamt.size).toBe(0);
+    expect(t.d.w.tdx.pamt.segs.length).toBe(0);
   });
 
   test('a bugged TD that never initialized a vCPU flushes none and still releases its HKID', () => {
@@ -82,7 +82,7 @@ describe('a bugged TD (tdx.md §7.16): only the map path stops', () => {
     d.call('CLOSE', [cpu]);
     d.call('CLOSE', [vm]);
     expect(log(d).slice(0, 3)).toEqual(['MNG.VPFLUSHDONE:SUCCESS', 'PHYMEM.CACHE.WB:SUCCESS', 'MNG.KEY.FREEID:SUCCESS']);
-    expect(d.w.tdx.pamt.size).toBe(0);
+    expect(d.w.tdx.pamt.segs.length).toBe(0);
   });
 });
 
@@ -121,7 +121,7 @@ describe('a failed KVM_TDX_INIT_VM (tdx.md §2.1 step 10)', () => {
       'PHYMEM.PAGE.RECLAIM(TDR):SUCCESS', 'PHYMEM.PAGE.WBINVD:SUCCESS',
     ]);
     expect(d.w.vms.get(1)!.tdx!.hkid).toBeNull();
-    expect(d.w.tdx.pamt.size).toBe(0);
+    expect(d.w.tdx.pamt.segs.length).toBe(0);
     expect(d.text('CLOSE', [vm])).toBe('0');
     expect(log(d)).toEqual([]);
     expect(d.w.pfns.allocated).toBe(0);

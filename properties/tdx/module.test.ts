@@ -9,6 +9,8 @@ import * as sc from '../../src/model/tdx/seamcall.js';
 import { mrtdDigest } from '../../src/model/tdx/mrtd.js';
 import { newTdxModule, type TdxModule } from '../../src/model/tdx/state.js';
 import { asGpa, asPfn } from '../../src/model/units.js';
+import { pamtAssign, pamtRelease } from '../../src/model/tdx/pamt.js';
+import { pamtRuns } from '../../src/model/view.js';
 
 const TDR = asPfn(0x1000);
 let nextPfn = 0x2000;
@@ -50,9 +52,9 @@ describe('S-EPT state machine', () => {
     sc.tdhMrFinalize(m, ctx, id);
     expect(sc.tdhMemPageAug(m, ctx, id, asGpa(0x201000), 1, asPfn(0x200000)).status).toBe('TDX_OPERAND_INVALID');
     expect(sc.tdhMemPageAug(m, ctx, id, asGpa(0x200000), 1, asPfn(0x200100)).status).toBe('TDX_OPERAND_INVALID');
-    m.pamt.set(asPfn(0x2001ff), { type: 'PT_REG', owner: 99, level: 0 });
+    pamtAssign(m, asPfn(0x2001ff), 0, 'PT_REG', 99);
     expect(sc.tdhMemPageAug(m, ctx, id, asGpa(0x200000), 1, asPfn(0x200000)).status).toBe('TDX_PAGE_METADATA_INCORRECT');
-    m.pamt.delete(asPfn(0x2001ff));
+    pamtRelease(m, asPfn(0x2001ff), 0);
     expect(sc.tdhMemPageAug(m, ctx, id, asGpa(0x200000), 1, asPfn(0x200000)).status).toBe('TDX_SUCCESS');
     expect(sc.septLeafAt(m, id, 0x3ff000)).toMatchObject({ state: 'PENDING', level: 1 });
     expect(m.tds.get(id)!.childCount).toBe(512);
@@ -133,7 +135,7 @@ describe('S-EPT state machine', () => {
     // The TDR comes back last: while any other page of the TD is assigned
     // the module refuses it (TDR.CHLDCNT != 0).
     const tdr = m.tds.get(id)!.tdr;
-    const others = [...m.pamt].filter(([p, e]) => e.owner === id && p !== tdr).map(([p]) => p);
+    const others = pamtRuns(m).filter((s) => s.value.owner === id).flatMap((s) => Array.from({ length: s.end - s.start }, (_, i) => s.start + i)).filter((p) => p !== tdr).map(asPfn);
     expect(others.length).toBeGreaterThan(0);
     expect(sc.tdhPhymemPageReclaim(m, ctx, tdr).status).toBe('TDX_TD_ASSOCIATED_PAGES_EXIST');
     for (const p of others) expect(sc.tdhPhymemPageReclaim(m, ctx, p).status).toBe('TDX_SUCCESS');

@@ -11,7 +11,7 @@
 // leaks.
 
 import type { Pfn } from '../model/units.js';
-import { asPfn, pagesAt } from '../model/view.js';
+import { asPfn, pagesAt, pamtRuns, segmentsMeeting } from '../model/view.js';
 import type { World } from '../model/world.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { FIRST_PFN } from '../model/view.js';
@@ -47,20 +47,12 @@ function overlapping(spans: readonly Span[], start: number, end: number): Span |
  */
 const guarded = (bugged: Set<number>, e: { type: string; owner: number }) => e.type !== 'PT_REG' || !bugged.has(e.owner);
 
-/** PAMT entries inside `spans` that must keep their frame; walks whichever is smaller. */
+/** PAMT entries inside `spans` that must keep their frame: the first frame of each run of equal entries inside a span. */
 function assignedIn(w: World, spans: readonly Span[], visit: (pfn: Pfn, type: string, owner: number) => void): void {
   const bugged = buggedTds(w);
-  const frames = spans.reduce((n, s) => n + (s.end - s.start), 0);
-  if (frames <= w.tdx.pamt.size) {
-    for (const s of spans) {
-      for (let pfn = s.start; pfn < s.end; pfn++) {
-        const e = w.tdx.pamt.get(asPfn(pfn));
-        if (e && guarded(bugged, e)) visit(asPfn(pfn), e.type, e.owner);
-      }
-    }
-    return;
+  for (const s of spans) {
+    for (const r of segmentsMeeting(pamtRuns(w.tdx), s.start, s.end)) if (guarded(bugged, r.value)) visit(asPfn(r.start), r.value.type, r.value.owner);
   }
-  for (const [pfn, e] of w.tdx.pamt) if (guarded(bugged, e) && overlapping(spans, pfn, pfn + 1)) visit(pfn, e.type, e.owner);
 }
 
 /**
@@ -79,9 +71,11 @@ function forgottenPage(c: CheckCtx): string | undefined {
     const failedBefore = log.slice(0, i).some((x) => x.name === 'TDH.PHYMEM.PAGE.RECLAIM' && x.td === r.td && x.status !== 'TDX_SUCCESS');
     if (failedBefore) continue;
     let left = '';
-    for (const [pfn, e] of c.world.tdx.pamt) {
-      if (e.owner === r.td && pfn !== r.args.pfn) {
-        left = `: PFN ${hex(pfn)} (${e.type}) is still assigned to it and was never reclaimed`;
+    for (const s of pamtRuns(c.world.tdx)) {
+      // The run's first frame that is not the TDR itself.
+      const pfn = s.start === r.args.pfn ? s.start + 1 : s.start;
+      if (s.value.owner === r.td && pfn < s.end) {
+        left = `: PFN ${hex(pfn)} (${s.value.type}) is still assigned to it and was never reclaimed`;
         break;
       }
     }

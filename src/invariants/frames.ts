@@ -5,7 +5,7 @@
 
 import type { Level } from '../model/units.js';
 import type { World } from '../model/world.js';
-import { asPfn, pagesAt } from '../model/view.js';
+import { asPfn, pagesAt, pamtEntry, pamtRuns } from '../model/view.js';
 
 export const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
 
@@ -92,15 +92,15 @@ export function forEachFreeAssigned(w: World, keep: (e: { type: string; owner: n
   // The run being extended is [start, end); end < 0 before the first entry.
   let start = 0;
   let end = -1;
-  for (const [pfn, e] of w.tdx.pamt) {
-    if (!keep(e)) continue;
-    if (end === pfn) {
-      end = pfn + 1;
+  for (const s of pamtRuns(w.tdx)) {
+    if (!keep(s.value)) continue;
+    if (end === s.start) {
+      end = s.end;
       continue;
     }
     if (end >= 0 && freeAssignedIn(w, free, start, end, visit)) return;
-    start = pfn;
-    end = pfn + 1;
+    start = s.start;
+    end = s.end;
   }
   if (end >= 0) freeAssignedIn(w, free, start, end, visit);
 }
@@ -108,7 +108,7 @@ export function forEachFreeAssigned(w: World, keep: (e: { type: string; owner: n
 /** Visit the first free frame of one run of assigned frames; true when the visitor asks to stop. */
 function freeAssignedIn(w: World, free: FreeList, start: number, end: number, visit: (pfn: number, e: { type: string; owner: number }) => boolean | void): boolean {
   const f = firstFreeIn(free, start, end);
-  return f !== undefined && visit(f, w.tdx.pamt.get(asPfn(f))!) === true;
+  return f !== undefined && visit(f, pamtEntry(w.tdx, f)!) === true;
 }
 
 /** One reference to a run of frames, described only when reported. */
@@ -168,7 +168,7 @@ export function firstLeakedFrame(w: World, firstPfn: number): number | undefined
   for (const td of w.tdx.tds.values()) {
     for (const level of [0, 1] as const) for (const leaf of td.leaves[level].values()) own(owned, leaf.pfn, pagesAt(level));
   }
-  for (const [pfn, e] of w.tdx.pamt) own(owned, pfn, pagesAt(e.level));
+  for (const s of pamtRuns(w.tdx)) own(owned, s.start, s.end - s.start);
   // Pages KVM allocated for a TD or vCPU and holds until teardown, whether or
   // not the module took them (a VP.CREATE that failed leaves its TDVPR page
   // with the vCPU, freed when the vCPU is).

@@ -124,8 +124,22 @@ export function septLeavesIn(m: TdxModule, td: number, start: number, end: numbe
   return out;
 }
 
-/** The PAMT entry of a frame (undefined: free). */
-export const pamtEntry = (m: TdxModule, pfn: number): PamtEntry | undefined => m.pamt.get(asPfn(pfn));
+/** The PAMT entry of a frame (undefined: free), found in the runs of equal entries the module stores. */
+export function pamtEntry(m: TdxModule, pfn: number): PamtEntry | undefined {
+  const segs = m.pamt.segs;
+  let lo = 0;
+  let hi = segs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (segs[mid].end <= pfn) lo = mid + 1;
+    else hi = mid;
+  }
+  const s = segs[lo];
+  return s && s.start <= pfn ? s.value : undefined;
+}
+
+/** The PAMT as runs of consecutive frames with equal entries, in frame order. */
+export const pamtRuns = (m: TdxModule): readonly Segment<PamtEntry>[] => m.pamt.segs;
 
 /** A TD's measurement as the module holds it. */
 export function mrtdOf(m: TdxModule, td: number): { records: readonly MrtdRecord[]; finalized: string | null } {

@@ -3,7 +3,8 @@
 // S-EPT leaves with levels and states, and PAMT owners of the frames shown.
 // Plain data, so two snapshots can be drawn side by side.
 
-import { asPfn, pagesAt } from '../model/units.js';
+import { pagesAt } from '../model/units.js';
+import { getAt } from '../model/intervals.js';
 import type { World } from '../model/world.js';
 
 /** At most this many items per lane: a picture, not a dump. */
@@ -56,7 +57,7 @@ export function snapshot(w: World): Snapshot {
   }));
   for (const g of gmems) for (const r of g.runs) pfns.add(r.pfn);
   const pamt = cap([...pfns].sort((a, b) => a - b).flatMap((pfn) => {
-    const e = w.tdx.pamt.get(asPfn(pfn));
+    const e = getAt(w.tdx.pamt, pfn);
     return e ? [{ pfn, owner: e.owner, type: e.type }] : [];
   }));
   return { vms, gmems, pamt, truncated };

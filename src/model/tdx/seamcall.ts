@@ -8,7 +8,7 @@ import { asGpa, type Gpa, type Level, type Pfn, type TableLevel } from '../units
 import { accept, walk, type AcceptResult, type WalkState } from './guest.js';
 import { septAdd, pageAdd, pageAug, rangeBlock, track, pageRemove, pageDemote, mrExtend, phymemPageWbinvd } from './mem.js';
 import { mngAddcx, mngCreate, mngInit, mngKeyConfig, mngKeyFreeid, mngVpflushdone, mrFinalize, phymemPageReclaim, vpAddcx, vpCreate, vpFlush, vpInit } from './td.js';
-import { pamtFree } from './pamt.js';
+import { pamtFree, pamtGet } from './pamt.js';
 import { leafCovering, leavesAt, leavesIn as septLeavesInTd } from './sept.js';
 import type { LeafState, MrtdRecord, OpState, PamtType, Td, TdxModule } from './state.js';
 import { TDX_STATUS, type TdxStatus } from './status.js';
@@ -153,7 +153,7 @@ function entryState(td: Td | undefined, gpa: Gpa, level: Level): LeafState | 'FR
 }
 
 function pamtType(m: TdxModule, pfn: Pfn): PamtType | 'NDA' {
-  return m.pamt.get(pfn)?.type ?? 'NDA';
+  return pamtGet(m, pfn)?.type ?? 'NDA';
 }
 
 function withTd<O extends { status: TdxStatus }>(m: TdxModule, id: number, f: (td: Td) => O): O | { status: TdxStatus } {
@@ -187,7 +187,7 @@ export const tdhMngKeyFreeid = (m: TdxModule, ctx: SeamcallCtx, td: number) =>
 export const tdhMrFinalize = (m: TdxModule, ctx: SeamcallCtx, td: number) =>
   issue(ctx, { name: 'TDH.MR.FINALIZE', td, args: {}, opStateBefore: m.tds.get(td)?.opState }, () => ({ status: mrFinalize(m, td) }));
 export const tdhPhymemPageReclaim = (m: TdxModule, ctx: SeamcallCtx, pfn: Pfn) =>
-  issue(ctx, { name: 'TDH.PHYMEM.PAGE.RECLAIM', td: m.pamt.get(pfn)?.owner ?? null, args: { pfn }, pamtBefore: pamtType(m, pfn) }, () => ({ status: phymemPageReclaim(m, pfn) }));
+  issue(ctx, { name: 'TDH.PHYMEM.PAGE.RECLAIM', td: pamtGet(m, pfn)?.owner ?? null, args: { pfn }, pamtBefore: pamtType(m, pfn) }, () => ({ status: phymemPageReclaim(m, pfn) }));
 
 export const tdhMemSeptAdd = (m: TdxModule, ctx: SeamcallCtx, td: number, gpa: Gpa, level: TableLevel, pfn: Pfn) =>
   issue(ctx, { name: 'TDH.MEM.SEPT.ADD', td, args: { gpa, level, pfn }, pamtBefore: pamtType(m, pfn) }, () => withTd(m, td, (t) => ({ status: septAdd(m, t, gpa, level, pfn) })));
@@ -238,7 +238,7 @@ export function guestWalk(m: TdxModule, td: number, gpa: Gpa): { state: WalkStat
 
 // Read-only queries for invariants and reports.
 export function pamtOwner(m: TdxModule, pfn: Pfn): number | undefined {
-  return m.pamt.get(pfn)?.owner;
+  return pamtGet(m, pfn)?.owner;
 }
 export function pamtRangeFree(m: TdxModule, pfn: Pfn, count: number): boolean {
   return pamtFree(m, pfn, count);

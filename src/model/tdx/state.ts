@@ -2,6 +2,7 @@
 // epochs and measurement, and the PAMT over every physical frame. Plain data
 // only; frames are PFNs and addresses GPAs (units.ts), never struct pages.
 
+import { newIntervalMap, type IntervalMap } from '../intervals.js';
 import type { PhysMem } from '../phys.js';
 import type { Gpa, Level, Pfn } from '../units.js';
 
@@ -61,13 +62,13 @@ export interface TdxModule {
   phys: PhysMem;
   tds: Map<number, Td>;
   vps: Map<number, Vp>;
-  /** Absent = PT_NDA (free). */
-  pamt: Map<Pfn, PamtEntry>;
+  /** Each frame's entry, as runs of frames with equal entries (pamt.ts); absent = PT_NDA (free). */
+  pamt: IntervalMap<PamtEntry>;
   nextId: number;
   /** The run's seeded bugs, for the module's own fault points (it sees nothing of the world). */
   bugs: ReadonlySet<string>;
 }
 
 export function newTdxModule(phys: PhysMem, bugs: ReadonlySet<string> = new Set()): TdxModule {
-  return { phys, tds: new Map(), vps: new Map(), pamt: new Map(), nextId: 1, bugs };
+  return { phys, tds: new Map(), vps: new Map(), pamt: newIntervalMap(), nextId: 1, bugs };
 }

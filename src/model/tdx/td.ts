@@ -5,7 +5,7 @@
 
 import type { Pfn } from '../units.js';
 import { mrtdDigest } from './mrtd.js';
-import { pamtAssign, pamtFree } from './pamt.js';
+import { pamtAssign, pamtFree, pamtGet, pamtOwnsOther, pamtRelease } from './pamt.js';
 import type { Td, TdxModule } from './state.js';
 import type { TdxStatus } from './status.js';
 
@@ -117,14 +117,14 @@ export function mngKeyFreeid(m: TdxModule, id: number): TdxStatus {
  * the TD still owns, once per TD teardown.
  */
 export function phymemPageReclaim(m: TdxModule, pfn: Pfn): TdxStatus {
-  const e = m.pamt.get(pfn);
+  const e = pamtGet(m, pfn);
   if (!e) return 'TDX_SUCCESS';
   const td = m.tds.get(e.owner);
   if (td && td.hkid !== null) return 'TDX_OP_STATE_INCORRECT';
   if (e.type === 'PT_REG') return 'TDX_PAGE_METADATA_INCORRECT';
   if (e.type === 'TDR') {
-    for (const [other, x] of m.pamt) if (x.owner === e.owner && other !== pfn) return 'TDX_TD_ASSOCIATED_PAGES_EXIST';
+    if (pamtOwnsOther(m, e.owner, pfn)) return 'TDX_TD_ASSOCIATED_PAGES_EXIST';
   }
-  m.pamt.delete(pfn);
+  pamtRelease(m, pfn, 0);
   return 'TDX_SUCCESS';
 }
