@@ -3,7 +3,9 @@
 // reached, so no part of the model goes unexercised.
 
 import { expect, test } from 'vitest';
-import { Coverage, EVERY_STEP, SEPT_STATES } from '../../src/fuzz/coverage.js';
+import { Coverage, EVERY_STEP, ONLY_WHERE, SEPT_STATES } from '../../src/fuzz/coverage.js';
+import { documented } from '../../src/invariants/errno_contract.js';
+import { CALL_NAMES } from '../../src/program/calls.js';
 import { search } from '../../src/fuzz/engine.js';
 import { INVARIANT_IDS } from '../../src/invariants/registry.js';
 import { SEED } from './hunt.js';
@@ -25,7 +27,16 @@ test('a short upstream run reaches every call both ways and every S-EPT leaf sta
   }
   for (const id of EVERY_STEP) expect(coverage.invariants.has(id), id).toBe(false);
   expect(coverage.td.get('INITIALIZED -> RUNNABLE') ?? 0).toBeGreaterThan(0);
+  // Every documented pair the run left unreached is one upstream cannot
+  // produce, and the report says why beside it.
+  expect(coverage.unreached().filter((u) => !ONLY_WHERE[u])).toEqual([]);
+  expect(coverage.lines().find((l) => l.includes('KVM_TDX_INIT_MEM_REGION -> EEXIST'))).toMatch(/g1 only/);
 }, 120_000);
+
+test('the reasons beside never-reached pairs name documented pairs', () => {
+  const pairs = new Set(CALL_NAMES.flatMap((op) => documented(op).map((e) => `${op} -> ${e}`)));
+  for (const k of Object.keys(ONLY_WHERE)) expect(pairs.has(k), k).toBe(true);
+});
 
 test('on inplace, KVM_SET_MEMORY_ATTRIBUTES2 succeeds and fails', () => {
   const coverage = new Coverage();
