@@ -309,6 +309,19 @@ function pinnedConversion(how: number): ACall[] {
   ];
 }
 
+/**
+ * A mapping across the end of a 4 MiB guest_memfd (the setups' usual size):
+ * its last page and the page past it, which the host then touches, past the
+ * end first. A fault at an index at or past the file's size is SIGBUS
+ * (kvm_gmem_fault_user_mapping()), whatever the mmap covered; the last page
+ * is served. Random mappings and offsets seldom meet at the file's end.
+ */
+function mapAcrossEnd(c: ACall, how: number): ACall[] {
+  const map: ACall = { op: 'MMAP', picks: c.picks, args: { offset: aint(2n * M2 - K), size: aint(2n * K), shared: aint(1) } };
+  const past: ACall = how % 2 === 0 ? hostRead(-1, aint(K)) : { op: 'HOST_WRITE', picks: [-1], args: { offset: aint(K), byte: aint(0x3en) } };
+  return [map, past, hostRead(-1, aint(0))];
+}
+
 /** A punch hole of the first guest_memfd over [offset, offset + len). */
 function punchRange(offset: bigint, len: bigint): ACall {
   return { op: 'FALLOCATE', picks: [0], args: { mode: aint(FALLOC_FLAGS.KEEP_SIZE | FALLOC_FLAGS.PUNCH_HOLE), offset: aint(offset), len: aint(len) } };
@@ -359,7 +372,7 @@ const isHugeAccept = (c: ACall) => c.op === 'GUEST_ACCEPT' && c.args.level?.k ==
  * sometimes made over two slots the guest has just written, a conversion
  * to private sometimes refused by a pin, a private guest access usually
  * preceded by an accept, a pin sometimes outliving its mapping, a CLOSE
- * sometimes every fd closed.
+ * sometimes every fd closed, an mmap sometimes across the end of the file.
  */
 const withRead = (arb: fc.Arbitrary<ACall>, design: BodyDesign): fc.Arbitrary<ACall[]> =>
   fc.tuple(arb, fc.nat(11)).map(([c, how]) => {
@@ -382,6 +395,7 @@ const withRead = (arb: fc.Arbitrary<ACall>, design: BodyDesign): fc.Arbitrary<AC
     if (c.op === 'KVM_SET_USER_MEMORY_REGION2' && how >= 6 && how < 9) return [reflag(c, how + (c.picks[0] ?? 0))];
     if (c.op === 'HOST_PIN' && how >= 8) return pinOutlives(c, how);
     if (c.op === 'CLOSE' && how >= 9) return closeAll(c);
+    if (c.op === 'MMAP' && how >= 9) return mapAcrossEnd(c, how);
     const r = how < 4 ? readAfter(c, how) : how < 6 ? readPastEnd(c, how) : null;
     if (r) return [c, r];
     return c.op === 'KVM_SET_USER_MEMORY_REGION2' && how < 6 ? moveAfter(c) : [c];

@@ -2,8 +2,9 @@
 // and invalidation bugs hide behind. Bindings at a non-zero guest_memfd
 // offset, several slots on one file and several files per VM, conversions,
 // punches and munmaps over several slots that had live mappings, memslots
-// moved while they had mappings, huge leaves demoted by a partial zap, reads after
-// each kind of content-changing event, and duplicate vCPU ids per TD state.
+// moved while they had mappings, huge leaves demoted by a partial zap, host
+// accesses past the end of a guest_memfd, reads after each kind of
+// content-changing event, and duplicate vCPU ids per TD state.
 // Read by `tdxfuzz fuzz --coverage`; the fuzzer itself never looks at it.
 
 import type { ExecCall } from '../model/exec.js';
@@ -32,6 +33,7 @@ export const REACH_SHAPES = [
   'memslot moved with mappings',
   '2 MiB private page mapped (PAGE.AUG)',
   'huge leaf demoted by a partial zap',
+  'host access past the end of a guest_memfd',
   ...CONTENT_EVENTS.map((e) => `read after ${e}`),
   'duplicate vCPU id (TD INITIALIZED)',
   'duplicate vCPU id (TD RUNNABLE)',
@@ -220,6 +222,8 @@ export class Reach {
         if (!m) break;
         const page = Number(a.offset >> 12n);
         const self: Span = m.kind === 'gmem' ? { ns: `g${m.gmemId}`, start: m.pgoff + page, end: m.pgoff + page + 1 } : { ns: `a${m.id}`, start: page, end: page + 1 };
+        // Inside the mapping but at or past the file's size: the fault must be SIGBUS.
+        if (m.kind === 'gmem' && !m.unmapped && page < m.sizePages && m.pgoff + page >= (w.gmems.get(m.gmemId)?.inode.sizePages ?? Infinity)) this.inc('host access past the end of a guest_memfd');
         if (call.op === 'HOST_READ') {
           this.read(t, self.ns, self.start);
           break;
