@@ -134,8 +134,19 @@ export const measurement: Invariant = {
     const vmId = c.ref.now.vmId;
     const b = vmId === undefined ? undefined : c.before.vms.get(vmId);
     if (pop?.measure && b && !b.bugged && !c.world.vms.get(vmId!)?.bugged) {
+      // The offsets each page's successful EXTENDs covered, in one pass over the log (a region may measure thousands of pages).
+      const offsByPage = new Map<number, Set<number>>();
+      const first = pop.gpas[0] ?? 0;
+      for (const r of log) {
+        if (!isLeaf(r, 'TDH.MR.EXTEND') || r.status !== 'TDX_SUCCESS') continue;
+        // The populated page whose 4 KiB the EXTEND falls in (the region's pages are consecutive from its first GPA).
+        const page = first + Math.floor((r.args.gpa - first) / 4096) * 4096;
+        let offs = offsByPage.get(page);
+        if (!offs) offsByPage.set(page, (offs = new Set()));
+        offs.add(r.args.gpa - page);
+      }
       for (const gpa of pop.gpas) {
-        const offs = new Set(log.filter((r) => isLeaf(r, 'TDH.MR.EXTEND')).filter((r) => r.status === 'TDX_SUCCESS' && r.args.gpa >= gpa && r.args.gpa < gpa + 4096).map((r) => r.args.gpa - gpa));
+        const offs = offsByPage.get(gpa) ?? new Set<number>();
         const whole = offs.size === 16 && [...offs].every((o) => o % 256 === 0);
         if (!whole) say(`measured page GPA ${hex(gpa)} got ${offs.size} of 16 MR.EXTENDs`);
       }
