@@ -3,9 +3,8 @@
 // allocator holds as free, which frames every object of the model refers to,
 // and which TDs belong to a bugged VM. Only plain fields of the model are read.
 
-import type { Level } from '../model/units.js';
 import type { World } from '../model/world.js';
-import { asPfn, pagesAt, pamtEntry, pamtRuns } from '../model/view.js';
+import { pagesAt, pamtEntry, pamtRuns } from '../model/view.js';
 
 export const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
 

@@ -11,7 +11,6 @@ import type { Segment } from './intervals.js';
 import type { MmuRoot, Spte } from './mmu/spte.js';
 import type { PhysMem } from './phys.js';
 import type { MrtdRecord, PamtEntry, SeptLeaf, TdxModule } from './tdx/state.js';
-import type { World } from './world.js';
 import { asGfn, asGpa, asPfn, bytesAt, levelBase, LEVELS, pagesAt } from './units.js';
 
 export type { World, StepCtx, StepTrace, Touched } from './world.js';
