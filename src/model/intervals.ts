@@ -21,7 +21,7 @@ export function newIntervalMap<V>(): IntervalMap<V> {
 }
 
 /** Index of the first segment whose end is > x. */
-function firstEndingAfter<V>(m: IntervalMap<V>, x: number): number {
+export function firstEndingAfter<V>(m: IntervalMap<V>, x: number): number {
   let lo = 0;
   let hi = m.segs.length;
   while (lo < hi) {

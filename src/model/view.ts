@@ -5,7 +5,6 @@
 // them, so a bug in the model's own logic cannot hide from its checks.
 
 import type { Gmem } from './gmem/file.js';
-import type { PageRun } from './gmem/inode.js';
 import type { PfnSpace } from './host/pfnspace.js';
 import type { Segment } from './intervals.js';
 import type { MmuRoot, Spte } from './mmu/spte.js';
@@ -27,6 +26,19 @@ export type { Errno } from './errno.js';
 export { FIRST_PFN } from './host/pfnspace.js';
 // Units are definitions, not answers: a level's size is the same for every reader.
 export { asGfn, asPfn, bytesAt, LEVEL_1G, LEVEL_2M, LEVEL_4K, levelBase, levelOf, LEVELS, PAGE_SIZE, pagesAt } from './units.js';
+
+/** The segment of a stored range map (sorted, disjoint) that holds `x`, by binary search. */
+function storedSegmentAt<V>(segs: readonly Segment<V>[], x: number): Segment<V> | undefined {
+  let lo = 0;
+  let hi = segs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (segs[mid].end <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  const s = segs[lo];
+  return s && s.start <= x ? s : undefined;
+}
 
 /** The segments of a stored range map that meet [start, end), clipped. */
 export function segmentsMeeting<V>(segs: readonly Segment<V>[], start: number, end: number): Segment<V>[] {
@@ -73,16 +85,8 @@ export function rootLeaves(root: MmuRoot): Array<{ base: number; spte: Spte }> {
 
 /** The page a guest_memfd caches at `index`: its frame and whether it was zeroed. */
 export function gmemPageAt(g: Gmem, index: number): { pfn: number; uptodate: boolean } | undefined {
-  const segs: readonly Segment<PageRun>[] = g.inode.pages.segs;
-  let lo = 0;
-  let hi = segs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (segs[mid].end <= index) lo = mid + 1;
-    else hi = mid;
-  }
-  const s = segs[lo];
-  return s && s.start <= index ? { pfn: index + s.value.delta, uptodate: s.value.uptodate } : undefined;
+  const s = storedSegmentAt(g.inode.pages.segs, index);
+  return s ? { pfn: index + s.value.delta, uptodate: s.value.uptodate } : undefined;
 }
 
 /** Which guest_memfd page, of any file, a frame currently backs. */
@@ -124,18 +128,7 @@ export function septLeavesIn(m: TdxModule, td: number, start: number, end: numbe
 }
 
 /** The PAMT entry of a frame (undefined: free), found in the runs of equal entries the module stores. */
-export function pamtEntry(m: TdxModule, pfn: number): PamtEntry | undefined {
-  const segs = m.pamt.segs;
-  let lo = 0;
-  let hi = segs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (segs[mid].end <= pfn) lo = mid + 1;
-    else hi = mid;
-  }
-  const s = segs[lo];
-  return s && s.start <= pfn ? s.value : undefined;
-}
+export const pamtEntry = (m: TdxModule, pfn: number): PamtEntry | undefined => storedSegmentAt(m.pamt.segs, pfn)?.value;
 
 /** The PAMT as runs of consecutive frames with equal entries, in frame order. */
 export const pamtRuns = (m: TdxModule): readonly Segment<PamtEntry>[] => m.pamt.segs;
@@ -151,16 +144,7 @@ export const frameByte = (phys: PhysMem, pfn: number): number => phys.bytes.get(
 
 /** Whether the host allocator holds a frame as free. */
 export function frameFree(s: PfnSpace, pfn: number): boolean {
-  if (pfn >= s.bump) return true;
-  const segs = s.free.segs;
-  let lo = 0;
-  let hi = segs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (segs[mid].end <= pfn) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < segs.length && segs[lo].start <= pfn;
+  return pfn >= s.bump || storedSegmentAt(s.free.segs, pfn) !== undefined;
 }
 
 /** The frames of [start, end) that hold a non-zero byte, walking whichever is smaller: the range or the written frames. */

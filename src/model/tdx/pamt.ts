@@ -7,7 +7,7 @@
 // image or a sweep of a guest faulted in at 2 MiB then costs its pages, not
 // its frames. What a frame holds is the same either way.
 
-import { clearRange, getAt, setRange } from '../intervals.js';
+import { clearRange, firstEndingAfter, getAt, setRange } from '../intervals.js';
 import type { Level, Pfn } from '../units.js';
 import { pagesAt } from '../units.js';
 import type { PamtEntry, PamtType, TdxModule } from './state.js';
@@ -22,16 +22,9 @@ export function pamtGet(m: TdxModule, pfn: Pfn): PamtEntry | undefined {
 
 /** Whether no frame of [pfn, pfn + count) is assigned. */
 export function pamtFree(m: TdxModule, pfn: Pfn, count = 1): boolean {
-  const segs = m.pamt.segs;
   // The first run ending after pfn decides: free iff it starts at or past the range's end.
-  let lo = 0;
-  let hi = segs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (segs[mid].end <= pfn) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo === segs.length || segs[lo].start >= pfn + count;
+  const s = m.pamt.segs[firstEndingAfter(m.pamt, pfn)];
+  return s === undefined || s.start >= pfn + count;
 }
 
 export function pamtAssign(m: TdxModule, pfn: Pfn, level: Level, type: PamtType, owner: number): void {
