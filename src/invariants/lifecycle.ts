@@ -2,7 +2,7 @@
 // lifecycle order, measurement, bugged VMs, spurious re-adds and the NULL
 // source.
 
-import { isLeaf, mrtdOf } from '../model/view.js';
+import { isLeaf, mrtdOf, rootLeaves, septLeafAt } from '../model/view.js';
 import type { TdPhase } from '../oracle/state.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { hex, targetVm, VCPU_IOCTLS, VM_IOCTLS } from './util.js';
@@ -85,10 +85,29 @@ function lifecycleAnswers(c: CheckCtx, say: (m: string) => void): void {
   if (c.call.op === 'KVM_TDX_FINALIZE_VM' && phase === 'INITIALIZED' && c.ref.initVcpus(vmId) === 0 && e === undefined) {
     say(`vm${vmId} was finalized with no vCPU through KVM_TDX_INIT_VCPU; TDH.MR.FINALIZE refuses that (TDX_NO_VCPUS)`);
   }
+  if (c.call.op === 'KVM_TDX_FINALIZE_VM' && phase === 'INITIALIZED') finalizeAnswer(c, vmId, e, say);
   if (phase === need.phase) return;
   const progressed = c.call.op === 'KVM_TDX_INIT_MEM_REGION' && (c.ref.now.populated?.gpas.length ?? 0) > 0;
   if (e === undefined || progressed) say(`vm${vmId} answered ${e ?? 'success'}${progressed ? ' after adding pages' : ''} while its TD is ${phase}; it needs ${need.phase}`);
   else if (need.otherwise && !need.otherwise.includes(e)) say(`vm${vmId} answered ${e} while its TD is ${phase}; expected ${need.otherwise.join(' or ')}`);
+}
+
+/**
+ * FINALIZE of an INITIALIZED TD refuses with EINVAL only where G1 still has
+ * pre-mapped pages (tdx_td_finalize(): nr_premapped), and G1 never finalizes
+ * with one. A pre-mapped page is counted here as a mirror leaf whose GPA the
+ * module never added (its S-EPT entry is FREE), not from KVM's counter: a
+ * counter that a zap forgets to drop then shows as a refusal with no such leaf.
+ * A non-zero hw_error is refused by the command's preamble before any of it.
+ */
+function finalizeAnswer(c: CheckCtx, vmId: number, e: string | undefined, say: (m: string) => void): void {
+  const vm = c.world.vms.get(vmId);
+  const td = vm?.tdx?.td;
+  if (!vm || td == null || (c.call.args.hw_error ?? 0n) !== 0n) return;
+  const waiting = rootLeaves(vm.mmu.mirror).filter((l) => septLeafAt(c.world.tdx, td, l.base * 4096) === undefined).length;
+  const g1 = c.world.profile.settings.generation === 'G1';
+  if (e === 'EINVAL' && !(g1 && waiting > 0)) say(`vm${vmId} refused KVM_TDX_FINALIZE_VM with EINVAL while its TD is INITIALIZED${g1 ? ' and no mirror leaf waits for its PAGE.ADD' : ''}`);
+  if (e === undefined && g1 && waiting > 0) say(`vm${vmId} was finalized while ${waiting} mirror leaf(s) still wait for their PAGE.ADD (G1 refuses while pages are pre-mapped)`);
 }
 
 const logTds = new WeakMap<object, Set<number | null>>();
