@@ -261,6 +261,52 @@ function splitAfter(c: ACall, bits: number, design: BodyDesign): ACall[] {
 }
 
 /**
+ * A 2 MiB accept after the huge page's history left something for it to
+ * undo (designs that map 2 MiB), on the first vCPU, in the second huge
+ * page of guest memory (the first one usually holds the setup's 4 KiB
+ * leaves, whose S-EPT table rules out a 2 MiB mapping for good). `how` 0:
+ * the first 4 MiB of the file (the second huge page's offset in the setup's
+ * one-slot and crossed layouts) are made shared, the host maps them and
+ * writes the second huge page's sixth page, and they are made private again
+ * before the accept; TDG.MEM.PAGE.ACCEPT zeroes every 4 KiB it accepts
+ * (tdx.md §3.1), and a page fresh from guest_memfd is zero anyway, so only
+ * data left by the shared side shows one it skipped. `how` 1: the sixth page
+ * alone is made shared, punched, allocated again (another frame) and made
+ * private; the range is then no longer physically contiguous, and must not
+ * be mapped at 2 MiB. The guest reads the sixth page after the accept.
+ */
+function acceptAfterHistory(c: ACall, how: number, design: BodyDesign): ACall[] {
+  const base = M2;
+  const page = base + 5n * K;
+  const accept: ACall = { ...c, picks: [0], args: { ...c.args, gpa: aint(base), level: aint(1n) } };
+  const convert = (start: bigint, size: bigint, attributes: bigint) => conversion(design.inPlace, aint(start), size, attributes);
+  const before = how === 0
+    ? [
+      convert(0n, 2n * M2, 0n),
+      { op: 'MMAP' as const, picks: [0], args: { offset: aint(0), size: aint(2n * M2), shared: aint(1) } },
+      { op: 'HOST_WRITE' as const, picks: [-1], args: { offset: aint(page), byte: aint(0x6dn) } },
+      convert(0n, 2n * M2, ATTR_FLAGS.PRIVATE),
+    ]
+    : [convert(page, K, 0n), punchRange(page, K), { op: 'FALLOCATE' as const, picks: [0], args: { mode: aint(FALLOC_FLAGS.KEEP_SIZE), offset: aint(page), len: aint(K) } }, convert(page, K, ATTR_FLAGS.PRIVATE)];
+  return [...before, accept, guestRead(0, aint(page), 1n)];
+}
+
+/**
+ * A conversion to private of a page a plain memslot reaches through the
+ * host's mapping of the file (in-place designs): a memslot without
+ * guest_memfd over the setup's guest_memfd mapping, the guest writes its
+ * second page, the file's second page is made private, and the guest reads
+ * it again through that slot. Converting to private unmaps the page from
+ * every host mapping, and the MMU notifier must take the shared SPTE the
+ * plain slot built on it: the read must fault, not return what was written.
+ */
+function convertUnderMapping(): ACall[] {
+  const gpa = 0x800000n;
+  const slot: ACall = { op: 'KVM_SET_USER_MEMORY_REGION2', picks: [0], args: { slot: aint(3), flags: aint(0), gpa: aint(gpa), size: aint(4n * K), uaddr: { k: 'map', pick: 1, off: 0n }, gmem: aint(-1n), offset: aint(0) } };
+  return [slot, guestWrite(0, aint(gpa + K), 0n, 0x4bn), conversion(true, aint(K), K, ATTR_FLAGS.PRIVATE), guestRead(0, aint(gpa + K), 0n)];
+}
+
+/**
  * One event over two memslots that both have live guest mappings: the guest
  * accepts and writes a page of each of the setup's two slots (GPA 0 and
  * 2 MiB in its two-slot layouts of 4 MiB files; which page, from `how`),
@@ -332,12 +378,20 @@ function punchRange(offset: bigint, len: bigint): ACall {
  * shared: a second populate of a page guest_memfd already prepared. G1's
  * kvm_gmem_populate() refuses it as prepared (EEXIST) before it asks about
  * the GFN's privacy (EINVAL); later designs ask about privacy first. The
- * conversion goes through the file (`how` odd) or the VM's attributes.
+ * conversion goes through the file (`how` 9) or the VM's attributes (10).
+ *
+ * Or (`how` 11) the populate keeps its injected BUSY, the conversion takes
+ * the design's own route, and the TD is finalized: G1 maps the page before
+ * TDH.MEM.PAGE.ADD, so a busy ADD leaves it pre-mapped, the conversion zaps
+ * it, and FINALIZE, which G1 refuses while pages are pre-mapped
+ * (nr_premapped), must then succeed. Random calls seldom zap the one GFN a
+ * busy populate left behind before a FINALIZE.
  */
-function repopulateAfter(c: ACall, how: number): ACall[] {
+function repopulateAfter(c: ACall, how: number, design: BodyDesign): ACall[] {
   const gpa = c.args.gpa ?? aint(0);
-  const convert = conversion(how % 2 === 1, gpa, K);
   const populate: ACall = { op: c.op, picks: c.picks, args: c.args };
+  if (how === 11) return [{ ...populate, busy: c.busy ?? 1 }, conversion(design.inPlace, gpa, K), { op: 'KVM_TDX_FINALIZE_VM', picks: [0], args: {} }];
+  const convert = conversion(how % 2 === 1, gpa, K);
   return [populate, convert, populate];
 }
 
@@ -367,12 +421,16 @@ const isHugeAccept = (c: ACall) => c.op === 'GUEST_ACCEPT' && c.args.level?.k ==
  * call is sometimes a slot moved under a live mapping or the setup's slot
  * with new flags, a 2 MiB accept sometimes a huge leaf split under the
  * guest (where the design maps 2 MiB, a 4 KiB accept sometimes too), an
- * INIT_MEM_REGION sometimes repeated after a conversion, a punch sometimes
+ * INIT_MEM_REGION sometimes repeated after a conversion or, busy, followed
+ * by a conversion of its page and a FINALIZE, a punch sometimes
  * made under a guest mapping through a host mmap, a punch or conversion
  * sometimes made over two slots the guest has just written, a conversion
  * to private sometimes refused by a pin, a private guest access usually
  * preceded by an accept, a pin sometimes outliving its mapping, a CLOSE
- * sometimes every fd closed, an mmap sometimes across the end of the file.
+ * sometimes every fd closed, an mmap sometimes across the end of the file,
+ * a 2 MiB accept sometimes after data was left in the huge page or one of
+ * its pages was replaced, a conversion to private sometimes of a page a
+ * plain memslot reaches through the host's mapping.
  */
 const withRead = (arb: fc.Arbitrary<ACall>, design: BodyDesign): fc.Arbitrary<ACall[]> =>
   fc.tuple(arb, fc.nat(11)).map(([c, how]) => {
@@ -380,12 +438,14 @@ const withRead = (arb: fc.Arbitrary<ACall>, design: BodyDesign): fc.Arbitrary<AC
     // every call draws the same values whatever shape it grows into.
     // Where the design maps 2 MiB, a third of the 4 KiB accepts grow into a huge-page shape too.
     if ((isHugeAccept(c) && how >= 3) || (design.huge && c.op === 'GUEST_ACCEPT' && how >= 8)) return splitAfter(c, (how * 8 + (c.picks[0] ?? 0)) % 32, design);
-    if (c.op === 'KVM_TDX_INIT_MEM_REGION' && how >= 9) return repopulateAfter(c, how);
+    if (design.huge && isHugeAccept(c) && how < 2) return acceptAfterHistory(c, how, design);
+    if (c.op === 'KVM_TDX_INIT_MEM_REGION' && how >= 9) return repopulateAfter(c, how, design);
     if (c.op === 'FALLOCATE' && how >= 10) return punchUnderMapping(c, how);
     // Punches take 6 to 9 (10 and 11 are punchUnderMapping's), conversions 6 and 7 (8 and 9: pinnedConversion).
     const convert = c.op === 'KVM_SET_MEMORY_ATTRIBUTES' || c.op === 'KVM_SET_MEMORY_ATTRIBUTES2';
     if ((c.op === 'FALLOCATE' && how >= 6 && how < 10) || (convert && (how === 6 || how === 7))) return acrossSlots(convert, how + (c.picks[0] ?? 0), design);
     if (c.op === 'KVM_SET_MEMORY_ATTRIBUTES2' && design.inPlace && (how === 8 || how === 9)) return pinnedConversion(how + (c.picks[0] ?? 0));
+    if (c.op === 'KVM_SET_MEMORY_ATTRIBUTES2' && design.inPlace && how >= 10) return convertUnderMapping();
     // A guest touches a private page it has accepted, as a guest kernel does,
     // two times in three: a private access to a page still pending kills the
     // TD (SEPT_VE_DISABLE), and the rest of the program then meets a dead VM.
