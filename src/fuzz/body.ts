@@ -273,10 +273,13 @@ function splitAfter(c: ACall, bits: number, design: BodyDesign): ACall[] {
  * data left by the shared side shows one it skipped. `how` 1: the sixth page
  * alone is made shared, punched, allocated again (another frame) and made
  * private; the range is then no longer physically contiguous, and must not
- * be mapped at 2 MiB. The guest reads the sixth page after the accept.
+ * be mapped at 2 MiB. That one runs in the fifth huge page, which only the
+ * setups' 1 GiB files reach, and which the setups' own 2 MiB shapes, in the
+ * second, never split (a hole in a 1 GiB folio is refilled page by page,
+ * from other frames). The guest reads the sixth page after the accept.
  */
 function acceptAfterHistory(c: ACall, how: number, design: BodyDesign): ACall[] {
-  const base = M2;
+  const base = how === 0 ? M2 : 4n * M2;
   const page = base + 5n * K;
   const accept: ACall = { ...c, picks: [0], args: { ...c.args, gpa: aint(base), level: aint(1n) } };
   const convert = (start: bigint, size: bigint, attributes: bigint) => conversion(design.inPlace, aint(start), size, attributes);
