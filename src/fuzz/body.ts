@@ -99,6 +99,13 @@ function conversion(viaFile: boolean, start: AVal, size: bigint, attributes = 0n
     : { op: 'KVM_SET_MEMORY_ATTRIBUTES', picks: [0], args: { gpa: start, ...range } };
 }
 const hostRead = (pick: number, offset: AVal): ACall => ({ op: 'HOST_READ', picks: [pick], args: { offset } });
+const hostWrite = (pick: number, offset: AVal, byte: bigint): ACall => ({ op: 'HOST_WRITE', picks: [pick], args: { offset, byte: aint(byte) } });
+/** A shared mapping of [offset, offset + size) of a guest_memfd. */
+const mapFile = (pick: number, offset: bigint, size: bigint): ACall => ({ op: 'MMAP', picks: [pick], args: { offset: aint(offset), size: aint(size), shared: aint(1) } });
+/** A FALLOCATE of the first guest_memfd: `punch` a hole, else allocate. */
+const fallocate = (punch: boolean, offset: AVal, len: bigint): ACall => ({
+  op: 'FALLOCATE', picks: [0], args: { mode: aint(FALLOC_FLAGS.KEEP_SIZE | (punch ? FALLOC_FLAGS.PUNCH_HOLE : 0n)), offset, len: aint(len) },
+});
 
 /**
  * The read that checks what a content-changing call did, or none: the same
@@ -169,7 +176,7 @@ function pinOutlives(c: ACall, how: number): ACall[] {
   const unpin: ACall = { op: 'HOST_UNPIN', picks: c.picks, args: { offset } };
   const drop: ACall = how % 2 === 1
     ? { op: 'MUNMAP', picks: c.picks, args: {} }
-    : { op: 'FALLOCATE', picks: [0], args: { mode: aint(FALLOC_FLAGS.KEEP_SIZE | FALLOC_FLAGS.PUNCH_HOLE), offset, len: aint(K) } };
+    : fallocate(true, offset, K);
   return [c, drop, unpin];
 }
 
@@ -250,7 +257,7 @@ function splitAfter(c: ACall, bits: number, design: BodyDesign): ACall[] {
     const next = (gpa & ~(M2 - 1n)) + M2;
     const second = next + K;
     const write = guestWrite(cpu, aint(second), 1n, 0x5an);
-    const map: ACall = { op: 'MMAP', picks: [0], args: { offset: aint(next), size: aint(M2), shared: aint(1) } };
+    const map = mapFile(0, next, M2);
     return [{ ...accept, args: { ...accept.args, gpa: aint(next) } }, write, convert(second, K, true), map, hostRead(-1, aint(K))];
   }
   const write = guestWrite(cpu, aint(last), 1n, 0xa5n);
@@ -286,11 +293,11 @@ function acceptAfterHistory(c: ACall, how: number, design: BodyDesign): ACall[] 
   const before = how === 0
     ? [
       convert(0n, 2n * M2, 0n),
-      { op: 'MMAP' as const, picks: [0], args: { offset: aint(0), size: aint(2n * M2), shared: aint(1) } },
-      { op: 'HOST_WRITE' as const, picks: [-1], args: { offset: aint(page), byte: aint(0x6dn) } },
+      mapFile(0, 0n, 2n * M2),
+      hostWrite(-1, aint(page), 0x6dn),
       convert(0n, 2n * M2, ATTR_FLAGS.PRIVATE),
     ]
-    : [convert(page, K, 0n), punchRange(page, K), { op: 'FALLOCATE' as const, picks: [0], args: { mode: aint(FALLOC_FLAGS.KEEP_SIZE), offset: aint(page), len: aint(K) } }, convert(page, K, ATTR_FLAGS.PRIVATE)];
+    : [convert(page, K, 0n), punchRange(page, K), fallocate(false, aint(page), K), convert(page, K, ATTR_FLAGS.PRIVATE)];
   return [...before, accept, guestRead(0, aint(page), 1n)];
 }
 
@@ -349,7 +356,7 @@ function pinnedConversion(how: number): ACall[] {
   const host = (op: Op, extra: Record<string, AVal> = {}): ACall => ({ op, picks: [-1], args: { offset: aint(0), ...extra } });
   return [
     convert(0n),
-    { op: 'MMAP', picks: [0], args: { offset: aint(BigInt(how % 2) * K), size: aint(K), shared: aint(1) } },
+    mapFile(0, BigInt(how % 2) * K, K),
     host('HOST_WRITE', { byte: aint(0x77n) }),
     host('HOST_PIN'),
     convert(ATTR_FLAGS.PRIVATE),
@@ -366,14 +373,14 @@ function pinnedConversion(how: number): ACall[] {
  * is served. Random mappings and offsets seldom meet at the file's end.
  */
 function mapAcrossEnd(c: ACall, how: number): ACall[] {
-  const map: ACall = { op: 'MMAP', picks: c.picks, args: { offset: aint(2n * M2 - K), size: aint(2n * K), shared: aint(1) } };
-  const past: ACall = how % 2 === 0 ? hostRead(-1, aint(K)) : { op: 'HOST_WRITE', picks: [-1], args: { offset: aint(K), byte: aint(0x3en) } };
+  const map = mapFile(c.picks[0] ?? 0, 2n * M2 - K, 2n * K);
+  const past = how % 2 === 0 ? hostRead(-1, aint(K)) : hostWrite(-1, aint(K), 0x3en);
   return [map, past, hostRead(-1, aint(0))];
 }
 
 /** A punch hole of the first guest_memfd over [offset, offset + len). */
 function punchRange(offset: bigint, len: bigint): ACall {
-  return { op: 'FALLOCATE', picks: [0], args: { mode: aint(FALLOC_FLAGS.KEEP_SIZE | FALLOC_FLAGS.PUNCH_HOLE), offset: aint(offset), len: aint(len) } };
+  return fallocate(true, aint(offset), len);
 }
 
 /**

@@ -80,11 +80,6 @@ function lifecycleAnswers(c: CheckCtx, say: (m: string) => void): void {
   const b = c.before.vms.get(vmId);
   if (!b || b.bugged || b.dead) return;
   const e = errno(c);
-  // TDH.MR.FINALIZE needs an initialised vCPU (TDX_NO_VCPUS otherwise) and
-  // KVM does not check first: the TD cannot become RUNNABLE (tdx.md §2.5).
-  if (c.call.op === 'KVM_TDX_FINALIZE_VM' && phase === 'INITIALIZED' && c.ref.initVcpus(vmId) === 0 && e === undefined) {
-    say(`vm${vmId} was finalized with no vCPU through KVM_TDX_INIT_VCPU; TDH.MR.FINALIZE refuses that (TDX_NO_VCPUS)`);
-  }
   if (c.call.op === 'KVM_TDX_FINALIZE_VM' && phase === 'INITIALIZED') finalizeAnswer(c, vmId, e, say);
   if (phase === need.phase) return;
   const progressed = c.call.op === 'KVM_TDX_INIT_MEM_REGION' && (c.ref.now.populated?.gpas.length ?? 0) > 0;
@@ -93,14 +88,17 @@ function lifecycleAnswers(c: CheckCtx, say: (m: string) => void): void {
 }
 
 /**
- * FINALIZE of an INITIALIZED TD refuses with EINVAL only where G1 still has
- * pre-mapped pages (tdx_td_finalize(): nr_premapped), and G1 never finalizes
- * with one. A pre-mapped page is counted here as a mirror leaf whose GPA the
+ * FINALIZE of an INITIALIZED TD. TDH.MR.FINALIZE needs an initialised
+ * vCPU (TDX_NO_VCPUS otherwise) and KVM does not check first: the TD cannot
+ * become RUNNABLE without one (tdx.md §2.5). KVM refuses with EINVAL only
+ * where G1 still has pre-mapped pages (tdx_td_finalize(): nr_premapped), and
+ * G1 never finalizes with one. A pre-mapped page is counted here as a mirror leaf whose GPA the
  * module never added (its S-EPT entry is FREE), not from KVM's counter: a
  * counter that a zap forgets to drop then shows as a refusal with no such leaf.
  * A non-zero hw_error is refused by the command's preamble before any of it.
  */
 function finalizeAnswer(c: CheckCtx, vmId: number, e: string | undefined, say: (m: string) => void): void {
+  if (c.ref.initVcpus(vmId) === 0 && e === undefined) say(`vm${vmId} was finalized with no vCPU through KVM_TDX_INIT_VCPU; TDH.MR.FINALIZE refuses that (TDX_NO_VCPUS)`);
   const vm = c.world.vms.get(vmId);
   const td = vm?.tdx?.td;
   if (!vm || td == null || (c.call.args.hw_error ?? 0n) !== 0n) return;
