@@ -13,6 +13,7 @@ import { programAt } from '../../src/fuzz/stream.js';
 import { materialize } from '../../src/fuzz/abstract.js';
 import { runProgram, type StepReport } from '../../src/fuzz/runner.js';
 import { SEED } from './hunt.js';
+import type { ProfileName } from '../../src/model/profiles.js';
 
 const RUNS = Number(process.env.FUZZ_REACH_RUNS ?? 300);
 
@@ -28,15 +29,15 @@ test(`${RUNS} programs each of upstream, inplace and hugepage reach every genera
   expect(copy.reachCounts()).toEqual(coverage.reachCounts());
 }, 120_000);
 
-/** Over the first 300 programs of a profile: the steps for which `hit` holds, and the programs with at least one. */
-function tally(profile: 'upstream' | 'inplace' | 'hugepage', hit: (s: StepReport) => boolean): { steps: number; programs: number } {
+/** Over the first `n` programs of a profile: the steps for which `hit` holds, and the programs with at least one. */
+function tally(profile: ProfileName, hit: (s: StepReport, prev: readonly StepReport[]) => boolean, n = 300): { steps: number; programs: number } {
   let steps = 0;
   let programs = 0;
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < n; i++) {
     const r = runProgram(materialize(programAt(profile, 40, SEED, i)), { profile, bugs: [], noInvariants: true });
-    const n = r.steps.filter(hit).length;
-    steps += n;
-    if (n > 0) programs++;
+    const hits = r.steps.filter((s, k) => hit(s, r.steps.slice(0, k))).length;
+    steps += hits;
+    if (hits > 0) programs++;
   }
   return { steps, programs };
 }
@@ -62,6 +63,52 @@ test('in-place programs convert pinned pages, which must be refused (EAGAIN)', (
   // came before a conversion of their page (none in 3,000 programs).
   const refused = tally('inplace', (s) => s.call.op === 'KVM_SET_MEMORY_ATTRIBUTES2' && s.result.kind === 'errno' && s.result.name === 'EAGAIN');
   expect(refused.steps).toBeGreaterThanOrEqual(5);
+}, 60_000);
+
+const succeeded = (s: StepReport | undefined) => s !== undefined && s.result.kind !== 'errno';
+
+test('G1 TDs are finalized after a busy populate left a page pre-mapped and a conversion zapped it', () => {
+  // What kvm-g1-premap-zap-keeps-count needs (docs/mutants.md): FINALIZE must
+  // succeed once the pre-mapped leaf is gone. Random calls almost never zap
+  // the one GFN a busy populate left behind before a FINALIZE (1 to 3 times
+  // in 3,000 programs); the body's FINALIZEs now sometimes bring that history
+  // with them (busyPopulateBefore in src/fuzz/body.ts): 15 here, none before.
+  const { steps } = tally('g1', (s, prev) => {
+    const [populate, convert] = prev.slice(-2);
+    return s.call.op === 'KVM_TDX_FINALIZE_VM' && succeeded(s) && populate?.call.op === 'KVM_TDX_INIT_MEM_REGION'
+      && populate.result.kind === 'errno' && populate.result.name === 'EBUSY' && succeeded(convert) && convert.call.op.startsWith('KVM_SET_MEMORY_ATTRIBUTES');
+  }, 2000);
+  console.log(`g1 FINALIZEs after a zapped busy populate: ${steps} in 2,000 programs`);
+  expect(steps).toBeGreaterThanOrEqual(8);
+}, 60_000);
+
+test('hugepage TDs accept a whole 2 MiB page right after the host wrote into it while it was shared', () => {
+  // What a 2 MiB accept that zeroes only part of the page needs to show
+  // (tdx-accept-2m-zeroes-one-page in docs/mutants.md): data the shared side
+  // left in the huge page. Host writes now sometimes grow into that history
+  // (acceptAfterHistory in src/fuzz/body.ts): 10 here, 1 before.
+  const { steps } = tally('hugepage', (s, prev) => {
+    const [write, convert] = prev.slice(-2);
+    return s.call.op === 'GUEST_ACCEPT' && mapsHugePage(s.seamcalls) && write?.call.op === 'HOST_WRITE' && succeeded(write) && succeeded(convert);
+  }, 1000);
+  console.log(`hugepage 2 MiB AUGs right after a host write: ${steps} in 1,000 programs`);
+  expect(steps).toBeGreaterThanOrEqual(5);
+}, 60_000);
+
+test('in-place programs convert a page the guest reaches through a plain memslot over the host\'s mapping', () => {
+  // What a notifier that misses the host's mappings needs to show
+  // (uapi-attrs2-private-keeps-hva-sptes in docs/mutants.md): a shared SPTE
+  // a plain slot built on a guest_memfd page, then a conversion of that page
+  // to private, then the guest's read, which must fault. The shape now makes
+  // its own shared pages and mapping (convertUnderMapping in src/fuzz/body.ts):
+  // 13 here, 2 before.
+  const { steps } = tally('inplace', (s, prev) => {
+    const [write, convert] = prev.slice(-2);
+    return s.call.op === 'GUEST_ACCESS' && s.result.kind === 'outcome' && s.result.name === 'EXIT_MEMORY_FAULT' && write?.call.op === 'GUEST_ACCESS' && write.result.kind === 'outcome' && write.result.name === 'OK'
+      && convert?.call.op === 'KVM_SET_MEMORY_ATTRIBUTES2' && succeeded(convert);
+  }, 1000);
+  console.log(`in-place reads that fault after their page was converted under a plain slot: ${steps} in 1,000 programs`);
+  expect(steps).toBeGreaterThanOrEqual(8);
 }, 60_000);
 
 test('the same seed gives the same programs', () => {

@@ -285,10 +285,10 @@ function splitAfter(c: ACall, bits: number, design: BodyDesign): ACall[] {
  * second, never split (a hole in a 1 GiB folio is refilled page by page,
  * from other frames). The guest reads the sixth page after the accept.
  */
-function acceptAfterHistory(c: ACall, how: number, design: BodyDesign): ACall[] {
+function acceptAfterHistory(how: number, design: BodyDesign): ACall[] {
   const base = how === 0 ? M2 : 4n * M2;
   const page = base + 5n * K;
-  const accept: ACall = { ...c, picks: [0], args: { ...c.args, gpa: aint(base), level: aint(1n) } };
+  const accept: ACall = { op: 'GUEST_ACCEPT', picks: [0], args: { gpa: aint(base), level: aint(1n) } };
   const convert = (start: bigint, size: bigint, attributes: bigint) => conversion(design.inPlace, aint(start), size, attributes);
   const before = how === 0
     ? [
@@ -298,22 +298,33 @@ function acceptAfterHistory(c: ACall, how: number, design: BodyDesign): ACall[] 
       convert(0n, 2n * M2, ATTR_FLAGS.PRIVATE),
     ]
     : [convert(page, K, 0n), punchRange(page, K), fallocate(false, aint(page), K), convert(page, K, ATTR_FLAGS.PRIVATE)];
-  return [...before, accept, guestRead(0, aint(page), 1n)];
+  // A FINALIZE first: only a running TD accepts, and a quarter of the setups leave the TD INITIALIZED (a finalized one answers EINVAL and stays as it was).
+  return [{ op: 'KVM_TDX_FINALIZE_VM', picks: [0], args: {} }, ...before, accept, guestRead(0, aint(page), 1n)];
 }
 
 /**
  * A conversion to private of a page a plain memslot reaches through the
- * host's mapping of the file (in-place designs): a memslot without
- * guest_memfd over the setup's guest_memfd mapping, the guest writes its
- * second page, the file's second page is made private, and the guest reads
- * it again through that slot. Converting to private unmaps the page from
- * every host mapping, and the MMU notifier must take the shared SPTE the
- * plain slot built on it: the read must fault, not return what was written.
+ * host's mapping of the file (in-place designs): the file's first four
+ * pages are made shared and mapped, a memslot without guest_memfd is placed
+ * over that mapping, the guest writes its second page, the file's second
+ * page is made private, and the guest reads it again through that slot.
+ * Converting to private unmaps the page from every host mapping, and the
+ * MMU notifier must take the shared SPTE the plain slot built on it: the
+ * read must fault, not return what was written. The shape makes its own
+ * shared pages and mapping: a setup's pages are mostly private, and its
+ * mapping of the file not always there.
  */
 function convertUnderMapping(): ACall[] {
   const gpa = 0x800000n;
-  const slot: ACall = { op: 'KVM_SET_USER_MEMORY_REGION2', picks: [0], args: { slot: aint(3), flags: aint(0), gpa: aint(gpa), size: aint(4n * K), uaddr: { k: 'map', pick: 1, off: 0n }, gmem: aint(-1n), offset: aint(0) } };
-  return [slot, guestWrite(0, aint(gpa + K), 0n, 0x4bn), conversion(true, aint(K), K, ATTR_FLAGS.PRIVATE), guestRead(0, aint(gpa + K), 0n)];
+  const slot: ACall = { op: 'KVM_SET_USER_MEMORY_REGION2', picks: [0], args: { slot: aint(3), flags: aint(0), gpa: aint(gpa), size: aint(4n * K), uaddr: { k: 'map', pick: -1, off: 0n }, gmem: aint(-1n), offset: aint(0) } };
+  return [
+    conversion(true, aint(0), 4n * K, 0n),
+    mapFile(0, 0n, 4n * K),
+    slot,
+    guestWrite(0, aint(gpa + K), 0n, 0x4bn),
+    conversion(true, aint(K), K, ATTR_FLAGS.PRIVATE),
+    guestRead(0, aint(gpa + K), 0n),
+  ];
 }
 
 /**
@@ -390,19 +401,45 @@ function punchRange(offset: bigint, len: bigint): ACall {
  * the GFN's privacy (EINVAL); later designs ask about privacy first. The
  * conversion goes through the file (`how` 9) or the VM's attributes (10).
  *
- * Or (`how` 11) the populate keeps its injected BUSY, the conversion takes
- * the design's own route, and the TD is finalized: G1 maps the page before
- * TDH.MEM.PAGE.ADD, so a busy ADD leaves it pre-mapped, the conversion zaps
- * it, and FINALIZE, which G1 refuses while pages are pre-mapped
- * (nr_premapped), must then succeed. Random calls seldom zap the one GFN a
- * busy populate left behind before a FINALIZE.
+ * Or (`how` 11) a busy populate, its page converted, and a FINALIZE
+ * (busyPopulateBefore()).
  */
 function repopulateAfter(c: ACall, how: number, design: BodyDesign): ACall[] {
   const gpa = c.args.gpa ?? aint(0);
   const populate: ACall = { op: c.op, picks: c.picks, args: c.args };
-  if (how === 11) return [{ ...populate, busy: c.busy ?? 1 }, conversion(design.inPlace, gpa, K), { op: 'KVM_TDX_FINALIZE_VM', picks: [0], args: {} }];
+  if (how === 11) return busyPopulateBefore({ op: 'KVM_TDX_FINALIZE_VM', picks: [0], args: {} }, c.args.flags, c.picks[0] ?? 0, design);
   const convert = conversion(how % 2 === 1, gpa, K);
   return [populate, convert, populate];
+}
+
+/**
+ * Before a FINALIZE (`finalize`): a populate of a page of slot 0 past the
+ * setup's own populates (pages 0 to 10), which keeps an injected BUSY on its
+ * PAGE.ADD, and the conversion of that page. A clean populate of the page
+ * before it comes first, so the S-EPT tables are in place and the busy
+ * SEAMCALL is the PAGE.ADD itself. G1 maps the page before PAGE.ADD, so the
+ * busy ADD leaves it pre-mapped (nr_premapped), the conversion zaps it, and
+ * FINALIZE, which G1 refuses while pages are pre-mapped, must then succeed.
+ * Random calls seldom zap the one GFN a busy populate left behind before a
+ * FINALIZE; most setups finalize, so the shape rides on the body's FINALIZEs.
+ * With `retry`, the populate is retried instead of converted: the failed ADD
+ * left the page unprepared, so G1 must not refuse it as prepared (EEXIST).
+ */
+function busyPopulateBefore(finalize: ACall, flags: AVal | undefined, pick: number, design: BodyDesign, retry = false): ACall[] {
+  const page = BigInt(12 + (pick % 4)) * K;
+  const region = (at: bigint): ACall => ({ op: 'KVM_TDX_INIT_MEM_REGION', picks: [0], args: { source: { k: 'map', pick: 0, off: 0n }, gpa: aint(at), nr_pages: aint(1n), flags: flags ?? aint(0n) } });
+  return [region(page - K), { ...region(page), busy: 1 }, retry ? region(page) : conversion(design.inPlace, aint(page), K), finalize];
+}
+
+/**
+ * A memslot of the VM just created (`vm`) bound to the first guest_memfd,
+ * which another VM (the setup's) created: kvm_gmem_bind() must refuse a
+ * file whose gmem->kvm is not the VM. Random bindings pick the newest VM
+ * and the first file together too seldom for a second VM to get one.
+ */
+function foreignBinding(vm: ACall): ACall[] {
+  const slot: ACall = { op: 'KVM_SET_USER_MEMORY_REGION2', picks: [-1], args: { slot: aint(0), flags: aint(MEMSLOT_FLAGS.GUEST_MEMFD), gpa: aint(0), size: aint(M2), uaddr: aint(0), gmem: { k: 'gmem', pick: 0 }, offset: aint(0) } };
+  return [vm, slot];
 }
 
 /**
@@ -432,15 +469,18 @@ const isHugeAccept = (c: ACall) => c.op === 'GUEST_ACCEPT' && c.args.level?.k ==
  * with new flags, a 2 MiB accept sometimes a huge leaf split under the
  * guest (where the design maps 2 MiB, a 4 KiB accept sometimes too), an
  * INIT_MEM_REGION sometimes repeated after a conversion or, busy, followed
- * by a conversion of its page and a FINALIZE, a punch sometimes
+ * by a conversion of its page and a FINALIZE (a FINALIZE sometimes
+ * preceded by the same), a punch sometimes
  * made under a guest mapping through a host mmap, a punch or conversion
  * sometimes made over two slots the guest has just written, a conversion
  * to private sometimes refused by a pin, a private guest access usually
  * preceded by an accept, a pin sometimes outliving its mapping, a CLOSE
  * sometimes every fd closed, an mmap sometimes across the end of the file,
- * a 2 MiB accept sometimes after data was left in the huge page or one of
- * its pages was replaced, a conversion to private sometimes of a page a
- * plain memslot reaches through the host's mapping.
+ * a 2 MiB accept (or, where the design maps 2 MiB, a host write) sometimes
+ * after data was left in the huge page or one of its pages was replaced
+ * (the accept then comes on its own), a conversion to private sometimes of a page a
+ * plain memslot reaches through the host's mapping, a new VM sometimes
+ * given a memslot on another VM's guest_memfd.
  */
 const withRead = (arb: fc.Arbitrary<ACall>, design: BodyDesign): fc.Arbitrary<ACall[]> =>
   fc.tuple(arb, fc.nat(11)).map(([c, how]) => {
@@ -448,7 +488,8 @@ const withRead = (arb: fc.Arbitrary<ACall>, design: BodyDesign): fc.Arbitrary<AC
     // every call draws the same values whatever shape it grows into.
     // Where the design maps 2 MiB, a third of the 4 KiB accepts grow into a huge-page shape too.
     if ((isHugeAccept(c) && how >= 3) || (design.huge && c.op === 'GUEST_ACCEPT' && how >= 8)) return splitAfter(c, (how * 8 + (c.picks[0] ?? 0)) % 32, design);
-    if (design.huge && isHugeAccept(c) && how < 2) return acceptAfterHistory(c, how, design);
+    if (design.huge && isHugeAccept(c) && how < 2) return acceptAfterHistory(how, design);
+    if (design.huge && c.op === 'HOST_WRITE' && how >= 10) return acceptAfterHistory(how % 2, design);
     if (c.op === 'KVM_TDX_INIT_MEM_REGION' && how >= 9) return repopulateAfter(c, how, design);
     if (c.op === 'FALLOCATE' && how >= 10) return punchUnderMapping(c, how);
     // Punches take 6 to 9 (10 and 11 are punchUnderMapping's), conversions 6 and 7 (8 and 9: pinnedConversion).
@@ -466,6 +507,8 @@ const withRead = (arb: fc.Arbitrary<ACall>, design: BodyDesign): fc.Arbitrary<AC
     if (c.op === 'HOST_PIN' && how >= 8) return pinOutlives(c, how);
     if (c.op === 'CLOSE' && how >= 9) return closeAll(c);
     if (c.op === 'MMAP' && how >= 9) return mapAcrossEnd(c, how);
+    if (c.op === 'KVM_CREATE_VM' && how >= 10) return foreignBinding(c);
+    if (c.op === 'KVM_TDX_FINALIZE_VM' && how >= 9) return busyPopulateBefore(c, undefined, how, design, how === 9);
     const r = how < 4 ? readAfter(c, how) : how < 6 ? readPastEnd(c, how) : null;
     if (r) return [c, r];
     return c.op === 'KVM_SET_USER_MEMORY_REGION2' && how < 6 ? moveAfter(c) : [c];

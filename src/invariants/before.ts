@@ -11,7 +11,7 @@ import type { FreeList } from './frames.js';
 import type { StateImage } from './digest.js';
 import { imageBefore } from './image.js';
 import { targetVm } from './util.js';
-import { rootLeafAt } from '../model/view.js';
+import { rootLeafAt, septLeavesIn } from '../model/view.js';
 
 export interface VmBefore {
   tdState: TdState | null;
@@ -33,6 +33,11 @@ export interface Before {
   mirrorLeafAtGpa: boolean;
   /** The whole state, which a failed call must not change (null for a call that can never fail). */
   image: StateImage | null;
+  /**
+   * GUEST_ACCEPT at 2 MiB of an aligned GPA only: whether the TD's S-EPT held a 4 KiB leaf in
+   * the accept's 2 MiB range, so that a page table sits under its 2 MiB entry.
+   */
+  hugeAcceptOverTable?: boolean;
   /** INIT_MEM_REGION only: whether the page behind its source address was already faulted in (GUP may fault it in). */
   sourceFaulted?: boolean;
   /** The host allocator's free spans (segments are replaced, never edited, so a shallow copy is a snapshot). */
@@ -66,8 +71,14 @@ export function takeBefore(w: World, call: ExecCall<Op>, image = true): Before {
     const leaf = leafAt(vm.mmu.mirror, Number(call.args.gpa >> 12n));
     mirrorLeafAtGpa = leaf !== undefined && !leaf.premapped;
   }
+  const td = vm?.tdx?.td;
+  // An unaligned GPA is TDX_OPERAND_INVALID before anything else, so only aligned ones are looked at.
+  const gpa = call.args.gpa;
+  const hugeAcceptOverTable = call.op === 'GUEST_ACCEPT' && call.args.level === 1n && td != null && gpa < 1n << 52n && (gpa & 0x1fffffn) === 0n
+    ? septLeavesIn(w.tdx, td, Number(gpa), Number(gpa) + 0x200000).some((e) => e.level === 0)
+    : undefined;
   const sourceFaulted = call.op === 'KVM_TDX_INIT_MEM_REGION' && call.args.source !== undefined ? hostPageFaulted(w, call.args.source) : undefined;
-  return { vms, mirrorLeafAtGpa, sourceFaulted, image: image ? imageBefore(w, call.op) : null, free: { spans: w.pfns.free.segs.slice(), bump: w.pfns.bump } };
+  return { vms, mirrorLeafAtGpa, sourceFaulted, hugeAcceptOverTable, image: image ? imageBefore(w, call.op) : null, free: { spans: w.pfns.free.segs.slice(), bump: w.pfns.bump } };
 }
 
 /** Whether the page behind a host address is faulted in: an anonymous page touched, or a guest_memfd page allocated and seen. */

@@ -65,6 +65,11 @@ export const contentIntegrity: Invariant = {
       out.push({ invariant: this.id, message: `${c.call.op}: ${what} succeeded, but it may reach no page (${acc.reach.why})` });
       return out;
     }
+    // A TD reaches a private page only once it is MAPPED in the S-EPT, which
+    // takes an accept or a PAGE.ADD; a PENDING one kills the TD instead
+    // (SEPT_VE_DISABLE), and a missing one is mapped PENDING first.
+    const never = c.ref.now.neverAccepted;
+    if (never !== undefined) out.push({ invariant: this.id, message: `${c.call.op}: ${what} succeeded, but the TD never accepted GFN ${hex(never)} and INIT_MEM_REGION never added it` });
     const isRead = READS.has(c.call.op) && !(c.call.op === 'GUEST_ACCESS' && c.call.args.write !== 0n);
     if (isRead && r.kind === 'int' && Number(r.value) !== acc.before) {
       const p = acc.reach.place;

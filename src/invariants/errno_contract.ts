@@ -109,6 +109,35 @@ function refusedByArguments(c: CheckCtx, out: Violation[]): void {
   if (must.errnos !== 'any' && !must.errnos.includes(r.name)) out.push({ invariant: 'errno-contract', message: `${c.call.op} failed with ${r.name}, but ${must.why}: ${must.errnos.join(' or ')}` });
 }
 
+/** An errno the oracle knows the call could not have met (oracle/observe.ts, `forbidden`). */
+function forbiddenErrno(c: CheckCtx, out: Violation[]): void {
+  const f = c.ref.now.forbidden;
+  if (f && c.ret.kind === 'errno' && c.ret.name === f.errno) out.push({ invariant: 'errno-contract', message: `${c.call.op} failed with ${f.errno}, but ${f.why}` });
+}
+
+/**
+ * TDG.MEM.PAGE.ACCEPT at 2 MiB over a range whose S-EPT holds a 4 KiB page
+ * table (a 4 KiB leaf was there before the call) fails with
+ * TDX_PAGE_SIZE_MISMATCH before the module looks at any leaf, so the guest
+ * retries at 4 KiB (tdx.md §3.1): no other status, and no EPT violation
+ * for KVM to answer with a PAGE.AUG. Answers that never reached the module
+ * (an errno, an exit) are left to the other rules.
+ */
+function hugeAcceptOverTable(c: CheckCtx, out: Violation[]): void {
+  if (c.call.op !== 'GUEST_ACCEPT' || c.before.hugeAcceptOverTable !== true || (c.ret.kind !== 'tdx' && !(c.ret.kind === 'outcome' && c.ret.name === 'OK'))) return;
+  const say = reporter(out, 'errno-contract', `GUEST_ACCEPT at 2 MiB of GPA ${x(c.call.args.gpa)}, over a 4 KiB page table, `);
+  if (c.ret.name !== 'TDX_PAGE_SIZE_MISMATCH') say(`answered ${c.ret.name}; the module refuses it with TDX_PAGE_SIZE_MISMATCH first`);
+  const log = c.step.seamcall.log;
+  if (log.length > 0) say(`issued ${log[0].name}`);
+}
+
+/** An accept that finds its range already accepted, where the oracle knows the guest never accepted part of it (oracle/observe.ts, neverAccepted). */
+function acceptedTwice(c: CheckCtx, out: Violation[]): void {
+  const never = c.ref.now.neverAccepted;
+  if (c.call.op !== 'GUEST_ACCEPT' || never === undefined || c.ret.kind !== 'tdx' || c.ret.name !== 'TDX_PAGE_ALREADY_ACCEPTED') return;
+  out.push({ invariant: 'errno-contract', message: `GUEST_ACCEPT of GPA ${x(c.call.args.gpa)} answered TDX_PAGE_ALREADY_ACCEPTED, but the TD never accepted GFN 0x${never.toString(16)} and INIT_MEM_REGION never added it` });
+}
+
 /** A copied-back value in hex, negative ones with their sign. */
 function x(n: bigint): string {
   return n < 0n ? `-0x${(-n).toString(16)}` : `0x${n.toString(16)}`;
@@ -165,7 +194,10 @@ export const errnoContract: Invariant = {
     const out: Violation[] = [];
     if (c.exception) return out;
     refusedByArguments(c, out);
+    forbiddenErrno(c, out);
     copiedBackRange(c, out);
+    hugeAcceptOverTable(c, out);
+    acceptedTwice(c, out);
     if (c.ret.kind !== 'errno') return out;
     const e = c.ret.name;
     const allowed = documented(c.call.op);

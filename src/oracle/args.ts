@@ -11,7 +11,8 @@
 // - KVM_SET_USER_MEMORY_REGION2: a memslot created or moved in a TD after
 //   KVM_TDX_INIT_VM must not reach the shared bit (kvm_is_gfn_alias() of its
 //   last GFN in kvm_arch_prepare_memory_region()); several checks can refuse
-//   it first, so any errno will do, but it must fail;
+//   it first, so any errno will do, but it must fail; nor may any VM bind
+//   a guest_memfd another VM created (kvm_gmem_bind());
 // - KVM_TDX_INIT_MEM_REGION: tdx_vcpu_init_mem_region() refuses a vCPU that
 //   has not finished KVM_TDX_INIT_VCPU (EINVAL); the vCPU ioctl's own checks
 //   of the TD (its HKID, RUNNABLE, a dead VM) come first, so any errno;
@@ -60,7 +61,10 @@ export function refusal(ref: RefState, c: ExecCall<Op>): Refusal | undefined {
       return undefined;
     case 'KVM_SET_USER_MEMORY_REGION2': {
       const vm = e?.kind === 'vm' ? ref.vms.get(e.id) : undefined;
-      if (!vm || vm.kind !== 'TDX' || !vm.td || vm.td.phase === 'UNINITIALIZED' || a.size === 0n) return undefined;
+      if (!vm || a.size === 0n) return undefined;
+      const foreign = foreignGmem(ref, vm, a);
+      if (foreign) return foreign;
+      if (vm.kind !== 'TDX' || !vm.td || vm.td.phase === 'UNINITIALIZED') return undefined;
       const base = Number(a.gpa >> 12n);
       const npages = Number(a.size >> 12n);
       // Same place and size: a flags change or nothing at all, which the alias check does not look at.
@@ -85,6 +89,21 @@ export function refusal(ref: RefState, c: ExecCall<Op>): Refusal | undefined {
     default:
       return undefined;
   }
+}
+
+/**
+ * A memslot with KVM_MEM_GUEST_MEMFD whose guest_memfd another VM created:
+ * kvm_gmem_bind() refuses a file whose gmem->kvm is not the VM (EINVAL),
+ * and every check that can come before it refuses too, so it must fail.
+ * An existing slot cannot take the flag either (private memslots are
+ * immutable), so no path lets the call through.
+ */
+function foreignGmem(ref: RefState, vm: RefVm, a: Record<string, bigint>): Refusal | undefined {
+  if ((a.flags & MEMSLOT_FLAGS.GUEST_MEMFD) === 0n || a.gmem === undefined || a.gmem < 0n || a.gmem > 0x7fffffffn) return undefined;
+  const f = ref.fds.get(Number(a.gmem));
+  const g = f?.kind === 'gmem' ? ref.gmems.get(f.id) : undefined;
+  if (!g || g.vmId === vm.id) return undefined;
+  return { errnos: 'any', why: `its guest_memfd (fd ${a.gmem}) belongs to vm${g.vmId}, not vm${vm.id}: kvm_gmem_bind() refuses another VM's file` };
 }
 
 const U64 = (1n << 64n) - 1n;

@@ -7,6 +7,7 @@ import { ATTR_FLAGS, FALLOC_FLAGS, GMEM_FLAGS, INIT_MEM_FLAGS, MEMSLOT_FLAGS } f
 import type { ExecCall } from '../model/exec.js';
 import type { Op } from '../program/calls.js';
 import type { Ret } from '../model/result.js';
+import type { Errno } from '../model/errno.js';
 import type { StepCtx, World } from '../model/world.js';
 import { isLeaf, LEVEL_1G, LEVEL_2M, LEVEL_4K, levelOf, pagesAt } from '../model/view.js';
 import { RangeMap } from './intervals.js';
@@ -36,6 +37,15 @@ export interface Prediction {
   mustReach?: string;
   /** What the call had to answer for its arguments alone (args.ts). */
   refused?: Refusal;
+  /**
+   * GUEST_ACCESS (private) and GUEST_ACCEPT of a TD: the first GFN of the
+   * range that no accept or INIT_MEM_REGION ever named, so the guest has
+   * never accepted it (RefVm.named): a private access there cannot succeed,
+   * nor an accept answer TDX_PAGE_ALREADY_ACCEPTED.
+   */
+  neverAccepted?: number;
+  /** An errno the call may not answer, and why (G1: EEXIST for a page known not to be prepared). */
+  forbidden?: { errno: Errno; why: string };
 }
 
 const KINDS: Record<string, VmKind> = { '0': 'DEFAULT', '1': 'SW_PROTECTED', '5': 'TDX' };
@@ -62,10 +72,27 @@ function gmemOfFd(ref: RefState, fd: number) {
   return e?.kind === 'gmem' ? ref.gmems.get(e.id) : undefined;
 }
 
+/**
+ * Calls that can fault no guest_memfd page in (no guest or host access, no
+ * pre-fault, no allocation, no populate): pages known not to be prepared stay
+ * so across them. Any other call forgets every such page.
+ */
+const KEEPS_UNPREPARED: ReadonlySet<Op> = new Set<Op>([
+  'KVM_CREATE_VM', 'KVM_CREATE_VCPU', 'KVM_CREATE_GUEST_MEMFD', 'MMAP_ANON', 'KVM_SET_MEMORY_ATTRIBUTES',
+  'KVM_TDX_INIT_VM', 'KVM_TDX_INIT_VCPU', 'KVM_TDX_FINALIZE_VM', 'KVM_TDX_INIT_MEM_REGION',
+]);
+
+function forgetUnprepared(ref: RefState): void {
+  if (!ref.anyUnprepared) return;
+  for (const g of ref.gmems.values()) g.unprepared = new RangeMap();
+  ref.anyUnprepared = false;
+}
+
 export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step: StepCtx): Prediction {
   const p: Prediction = {};
   const refused = refusal(ref, c);
   if (refused) p.refused = refused;
+  if (!KEEPS_UNPREPARED.has(c.op)) forgetUnprepared(ref);
   const a = c.args;
   const h = c.handles[0] ?? -1;
   const vm = c.op === 'KVM_CREATE_VM' ? undefined : vmOfFd(ref, h);
@@ -80,7 +107,7 @@ export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step
       const id = w.fds.get(ret.handle)!.id;
       const kind = KINDS[a.type.toString()] ?? 'DEFAULT';
       ref.fds.set(ret.handle, { kind: 'vm', id });
-      ref.vms.set(id, { id, kind, fdOpen: true, vcpuFds: new Set(), destroyed: false, slots: [], attrs: new RangeMap(), accepted: new RangeMap(), td: kind === 'TDX' ? newTd() : null, gpaw: 48 });
+      ref.vms.set(id, { id, kind, fdOpen: true, vcpuFds: new Set(), destroyed: false, slots: [], attrs: new RangeMap(), accepted: new RangeMap(), named: new RangeMap(), td: kind === 'TDX' ? newTd() : null, gpaw: 48 });
       break;
     }
     case 'KVM_CREATE_VCPU':
@@ -97,7 +124,7 @@ export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step
       const priv = new RangeMap<true>();
       if (!(a.flags & GMEM_FLAGS.INIT_SHARED)) priv.set(0, sizePages, true);
       ref.fds.set(ret.handle, { kind: 'gmem', id });
-      ref.gmems.set(id, { id, vmId: vm.id, sizePages, flags: a.flags, folio, priv, content: new RangeMap(), allocated: new RangeMap(), prepared: new RangeMap(), fdOpen: true, mmaps: 0, released: false });
+      ref.gmems.set(id, { id, vmId: vm.id, sizePages, flags: a.flags, folio, priv, content: new RangeMap(), allocated: new RangeMap(), prepared: new RangeMap(), unprepared: new RangeMap(), fdOpen: true, mmaps: 0, released: false });
       break;
     }
     case 'KVM_SET_USER_MEMORY_REGION2':
@@ -189,19 +216,34 @@ export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step
       if (vm?.td && isZero(ret)) vm.td.phase = 'RUNNABLE';
       break;
     case 'KVM_TDX_INIT_MEM_REGION':
-      if (vm?.td) p.populated = populate(ref, w, vm, c, step);
+      if (vm?.td) nameGfns(vm, a.gpa, a.nr_pages);
+      if (vm?.td) {
+        // Where the cursor stopped (the first GPA when nothing was copied back): whatever the call answered, EEXIST is ruled out there.
+        const refusedAt = ref.refusesPrepared ? unpreparedStop(ref, vm, step.out.gpa ?? a.gpa) : undefined;
+        if (refusedAt) p.forbidden = { errno: 'EEXIST', why: refusedAt };
+        p.populated = populate(ref, w, vm, c, step);
+      }
       break;
     case 'GUEST_ACCESS': {
       if (!vm) break;
       const reach = guestReach(ref, vm, a.gpa, a.private !== 0n);
       p.access = { reach, before: reach.ok ? contentOf(ref, reach.place) : 0 };
       p.mustReach = mustReach(ref, vm, h, a.gpa, a.private !== 0n) ?? mustReachShared(ref, vm, h, a.gpa, reach, a.write !== 0n);
+      // A GPA with the shared bit goes through the shared EPT, whatever the guest meant.
+      if (vm.td && a.private !== 0n && a.gpa < sharedBitOf(vm)) p.neverAccepted = firstUnnamed(vm, a.gpa, 1n);
       if (a.write !== 0n && isOk(ret) && reach.ok) writeContent(ref, reach.place, Number((a.byte ?? 0n) & 0xffn));
       if (reached(ret) && reach.ok) prepare(ref, reach.place);
       break;
     }
     case 'GUEST_ACCEPT': {
       const level = levelOf(a.level, [LEVEL_4K, LEVEL_2M]);
+      if (vm?.td && level !== null) {
+        // The whole range of the level the guest asked for, from its aligned base.
+        const n = BigInt(pagesAt(level));
+        const base = (a.gpa >> 12n) - ((a.gpa >> 12n) % n);
+        p.neverAccepted = firstUnnamed(vm, base << 12n, n);
+        nameGfns(vm, base << 12n, n);
+      }
       if (vm && isOk(ret) && level !== null) {
         const n = pagesAt(level);
         const gfn = Number(a.gpa >> 12n);
@@ -303,6 +345,44 @@ function acceptZeroes(ref: RefState, vm: RefVm, gfn: number, n: number): void {
   }
 }
 
+/** GFNs past 2^40 name no page a guest can have (and keep the arithmetic exact). */
+const GFN_LIMIT = 2 ** 40;
+
+/** [gpa, gpa + pages * 4 KiB) as a GFN range inside the limit, or null when empty. */
+function gfnRange(gpa: bigint, pages: bigint): [number, number] | null {
+  const first = gpa >> 12n;
+  if (first >= BigInt(GFN_LIMIT) || pages <= 0n) return null;
+  const end = first + pages;
+  return [Number(first), end > BigInt(GFN_LIMIT) ? GFN_LIMIT : Number(end)];
+}
+
+/** An accept or a populate named these GFNs: from now on they may have been accepted. */
+function nameGfns(vm: RefVm, gpa: bigint, pages: bigint): void {
+  const r = gfnRange(gpa, pages);
+  if (r) vm.named.set(r[0], r[1], true);
+}
+
+/** The first GFN of the range that nothing ever named, if any. */
+function firstUnnamed(vm: RefVm, gpa: bigint, pages: bigint): number | undefined {
+  const r = gfnRange(gpa, pages);
+  if (!r) return undefined;
+  let cur = r[0];
+  for (const seg of vm.named.within(r[0], r[1])) {
+    if (seg.start > cur) return cur;
+    cur = seg.end;
+  }
+  return cur < r[1] ? cur : undefined;
+}
+
+/** G1: why the page an INIT_MEM_REGION stopped on cannot have been refused as prepared, if the oracle knows it is not. */
+function unpreparedStop(ref: RefState, vm: RefVm, gpa: bigint): string | undefined {
+  const gfn = Number(gpa >> 12n);
+  const s = slotOf(vm, gfn);
+  const g = liveGmem(ref, s);
+  if (!g || g.unprepared.get(indexOf(s!, gfn)) !== true) return undefined;
+  return `GFN 0x${gfn.toString(16)}'s PAGE.ADD failed, which leaves its page unprepared (kvm_gmem_populate() marks a folio prepared only once the TDX hook succeeded), and nothing has faulted it in since`;
+}
+
 /**
  * How many MR.EXTENDs a page added in this step contributes: all 16 when the
  * cursor moved past it. A page the cursor stopped on was measured in part
@@ -332,7 +412,23 @@ function populate(ref: RefState, w: World, vm: RefVm, c: ExecCall<Op>, step: Ste
   const gpas: number[] = [];
   for (let k = 0; k < advanced; k++) gpas.push(Number(a.gpa) + k * 4096);
   const modelTd = w.vms.get(vm.id)?.tdx?.td;
-  const added = step.seamcall.log.filter((r) => isLeaf(r, 'TDH.MEM.PAGE.ADD')).filter((r) => r.status === 'TDX_SUCCESS' && r.td === modelTd);
+  const adds = step.seamcall.log.filter((r) => isLeaf(r, 'TDH.MEM.PAGE.ADD')).filter((r) => r.td === modelTd);
+  if (ref.refusesPrepared) {
+    // G1: a page whose PAGE.ADD failed is left unprepared; one added since is not.
+    for (const r of adds) {
+      const gfn = r.args.gpa / 4096;
+      const s = slotOf(vm, gfn);
+      const g = liveGmem(ref, s);
+      if (!g) continue;
+      const i = indexOf(s!, gfn);
+      if (r.status === 'TDX_SUCCESS') g.unprepared.clear(i, i + 1);
+      else {
+        g.unprepared.set(i, i + 1, true);
+        ref.anyUnprepared = true;
+      }
+    }
+  }
+  const added = adds.filter((r) => r.status === 'TDX_SUCCESS');
   for (const r of added) {
     const gpa = r.args.gpa;
     const k = Math.round((gpa - Number(a.gpa)) / 4096);

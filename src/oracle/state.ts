@@ -58,6 +58,13 @@ export interface RefVm {
   attrs: RangeMap<true>;
   /** GFNs the guest accepted (or INIT_MEM_REGION added) and still holds (accepted.ts). */
   accepted: RangeMap<true>;
+  /**
+   * Every GFN an accept or an INIT_MEM_REGION ever named, whatever it
+   * answered: the only ways a TD's page becomes MAPPED in the S-EPT
+   * (TDG.MEM.PAGE.ACCEPT, TDH.MEM.PAGE.ADD), so a GFN outside it has never
+   * been accepted. Never cleared: it can only hold more than was accepted.
+   */
+  named: RangeMap<true>;
   td: RefTd | null;
   /** The TD's guest physical address width: 48 (shared bit 47) unless INIT_VM chose 52 (shared bit 51). */
   gpaw: number;
@@ -83,6 +90,13 @@ export interface RefGmem {
    * hold (a pre-fault prepares pages too), never more.
    */
   prepared: RangeMap<true>;
+  /**
+   * G1: pages known not to be prepared: a PAGE.ADD into them failed, which
+   * leaves the folio unprepared (kvm_gmem_populate() marks it only when the
+   * callback succeeded), and no call that may fault a page in came since
+   * (observe.ts, MAY_PREPARE).
+   */
+  unprepared: RangeMap<true>;
   fdOpen: boolean;
   mmaps: number;
   released: boolean;
@@ -113,6 +127,8 @@ export interface RefState {
   inPlace: boolean;
   /** G1: kvm_gmem_populate() refuses a page it has already prepared (EEXIST) before it looks at attributes. */
   refusesPrepared: boolean;
+  /** Whether any guest_memfd holds a page known not to be prepared (so most steps skip forgetting them). */
+  anyUnprepared: boolean;
   fds: Map<number, { kind: 'vm' | 'vcpu' | 'gmem'; id: number }>;
   vms: Map<number, RefVm>;
   vcpus: Map<number, RefVcpu>;
@@ -121,7 +137,7 @@ export interface RefState {
 }
 
 export function newRefState(inPlace: boolean, refusesPrepared = false): RefState {
-  return { inPlace, refusesPrepared, fds: new Map(), vms: new Map(), vcpus: new Map(), gmems: new Map(), mappings: new Map() };
+  return { inPlace, refusesPrepared, anyUnprepared: false, fds: new Map(), vms: new Map(), vcpus: new Map(), gmems: new Map(), mappings: new Map() };
 }
 
 export const placeText = (p: Place): string =>
