@@ -443,6 +443,29 @@ function foreignBinding(vm: ACall): ACall[] {
 }
 
 /**
+ * A VM whose only references are its fd and one vCPU's (a new VM with a
+ * plain memslot on a new anonymous mapping: no guest_memfd, whose file
+ * would hold one too), its fd closed between the guest's write and read of
+ * a page (from `how`): an open vCPU holds a reference on its VM
+ * (kvm_get_kvm() at vCPU creation), so the VM lives on and the guest still
+ * reads what it wrote. The VM's fd is the second VM handle, which is the
+ * new VM's after a setup. Random CLOSEs seldom take a VM's fd alone while
+ * nothing else holds it.
+ */
+function closeVmUnderVcpu(c: ACall, how: number): ACall[] {
+  const gpa = aint(BigInt(how % 4) * K);
+  return [
+    { op: 'KVM_CREATE_VM', picks: [], args: { type: aint(0) } },
+    { op: 'MMAP_ANON', picks: [], args: { size: aint(4n * K) } },
+    { op: 'KVM_SET_USER_MEMORY_REGION2', picks: [-1], args: { slot: aint(0), flags: aint(0), gpa: aint(0), size: aint(4n * K), uaddr: { k: 'map', pick: -1, off: 0n }, gmem: aint(-1n), offset: aint(0) } },
+    { op: 'KVM_CREATE_VCPU', picks: [-1], args: { id: aint(0) } },
+    guestWrite(-1, gpa, 0n, 0x71n),
+    { ...c, picks: [1] },
+    guestRead(-1, gpa, 0n),
+  ];
+}
+
+/**
  * Every fd closed, as a process exit would: the CLOSE that drops a VM's
  * last reference tears its TD down (VP.FLUSH, FREEID, the RECLAIMs), and
  * an injected failure on it reaches one of those SEAMCALLs only when it
@@ -475,7 +498,7 @@ const isHugeAccept = (c: ACall) => c.op === 'GUEST_ACCEPT' && c.args.level?.k ==
  * sometimes made over two slots the guest has just written, a conversion
  * to private sometimes refused by a pin, a private guest access usually
  * preceded by an accept, a pin sometimes outliving its mapping, a CLOSE
- * sometimes every fd closed, an mmap sometimes across the end of the file,
+ * sometimes every fd closed or the VM's alone under a guest access, an mmap sometimes across the end of the file,
  * a 2 MiB accept (or, where the design maps 2 MiB, a host write) sometimes
  * after data was left in the huge page or one of its pages was replaced
  * (the accept then comes on its own), a conversion to private sometimes of a page a
@@ -506,6 +529,7 @@ const withRead = (arb: fc.Arbitrary<ACall>, design: BodyDesign): fc.Arbitrary<AC
     if (c.op === 'KVM_SET_USER_MEMORY_REGION2' && how >= 6 && how < 9) return [reflag(c, how + (c.picks[0] ?? 0))];
     if (c.op === 'HOST_PIN' && how >= 8) return pinOutlives(c, how);
     if (c.op === 'CLOSE' && how >= 9) return closeAll(c);
+    if (c.op === 'CLOSE' && how === 8) return closeVmUnderVcpu(c, how + (c.picks[0] ?? 0));
     if (c.op === 'MMAP' && how >= 9) return mapAcrossEnd(c, how);
     if (c.op === 'KVM_CREATE_VM' && how >= 10) return foreignBinding(c);
     if (c.op === 'KVM_TDX_FINALIZE_VM' && how >= 9) return busyPopulateBefore(c, undefined, how, design, how === 9);
