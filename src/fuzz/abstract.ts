@@ -4,7 +4,7 @@
 // testing), so removing a call while shrinking never leaves a dangling name:
 // the pick simply lands on another handle, or the call drops out.
 
-import { CALLS, type Op } from '../program/calls.js';
+import { CALLS, type ArgType, type Op } from '../program/calls.js';
 import type { Call, HandleKind, Program, Value } from '../program/types.js';
 
 export type AVal =
@@ -23,6 +23,12 @@ export interface ACall {
 }
 
 export const aint = (v: bigint | number): AVal => ({ k: 'int', v: BigInt(v) });
+
+/** An integer argument as the C interface holds it: unsigned ones (a uint of its width, flags and addresses are u64) wrap; an fd stays signed. */
+function wrapped(t: ArgType, v: bigint): bigint {
+  if (t.t === 'uint') return BigInt.asUintN(t.bits, v);
+  return t.t === 'flags' || t.t === 'addr' ? BigInt.asUintN(64, v) : v;
+}
 
 /**
  * Turn an abstract program into a concrete one with canonical names. A call
@@ -54,10 +60,14 @@ export function materialize(calls: readonly ACall[], headers: Array<[string, str
     for (const k in a.args) {
       if (!(k in spec.keys)) continue;
       const v = a.args[k];
-      if (v.k === 'int') args[k] = { kind: 'int', value: v.v };
+      // Shapes compute addresses from drawn ones (the next huge page, the
+      // page past a range); past 2^64 they wrap, as the u64 arithmetic of the
+      // C program a test stands for would, so every program has a text form.
+      if (v.k === 'int') args[k] = { kind: 'int', value: wrapped(spec.keys[k].type, v.v) };
       else if (v.k === 'map') {
         const n = pickName('mapping', v.pick);
-        args[k] = n ? { kind: 'addr', name: n, offset: v.off } : { kind: 'int', value: v.off };
+        const off = BigInt.asUintN(64, v.off);
+        args[k] = n ? { kind: 'addr', name: n, offset: off } : { kind: 'int', value: off };
       } else {
         const n = pickName('gmem', v.pick);
         args[k] = n ? { kind: 'handle', name: n } : { kind: 'int', value: -1n };

@@ -137,7 +137,8 @@ function readPastEnd(c: ACall, how: number): ACall | null {
   const a = c.args;
   const len = c.op === 'FALLOCATE' ? a.len : a.size;
   const start = c.op === 'KVM_SET_MEMORY_ATTRIBUTES' ? a.gpa : a.offset;
-  if (start?.k !== 'int' || len?.k !== 'int') return null;
+  // A range that runs past 2^64 has no page past its end (and no u64 to name one).
+  if (start?.k !== 'int' || len?.k !== 'int' || start.v + len.v > U64) return null;
   const end = aint(start.v + len.v);
   switch (c.op) {
     case 'KVM_SET_MEMORY_ATTRIBUTES': return guestRead(cpuOf(c), end, 1n);
@@ -359,17 +360,22 @@ function acrossSlots(convert: boolean, how: number, design: BodyDesign): ACall[]
  * written by the host and pinned; the conversion must then fail with
  * EAGAIN, naming that page in error_offset, and leave every attribute as it
  * was (the reference-count check of the in-place conversion series, before
- * its point of no return), and succeed once the pin is dropped. Random pins
- * almost never precede a conversion of their own page.
+ * its point of no return), and succeed once the pin is dropped (every
+ * other time after a second pin and its unpin, which must leave the first).
+ * Random pins almost never precede a conversion of their own page.
  */
 function pinnedConversion(how: number): ACall[] {
   const convert = (attributes: bigint): ACall => conversion(true, aint(0), 2n * K, attributes);
   const host = (op: Op, extra: Record<string, AVal> = {}): ACall => ({ op, picks: [-1], args: { offset: aint(0), ...extra } });
+  // Every other time the page is pinned twice and unpinned once before the
+  // refused conversion: the pin left must still refuse it.
+  const twice = (how >> 1) % 2 === 1 ? [host('HOST_PIN'), host('HOST_UNPIN')] : [];
   return [
     convert(0n),
     mapFile(0, BigInt(how % 2) * K, K),
     host('HOST_WRITE', { byte: aint(0x77n) }),
     host('HOST_PIN'),
+    ...twice,
     convert(ATTR_FLAGS.PRIVATE),
     host('HOST_UNPIN'),
     convert(ATTR_FLAGS.PRIVATE),
@@ -477,6 +483,7 @@ function closeAll(c: ACall): ACall[] {
 }
 
 const K = 0x1000n;
+const U64 = (1n << 64n) - 1n;
 const M2 = 0x200000n;
 const isHugeAccept = (c: ACall) => c.op === 'GUEST_ACCEPT' && c.args.level?.k === 'int' && c.args.level.v === 1n;
 

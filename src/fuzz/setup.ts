@@ -68,6 +68,12 @@ export interface SetupShape {
   huge: 'none' | 'accept' | 'prefault' | 'mixed';
   /** The page of the huge page the guest writes after a 2 MiB accept. */
   hugeWrite: number;
+  /**
+   * The TD's guest physical address width (KVM_TDX_INIT_VM's gpaw): 52 now
+   * and then, which gives the TD a 5-level S-EPT and moves its shared bit
+   * to GPA bit 51 (TDH.MNG.INIT's MAX_GPAW); 48 otherwise.
+   */
+  gpaw: 48 | 52;
 }
 
 function gmemChoices(s: ProfileSettings, vmType: SetupShape['vmType']): Array<[bigint, number]> {
@@ -109,7 +115,9 @@ export function setupShape(s: ProfileSettings): fc.Arbitrary<SetupShape> {
       // Drawn only where 2 MiB mappings exist, so the other profiles' programs stay as they were.
       huge: s.hugeMappings && vmType === 'TDX' ? fc.constantFrom<SetupShape['huge']>('none', 'none', 'accept', 'prefault', 'mixed') : fc.constant<SetupShape['huge']>('none'),
       hugeWrite: s.hugeMappings && vmType === 'TDX' ? fc.constantFrom(0, 1, 511) : fc.constant(0),
+      gpaw: vmType === 'TDX' ? fc.constantFrom<48 | 52>(48, 48, 48, 48, 52) : fc.constant<48 | 52>(48),
     }).map((r): SetupShape => ({
+      gpaw: r.gpaw,
       touch: r.touch, huge: r.huge, hugeWrite: r.hugeWrite,
       vmType: r.vmType, layout: r.layout, offsetPages: r.offsetPages, dupVcpu: r.dupVcpu, gmemFlags: r.gmem[0], gmemSize: r.gmem[1],
       slotSize: r.gmem[1] === G1 ? G1 : r.halfSlot ? M2 : r.gmem[1],
@@ -162,7 +170,7 @@ export function setupCalls(shape: SetupShape, s: ProfileSettings): ACall[] {
   slots.forEach((x, i) => out.push(call('KVM_SET_USER_MEMORY_REGION2', [0], {
     slot: i, flags: 4, gpa: x.gpa, size: x.size, uaddr: { k: 'map', pick: 0, off: BigInt(x.uaddrPage * K) }, gmem: { k: 'gmem', pick: x.gmem }, offset: x.offset,
   })));
-  if (tdx) out.push(call('KVM_TDX_INIT_VM', [0], {}));
+  if (tdx) out.push(call('KVM_TDX_INIT_VM', [0], shape.gpaw === 52 ? { gpaw: 52 } : {}));
   out.push(call('KVM_CREATE_VCPU', [0], { id: 0 }));
   if (shape.dupVcpu === 'early') out.push(call('KVM_CREATE_VCPU', [0], { id: 0 }));
   if (tdx && shape.initVcpu) out.push(call('KVM_TDX_INIT_VCPU', [0], {}));

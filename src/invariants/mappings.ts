@@ -2,7 +2,7 @@
 // mirror and S-EPT agree, a PFN has one owner, no leaf outlives its page, and
 // every mapping matches its GFN's privacy.
 
-import { asGfn, frameFree, gmemPageAt, pagesAt, pamtEntry, septLeafAt, septLeavesIn, type Spte, type Vm } from '../model/view.js';
+import { asGfn, frameFree, gmemPageAt, pagesAt, pamtEntry, rootLeafAt, septLeafAt, septLeavesIn, type Spte, type Vm } from '../model/view.js';
 import type { CheckCtx, Invariant, Violation } from './types.js';
 import { hex, touchedLeaves, touchedLiveVms, vmOfTd } from './util.js';
 
@@ -32,9 +32,34 @@ export const mirrorSeptAgree: Invariant = {
         }
       }
     }
+    buggedZaps(c, out);
     return out;
   },
 };
+
+/**
+ * A bugged TD still zaps through the module (tdx.md §1.4: BLOCK, TRACK,
+ * REMOVE run after TDX_BUG_ON), and KVM clears the mirror leaf whatever the
+ * module answers: so an S-EPT leaf the mirror no longer has is one whose
+ * BLOCK, REMOVE or DEMOTE failed (the window tdx.md §5.4 accepts), never
+ * one the zap skipped. Which zaps failed comes from the oracle's reading of
+ * the SEAMCALL log; a failed TRACK leaves the TD unchecked.
+ */
+function buggedZaps(c: CheckCtx, out: Violation[]): void {
+  for (const vm of c.world.vms.values()) {
+    const td = vm.tdx?.td;
+    if (!vm.bugged || vm.destroyed || td == null || vm.tdx!.hkid === null) continue;
+    if (!c.full && !c.world.step.touched.vms.has(vm.id)) continue;
+    const ref = c.ref.vm(vm.id);
+    if (!ref || ref.trackFailed) continue;
+    for (const e of septLeavesIn(c.world.tdx, td, 0, 2 ** 52)) {
+      const gfn = e.gpa / 4096;
+      if (rootLeafAt(vm.mmu.mirror, gfn) || ref.zapFailed.covers(gfn, gfn + pagesAt(e.level))) continue;
+      out.push({ invariant: 'mirror-sept-agree', message: `${c.call.op}: bugged vm${vm.id}'s mirror has no leaf at GFN ${hex(gfn)}, but the S-EPT still holds it (${e.state} PFN ${hex(e.pfn)}) and no BLOCK, REMOVE or DEMOTE of it failed: the zap never reached the module` });
+      break;
+    }
+  }
+}
 
 /** The private leaves of a guest: the mirror of a TD, private SPTEs of other VMs. */
 function privateRoot(vm: Vm) {

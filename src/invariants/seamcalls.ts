@@ -46,6 +46,13 @@ export const removalOrder: Invariant = {
         out.push(v(this.id, `${c.call.op}: TDH.MEM.PAGE.REMOVE of GPA ${hex(gpa)} in a RUNNABLE TD with no TDH.MEM.TRACK between BLOCK and REMOVE`));
       }
     });
+    // KVM reclaims a TD's pages only once its HKID is released
+    // (tdx_reclaim_td_control_pages() and tdx_reclaim_page() return early
+    // while is_hkid_assigned(), tdx.md §5.4): the module's refusal of a
+    // RECLAIM for a TD still keyed (TDX_OP_STATE_INCORRECT) means KVM asked too early.
+    for (const r of log) {
+      if (r.name === 'TDH.PHYMEM.PAGE.RECLAIM' && r.status === 'TDX_OP_STATE_INCORRECT') out.push(v(this.id, `${c.call.op}: TDH.PHYMEM.PAGE.RECLAIM of PFN ${hex(r.args.pfn)} while its TD still holds its HKID (TDX_OP_STATE_INCORRECT)`));
+    }
     const gap = unflushedRemoval(c);
     if (gap) out.push(v(this.id, `${c.call.op}: ${gap}`));
     const early = freedBeforeUse(c);

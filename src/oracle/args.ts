@@ -28,7 +28,8 @@
 import type { Errno } from '../model/errno.js';
 import type { ExecCall } from '../model/exec.js';
 import type { Op } from '../program/calls.js';
-import { INIT_MEM_FLAGS, MEMSLOT_FLAGS } from '../program/calls.js';
+import { ATTR_FLAGS, INIT_MEM_FLAGS, MEMSLOT_FLAGS } from '../program/calls.js';
+import { firstPinned } from './pins.js';
 import { indexOf, liveGmem, sharedBitOf, slotOf } from './places.js';
 import type { RefState, RefVm } from './state.js';
 
@@ -74,6 +75,8 @@ export function refusal(ref: RefState, c: ExecCall<Op>): Refusal | undefined {
       if (lastGpa < 1n << 64n && (lastGpa & sharedBitOf(vm)) !== 0n) return { errnos: 'any', why: `its last GFN has the TD's shared bit (GPA bit ${vm.gpaw - 1}): kvm_is_gfn_alias()` };
       return undefined;
     }
+    case 'KVM_SET_MEMORY_ATTRIBUTES2':
+      return e?.kind === 'gmem' && ref.inPlace ? pinnedRange(ref, e.id, a) : undefined;
     case 'KVM_TDX_INIT_VCPU': {
       if (e?.kind !== 'vcpu') return undefined;
       if (ref.vcpus.get(c.handles[0])?.tdxInit) return { errnos: ['EINVAL', 'EIO'], why: 'its vCPU already finished KVM_TDX_INIT_VCPU (tdx_vcpu_init() wants it UNINITIALIZED)' };
@@ -104,6 +107,26 @@ function foreignGmem(ref: RefState, vm: RefVm, a: Record<string, bigint>): Refus
   const g = f?.kind === 'gmem' ? ref.gmems.get(f.id) : undefined;
   if (!g || g.vmId === vm.id) return undefined;
   return { errnos: 'any', why: `its guest_memfd (fd ${a.gmem}) belongs to vm${g.vmId}, not vm${vm.id}: kvm_gmem_bind() refuses another VM's file` };
+}
+
+/**
+ * An in-place conversion to private of a range holding a page the host has
+ * a long-term pin on (pins.ts), unless every page of it is private already
+ * (a no-op answered before anything is looked at): the conversion's
+ * reference-count check refuses it (EAGAIN) before its point of no return,
+ * and the argument checks before that refuse too, so it must fail.
+ */
+function pinnedRange(ref: RefState, gmem: number, a: Record<string, bigint>): Refusal | undefined {
+  const g = ref.gmems.get(gmem);
+  if (!g || g.released || (a.attributes & ATTR_FLAGS.PRIVATE) === 0n || g.pins.size === 0) return undefined;
+  const start = a.offset >> 12n;
+  const end = (a.offset + a.size + 0xfffn) >> 12n;
+  if (start >= BigInt(g.sizePages) || end <= start) return undefined;
+  const s = Number(start);
+  const e = Math.min(Number(end), g.sizePages);
+  const pinned = firstPinned(ref, gmem, s, e);
+  if (pinned === undefined || g.priv.covers(s, e)) return undefined;
+  return { errnos: 'any', why: `guest_memfd index 0x${pinned.toString(16)} holds a long-term pin, which the conversion's reference-count check refuses (EAGAIN)` };
 }
 
 const U64 = (1n << 64n) - 1n;

@@ -14,6 +14,7 @@ import { RangeMap } from './intervals.js';
 import { maybeDestroy, maybeRelease } from './lifetime.js';
 import { accept, forgetGmemRange, forgetVm, isAccepted } from './accepted.js';
 import { refusal, type Refusal } from './args.js';
+import { pinDropped, pinsPunched, pinTaken } from './pins.js';
 import { addPage, newTd } from './mrtd.js';
 import { contentOf, guestReach, hostReach, indexOf, liveGmem, mappingAtVa, sharedBitOf, slotOf, writeContent, type Reach } from './places.js';
 import type { Place, RefState, RefVm, TdPhase, VmKind } from './state.js';
@@ -107,7 +108,7 @@ export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step
       const id = w.fds.get(ret.handle)!.id;
       const kind = KINDS[a.type.toString()] ?? 'DEFAULT';
       ref.fds.set(ret.handle, { kind: 'vm', id });
-      ref.vms.set(id, { id, kind, fdOpen: true, vcpuFds: new Set(), destroyed: false, slots: [], attrs: new RangeMap(), accepted: new RangeMap(), named: new RangeMap(), td: kind === 'TDX' ? newTd() : null, gpaw: 48 });
+      ref.vms.set(id, { id, kind, fdOpen: true, vcpuFds: new Set(), destroyed: false, slots: [], attrs: new RangeMap(), accepted: new RangeMap(), named: new RangeMap(), zapFailed: new RangeMap(), trackFailed: false, td: kind === 'TDX' ? newTd() : null, gpaw: 48 });
       break;
     }
     case 'KVM_CREATE_VCPU':
@@ -124,7 +125,7 @@ export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step
       const priv = new RangeMap<true>();
       if (!(a.flags & GMEM_FLAGS.INIT_SHARED)) priv.set(0, sizePages, true);
       ref.fds.set(ret.handle, { kind: 'gmem', id });
-      ref.gmems.set(id, { id, vmId: vm.id, sizePages, flags: a.flags, folio, priv, content: new RangeMap(), allocated: new RangeMap(), prepared: new RangeMap(), unprepared: new RangeMap(), fdOpen: true, mmaps: 0, released: false });
+      ref.gmems.set(id, { id, vmId: vm.id, sizePages, flags: a.flags, folio, priv, content: new RangeMap(), allocated: new RangeMap(), prepared: new RangeMap(), unprepared: new RangeMap(), pins: new Map(), fdOpen: true, mmaps: 0, released: false });
       break;
     }
     case 'KVM_SET_USER_MEMORY_REGION2':
@@ -163,6 +164,7 @@ export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step
         g.allocated.clear(start, end);
         g.prepared.clear(start, end);
         forgetGmemRange(ref, g.id, start, end);
+        pinsPunched(ref, g.id, start, end);
       } else g.allocated.set(start, end, true);
       break;
     }
@@ -197,8 +199,12 @@ export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step
       p.access = { reach, before: reach.ok ? contentOf(ref, reach.place) : 0 };
       if (c.op === 'HOST_WRITE' && isOk(ret) && reach.ok) writeContent(ref, reach.place, Number(a.byte & 0xffn));
       if (reached(ret) && reach.ok) prepare(ref, reach.place);
+      if (c.op === 'HOST_PIN' && isZero(ret) && reach.ok) pinTaken(ref, h, Number(a.offset >> 12n), reach.place);
       break;
     }
+    case 'HOST_UNPIN':
+      if (isZero(ret)) pinDropped(ref, h, Number(a.offset >> 12n));
+      break;
     case 'CLOSE':
       if (isZero(ret)) closeFd(ref, h);
       break;
@@ -253,12 +259,29 @@ export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step
       break;
     }
     // Neither changes what the reference tracks: a pin count, and mappings the model's own invariants check.
-    case 'HOST_UNPIN': case 'KVM_PRE_FAULT_MEMORY':
+    case 'KVM_PRE_FAULT_MEMORY':
       break;
     // A new call fails to compile here until the reference decides what it observes of it.
     default: c.op satisfies never;
   }
+  if (step.seamcall.log.length > 0) noteFailedZaps(ref, w, step);
   return p;
+}
+
+const ZAP = new Set(['TDH.MEM.RANGE.BLOCK', 'TDH.MEM.PAGE.REMOVE', 'TDH.MEM.PAGE.DEMOTE']);
+
+/** Failed zap SEAMCALLs of the step, by the VM whose TD they were issued for. */
+function noteFailedZaps(ref: RefState, w: World, step: StepCtx): void {
+  for (const r of step.seamcall.log) {
+    if (r.status === 'TDX_SUCCESS' || r.td === null || (!ZAP.has(r.name) && r.name !== 'TDH.MEM.TRACK')) continue;
+    const vm = [...ref.vms.values()].find((v) => v.td && w.vms.get(v.id)?.tdx?.td === r.td);
+    if (!vm) continue;
+    if (r.name === 'TDH.MEM.TRACK') vm.trackFailed = true;
+    else if ('gpa' in r.args && 'level' in r.args) {
+      const gfn = r.args.gpa / 4096;
+      vm.zapFailed.set(gfn, gfn + pagesAt(r.args.level), true);
+    }
+  }
 }
 
 /** Why a GUEST_ACCESS must succeed: the page is private memory the TD holds (accepted.ts), and its vCPU may run. */

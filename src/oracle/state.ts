@@ -65,6 +65,14 @@ export interface RefVm {
    * been accepted. Never cleared: it can only hold more than was accepted.
    */
   named: RangeMap<true>;
+  /**
+   * GFNs of the TD whose BLOCK, REMOVE or DEMOTE failed (read from the
+   * SEAMCALL log), and whether a TRACK did: only there may the S-EPT keep a
+   * page the mirror has dropped, as KVM clears the mirror whatever the
+   * module answered (tdx.md §5.4, the window a bugged TD leaves).
+   */
+  zapFailed: RangeMap<true>;
+  trackFailed: boolean;
   td: RefTd | null;
   /** The TD's guest physical address width: 48 (shared bit 47) unless INIT_VM chose 52 (shared bit 51). */
   gpaw: number;
@@ -97,6 +105,8 @@ export interface RefGmem {
    * (observe.ts, MAY_PREPARE).
    */
   unprepared: RangeMap<true>;
+  /** Live long-term pins per index (pins.ts). */
+  pins: Map<number, Pin[]>;
   fdOpen: boolean;
   mmaps: number;
   released: boolean;
@@ -113,6 +123,13 @@ export interface RefMapping {
   /** Anonymous pages: last byte written per page. */
   content: RangeMap<number>;
   unmapped: boolean;
+}
+
+/** One long-term pin (pins.ts): the guest_memfd page it holds, while that page is still the file's. */
+export interface Pin {
+  gmem: number;
+  index: number;
+  live: boolean;
 }
 
 /** A place that holds bytes: a guest_memfd page or an anonymous page. */
@@ -134,10 +151,12 @@ export interface RefState {
   vcpus: Map<number, RefVcpu>;
   gmems: Map<number, RefGmem>;
   mappings: Map<number, RefMapping>;
+  /** Every pin taken, by mapping and page, newest last (pins.ts; null: an anonymous page's). */
+  pins: Map<string, Array<Pin | null>>;
 }
 
 export function newRefState(inPlace: boolean, refusesPrepared = false): RefState {
-  return { inPlace, refusesPrepared, anyUnprepared: false, fds: new Map(), vms: new Map(), vcpus: new Map(), gmems: new Map(), mappings: new Map() };
+  return { inPlace, refusesPrepared, anyUnprepared: false, fds: new Map(), vms: new Map(), vcpus: new Map(), gmems: new Map(), mappings: new Map(), pins: new Map() };
 }
 
 export const placeText = (p: Place): string =>
