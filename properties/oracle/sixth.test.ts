@@ -9,7 +9,7 @@ import { err, ok, type Ret } from '../../src/model/result.js';
 import type { SeamcallRecord } from '../../src/model/tdx/seamcall.js';
 import type { CheckCtx } from '../../src/invariants/types.js';
 import { RangeMap } from '../../src/oracle/intervals.js';
-import { checkedSteps, messagesOf as messages } from './steps.js';
+import { checkedSteps, messagesOf as messages, TD as STEPS_TD } from './steps.js';
 
 /** Every step of a program on the sound model, which must be clean. */
 function cleanSteps(profile: 'upstream' | 'inplace', text: string): CheckCtx[] {
@@ -21,17 +21,8 @@ function cleanSteps(profile: 'upstream' | 'inplace', text: string): CheckCtx[] {
 const withRet = (c: CheckCtx, ret: Ret): CheckCtx => ({ ...c, ret });
 const withLog = (c: CheckCtx, log: SeamcallRecord[]): CheckCtx => ({ ...c, step: { ...c.step, seamcall: { ...c.step.seamcall, log } } });
 
-const TD = `
-vm0 = KVM_CREATE_VM(type=TDX)
-g0 = KVM_CREATE_GUEST_MEMFD(vm0, size=0x200000, flags=0)
-KVM_SET_USER_MEMORY_REGION2(vm0, slot=0, flags=GUEST_MEMFD, gpa=0x0, size=0x200000, uaddr=0x0, gmem=g0, offset=0x0)
-KVM_TDX_INIT_VM(vm0)
-cpu0 = KVM_CREATE_VCPU(vm0, id=0)
-KVM_TDX_INIT_VCPU(cpu0)
-KVM_SET_MEMORY_ATTRIBUTES(vm0, gpa=0x0, size=0x200000, attributes=PRIVATE, flags=0)
-KVM_TDX_FINALIZE_VM(vm0)
-GUEST_ACCEPT(cpu0, gpa=0x0, level=4K)
-GUEST_ACCEPT(cpu0, gpa=0x1000, level=4K)`;
+/** A RUNNABLE TD whose guest accepted its first two pages. */
+const TD = STEPS_TD + '\nKVM_TDX_FINALIZE_VM(vm0)\nGUEST_ACCEPT(cpu0, gpa=0x0, level=4K)\nGUEST_ACCEPT(cpu0, gpa=0x1000, level=4K)';
 
 describe('sixth out-of-sample batch', () => {
   test('a TD page is reclaimed only once its HKID is released (kvm-init-vm-undo-skips-hkid-release)', () => {
