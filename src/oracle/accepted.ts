@@ -40,3 +40,32 @@ export function forgetGmem(ref: RefState, gmemId: number): void {
 export function isAccepted(vm: RefVm, gfn: number): boolean {
   return vm.accepted.get(gfn) === true;
 }
+
+/** GFNs past 2^40 name no page a guest can have (and keep the arithmetic exact). */
+const GFN_LIMIT = 2 ** 40;
+
+/** [gpa, gpa + pages * 4 KiB) as a GFN range inside the limit, or null when empty. */
+export function gfnRange(gpa: bigint, pages: bigint): [number, number] | null {
+  const first = gpa >> 12n;
+  if (first >= BigInt(GFN_LIMIT) || pages <= 0n) return null;
+  const end = first + pages;
+  return [Number(first), end > BigInt(GFN_LIMIT) ? GFN_LIMIT : Number(end)];
+}
+
+/** An accept or a populate named these GFNs: from now on they may have been accepted. */
+export function nameGfns(vm: RefVm, gpa: bigint, pages: bigint): void {
+  const r = gfnRange(gpa, pages);
+  if (r) vm.named.set(r[0], r[1], true);
+}
+
+/** The first GFN of the range that nothing ever named, if any. */
+export function firstUnnamed(vm: RefVm, gpa: bigint, pages: bigint): number | undefined {
+  const r = gfnRange(gpa, pages);
+  if (!r) return undefined;
+  let cur = r[0];
+  for (const seg of vm.named.within(r[0], r[1])) {
+    if (seg.start > cur) return cur;
+    cur = seg.end;
+  }
+  return cur < r[1] ? cur : undefined;
+}

@@ -12,12 +12,14 @@ import type { StepCtx, World } from '../model/world.js';
 import { isLeaf, LEVEL_1G, LEVEL_2M, LEVEL_4K, levelOf, pagesAt } from '../model/view.js';
 import { RangeMap } from './intervals.js';
 import { maybeDestroy, maybeRelease } from './lifetime.js';
-import { accept, forgetGmemRange, forgetVm, isAccepted } from './accepted.js';
+import { accept, firstUnnamed, forgetGmemRange, forgetVm, isAccepted, nameGfns } from './accepted.js';
+import { forgetUnprepared, KEEPS_UNPREPARED, prepare, unpreparedStop } from './prepared.js';
+import { noteFailedZaps } from './zaps.js';
 import { refusal, type Refusal } from './args.js';
 import { pinDropped, pinsPunched, pinTaken } from './pins.js';
 import { addPage, newTd } from './mrtd.js';
 import { contentOf, guestReach, hostReach, indexOf, liveGmem, mappingAtVa, sharedBitOf, slotOf, writeContent, type Reach } from './places.js';
-import type { Place, RefState, RefVm, TdPhase, VmKind } from './state.js';
+import type { RefState, RefVm, TdPhase, VmKind } from './state.js';
 
 /** What the oracle expected of the call it just saw. */
 export interface Prediction {
@@ -55,11 +57,6 @@ const isOk = (r: Ret) => r.kind === 'outcome' && r.name === 'OK';
 /** A host or guest access that got to its page: a byte read, or a store done. */
 const reached = (r: Ret) => r.kind === 'int' || isOk(r);
 
-/** A guest_memfd page an access or a PAGE.ADD reached is prepared from now on (the fault or populate prepared it). */
-function prepare(ref: RefState, p: Place): void {
-  if (p.kind === 'gmem') ref.gmems.get(p.gmem)?.prepared.set(p.index, p.index + 1, true);
-}
-
 function vmOfFd(ref: RefState, fd: number): RefVm | undefined {
   const e = ref.fds.get(fd);
   if (!e) return undefined;
@@ -71,22 +68,6 @@ function vmOfFd(ref: RefState, fd: number): RefVm | undefined {
 function gmemOfFd(ref: RefState, fd: number) {
   const e = ref.fds.get(fd);
   return e?.kind === 'gmem' ? ref.gmems.get(e.id) : undefined;
-}
-
-/**
- * Calls that can fault no guest_memfd page in (no guest or host access, no
- * pre-fault, no allocation, no populate): pages known not to be prepared stay
- * so across them. Any other call forgets every such page.
- */
-const KEEPS_UNPREPARED: ReadonlySet<Op> = new Set<Op>([
-  'KVM_CREATE_VM', 'KVM_CREATE_VCPU', 'KVM_CREATE_GUEST_MEMFD', 'MMAP_ANON', 'KVM_SET_MEMORY_ATTRIBUTES',
-  'KVM_TDX_INIT_VM', 'KVM_TDX_INIT_VCPU', 'KVM_TDX_FINALIZE_VM', 'KVM_TDX_INIT_MEM_REGION',
-]);
-
-function forgetUnprepared(ref: RefState): void {
-  if (!ref.anyUnprepared) return;
-  for (const g of ref.gmems.values()) g.unprepared = new RangeMap();
-  ref.anyUnprepared = false;
 }
 
 export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step: StepCtx): Prediction {
@@ -268,22 +249,6 @@ export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step
   return p;
 }
 
-const ZAP = new Set(['TDH.MEM.RANGE.BLOCK', 'TDH.MEM.PAGE.REMOVE', 'TDH.MEM.PAGE.DEMOTE']);
-
-/** Failed zap SEAMCALLs of the step, by the VM whose TD they were issued for. */
-function noteFailedZaps(ref: RefState, w: World, step: StepCtx): void {
-  for (const r of step.seamcall.log) {
-    if (r.status === 'TDX_SUCCESS' || r.td === null || (!ZAP.has(r.name) && r.name !== 'TDH.MEM.TRACK')) continue;
-    const vm = [...ref.vms.values()].find((v) => v.td && w.vms.get(v.id)?.tdx?.td === r.td);
-    if (!vm) continue;
-    if (r.name === 'TDH.MEM.TRACK') vm.trackFailed = true;
-    else if ('gpa' in r.args && 'level' in r.args) {
-      const gfn = r.args.gpa / 4096;
-      vm.zapFailed.set(gfn, gfn + pagesAt(r.args.level), true);
-    }
-  }
-}
-
 /** Why a GUEST_ACCESS must succeed: the page is private memory the TD holds (accepted.ts), and its vCPU may run. */
 function mustReach(ref: RefState, vm: RefVm, vcpuFd: number, gpa: bigint, privateAccess: boolean): string | undefined {
   if (vm.kind !== 'TDX' || vm.td?.phase !== 'RUNNABLE' || !privateAccess || !ref.vcpus.get(vcpuFd)?.tdxInit) return undefined;
@@ -366,44 +331,6 @@ function acceptZeroes(ref: RefState, vm: RefVm, gfn: number, n: number): void {
     g.allocated.set(indexOf(s, from), indexOf(s, to), true);
     g.prepared.set(indexOf(s, from), indexOf(s, to), true);
   }
-}
-
-/** GFNs past 2^40 name no page a guest can have (and keep the arithmetic exact). */
-const GFN_LIMIT = 2 ** 40;
-
-/** [gpa, gpa + pages * 4 KiB) as a GFN range inside the limit, or null when empty. */
-function gfnRange(gpa: bigint, pages: bigint): [number, number] | null {
-  const first = gpa >> 12n;
-  if (first >= BigInt(GFN_LIMIT) || pages <= 0n) return null;
-  const end = first + pages;
-  return [Number(first), end > BigInt(GFN_LIMIT) ? GFN_LIMIT : Number(end)];
-}
-
-/** An accept or a populate named these GFNs: from now on they may have been accepted. */
-function nameGfns(vm: RefVm, gpa: bigint, pages: bigint): void {
-  const r = gfnRange(gpa, pages);
-  if (r) vm.named.set(r[0], r[1], true);
-}
-
-/** The first GFN of the range that nothing ever named, if any. */
-function firstUnnamed(vm: RefVm, gpa: bigint, pages: bigint): number | undefined {
-  const r = gfnRange(gpa, pages);
-  if (!r) return undefined;
-  let cur = r[0];
-  for (const seg of vm.named.within(r[0], r[1])) {
-    if (seg.start > cur) return cur;
-    cur = seg.end;
-  }
-  return cur < r[1] ? cur : undefined;
-}
-
-/** G1: why the page an INIT_MEM_REGION stopped on cannot have been refused as prepared, if the oracle knows it is not. */
-function unpreparedStop(ref: RefState, vm: RefVm, gpa: bigint): string | undefined {
-  const gfn = Number(gpa >> 12n);
-  const s = slotOf(vm, gfn);
-  const g = liveGmem(ref, s);
-  if (!g || g.unprepared.get(indexOf(s!, gfn)) !== true) return undefined;
-  return `GFN 0x${gfn.toString(16)}'s PAGE.ADD failed, which leaves its page unprepared (kvm_gmem_populate() marks a folio prepared only once the TDX hook succeeded), and nothing has faulted it in since`;
 }
 
 /**

@@ -102,7 +102,7 @@ export interface RefGmem {
    * G1: pages known not to be prepared: a PAGE.ADD into them failed, which
    * leaves the folio unprepared (kvm_gmem_populate() marks it only when the
    * callback succeeded), and no call that may fault a page in came since
-   * (observe.ts, MAY_PREPARE).
+   * (prepared.ts, KEEPS_UNPREPARED).
    */
   unprepared: RangeMap<true>;
   /** Live long-term pins per index (pins.ts). */
