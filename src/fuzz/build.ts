@@ -7,7 +7,6 @@ import { aint, type ACall, type AVal } from './abstract.js';
 
 export const K = 0x1000n;
 export const M2 = 0x200000n;
-export const U64 = (1n << 64n) - 1n;
 
 /** What of the design the body's shapes depend on: who owns privacy, and whether KVM maps 2 MiB. */
 export interface BodyDesign {

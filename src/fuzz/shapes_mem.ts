@@ -6,7 +6,8 @@
 
 import { ATTR_FLAGS, FALLOC_FLAGS, MEMSLOT_FLAGS, type Op } from '../program/calls.js';
 import { aint, type ACall, type AVal } from './abstract.js';
-import { conversion, cpuOf, fallocate, guestRead, guestWrite, hostRead, hostWrite, K, M2, mapFile, punchRange, U64, type BodyDesign } from './build.js';
+import { conversion, cpuOf, fallocate, guestRead, guestWrite, hostRead, hostWrite, K, M2, mapFile, punchRange, type BodyDesign } from './build.js';
+import { U64 } from './values.js';
 
 /**
  * The read that checks what a content-changing call did, or none: the same

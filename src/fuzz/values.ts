@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { aint, type AVal } from './abstract.js';
 
-const U64 = (1n << 64n) - 1n;
+export const U64 = (1n << 64n) - 1n;
 const K = 0x1000n;
 const M2 = 0x200000n;
 const G1 = 0x40000000n;

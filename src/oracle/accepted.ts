@@ -61,11 +61,5 @@ export function nameGfns(vm: RefVm, gpa: bigint, pages: bigint): void {
 /** The first GFN of the range that nothing ever named, if any. */
 export function firstUnnamed(vm: RefVm, gpa: bigint, pages: bigint): number | undefined {
   const r = gfnRange(gpa, pages);
-  if (!r) return undefined;
-  let cur = r[0];
-  for (const seg of vm.named.within(r[0], r[1])) {
-    if (seg.start > cur) return cur;
-    cur = seg.end;
-  }
-  return cur < r[1] ? cur : undefined;
+  return r ? vm.named.firstGap(r[0], r[1]) : undefined;
 }

@@ -72,13 +72,18 @@ export class RangeMap<V> {
     this.segs.splice(i, 0, { start: s, end: e, value });
   }
 
-  /** Whether every page of [start, end) holds a value. */
-  covers(start: number, end: number): boolean {
+  /** The first page of [start, end) that holds no value, if any. */
+  firstGap(start: number, end: number): number | undefined {
     let cur = start;
     for (const s of this.within(start, end)) {
-      if (s.start > cur) return false;
+      if (s.start > cur) return cur;
       cur = s.end;
     }
-    return cur >= end;
+    return cur < end ? cur : undefined;
+  }
+
+  /** Whether every page of [start, end) holds a value. */
+  covers(start: number, end: number): boolean {
+    return this.firstGap(start, end) === undefined;
   }
 }

@@ -203,8 +203,8 @@ export function observe(ref: RefState, w: World, c: ExecCall<Op>, ret: Ret, step
       if (vm?.td && isZero(ret)) vm.td.phase = 'RUNNABLE';
       break;
     case 'KVM_TDX_INIT_MEM_REGION':
-      if (vm?.td) nameGfns(vm, a.gpa, a.nr_pages);
       if (vm?.td) {
+        nameGfns(vm, a.gpa, a.nr_pages);
         // Where the cursor stopped (the first GPA when nothing was copied back): whatever the call answered, EEXIST is ruled out there.
         const refusedAt = ref.refusesPrepared ? unpreparedStop(ref, vm, step.out.gpa ?? a.gpa) : undefined;
         if (refusedAt) p.forbidden = { errno: 'EEXIST', why: refusedAt };
